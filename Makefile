@@ -1,0 +1,37 @@
+# `make run` and `make test` bootstrap .venv themselves on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CORE := bot4/core/*,bot4/sim/*,bot4/risk/*
+
+.PHONY: run test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bot4 needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bot4 run
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot4 tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy bot4
+
+test: lint typecheck
+	$(BIN)/pytest --cov=bot4 --cov-report=term --cov-report=
+	@echo "--- coverage of the pure core ($(CORE)), must be >= 95%"
+	$(BIN)/coverage report --include='$(CORE)' --fail-under=95
+	@echo "--- coverage of the whole package"
+	@$(BIN)/coverage report | tail -1
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

@@ -1,0 +1,3 @@
+"""bot4: a Binance-Spot-faithful trading engine and exchange simulator."""
+
+__version__ = "0.1.0"

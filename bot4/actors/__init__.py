@@ -1,0 +1,1 @@
+"""The Ray shell: symbol, risk, idempotency and simulator actors (issue 7)."""

@@ -1,0 +1,54 @@
+"""The main job's configuration (configs/default.toml), validated by pydantic."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot4.core.filters import ExactDecimal
+from bot4.core.instruments import Instrument, load_symbols
+
+
+class RunConfig(BaseModel):
+    """What `bot4 run` simulates: which symbols, from which prices, for how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbols_file: Path = Path("symbols.toml")
+    seed: int = 7
+    seconds: int = Field(default=60, gt=0, le=86_400)
+    requests_per_second: int = Field(default=200, gt=0, le=100_000)
+    accounts: int = Field(default=6, ge=3, le=1_000)
+    start_prices: dict[str, ExactDecimal] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _positive_prices(self) -> RunConfig:
+        for symbol, price in self.start_prices.items():
+            if price <= 0:
+                raise ValueError(f"start_prices.{symbol} must be positive")
+        return self
+
+    def instruments(self, base_dir: Path) -> dict[str, Instrument]:
+        """The configured symbols that have a start price, in start_prices order."""
+        path = (
+            self.symbols_file if self.symbols_file.is_absolute() else base_dir / self.symbols_file
+        )
+        known = load_symbols(path)
+        missing = [s for s in self.start_prices if s not in known]
+        if missing:
+            raise ValueError(f"start_prices names symbols not in {path}: {', '.join(missing)}")
+        return {s: known[s] for s in self.start_prices}
+
+
+def load_run_config(
+    path: str | Path,
+) -> tuple[RunConfig, dict[str, Instrument], dict[str, Decimal]]:
+    """Load a run config and its symbols; errors name the bad field."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        config = RunConfig.model_validate(tomllib.load(fh))
+    instruments = config.instruments(path.parent)
+    return config, instruments, dict(config.start_prices)

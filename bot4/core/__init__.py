@@ -1,0 +1,1 @@
+"""Domain vocabulary: money, instruments, filters, orders, events, errors, accounts."""

@@ -1,0 +1,204 @@
+"""The error taxonomy: stable Binance-compatible codes, categories and retry advice.
+
+Inside the core an error is a value (`VenueError`) returned in place of a result; at the API
+edge it becomes a typed exception (`Bot4Error`). Codes and messages follow the venue's
+errors.md; bot4's own codes (risk, backpressure, later) use the -9xxx range, which Binance
+leaves free.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Category(enum.Enum):
+    """What kind of failure an error is, which decides what a client should do next."""
+
+    VALIDATION = "validation"  # the request is malformed or breaks a symbol filter
+    AUTH = "auth"  # authentication, signature or timestamp window
+    RATE_LIMIT = "rate_limit"  # throttled: back off, then retry
+    VENUE_RULE = "venue_rule"  # well-formed, refused by the matching engine's rules
+    RISK = "risk"  # refused by pre-trade risk
+    BACKPRESSURE = "backpressure"  # the venue is overloaded: retry later
+    INTERNAL = "internal"  # a fault inside bot4; outcome may be unknown
+
+
+class Code(enum.IntEnum):
+    """Stable numeric codes (Binance's where Binance has one)."""
+
+    UNKNOWN = -1000
+    INVALID_MESSAGE = -1013
+    UNKNOWN_ORDER_COMPOSITION = -1014
+    INVALID_TIMESTAMP = -1021
+    ILLEGAL_CHARS = -1100
+    MANDATORY_PARAM_EMPTY_OR_MALFORMED = -1102
+    UNKNOWN_PARAM = -1103
+    PARAM_NOT_REQUIRED = -1106
+    BAD_PRECISION = -1111
+    TIF_NOT_REQUIRED = -1114
+    INVALID_TIF = -1115
+    INVALID_ORDER_TYPE = -1116
+    INVALID_SIDE = -1117
+    EMPTY_NEW_CL_ORD_ID = -1118
+    BAD_SYMBOL = -1121
+    INVALID_PARAMETER = -1130
+    NEW_ORDER_REJECTED = -2010
+    CANCEL_REJECTED = -2011
+    NO_SUCH_ORDER = -2013
+    CLIENT_ORDER_ID_INVALID = -2039
+    NO_REFERENCE_PRICE = -2043
+    REJECTED_MBX_KEY = -2015
+
+
+@dataclass(frozen=True, slots=True)
+class VenueError:
+    """A refused request: code, message, category and whether retrying can succeed."""
+
+    code: int
+    msg: str
+    category: Category
+    retryable: bool = False
+
+    def exception(self) -> Bot4Error:
+        """The typed exception the API raises for this error."""
+        return Bot4Error(self)
+
+    def as_dict(self) -> dict[str, object]:
+        """The venue's JSON error body: ``{"code": ..., "msg": ...}``."""
+        return {"code": self.code, "msg": self.msg}
+
+
+class Bot4Error(Exception):
+    """Raised at the API edge; carries the `VenueError` that describes it."""
+
+    def __init__(self, error: VenueError) -> None:
+        super().__init__(f"{error.code}: {error.msg}")
+        self.error = error
+
+    @property
+    def code(self) -> int:
+        return self.error.code
+
+    @property
+    def msg(self) -> str:
+        return self.error.msg
+
+    @property
+    def category(self) -> Category:
+        return self.error.category
+
+    @property
+    def retryable(self) -> bool:
+        return self.error.retryable
+
+
+def _validation(code: Code, msg: str) -> VenueError:
+    return VenueError(int(code), msg, Category.VALIDATION)
+
+
+def _engine(msg: str, *, retryable: bool = False) -> VenueError:
+    return VenueError(int(Code.NEW_ORDER_REJECTED), msg, Category.VENUE_RULE, retryable)
+
+
+def filter_failure(name: str) -> VenueError:
+    """The venue's answer when a symbol filter refuses an order."""
+    return _validation(Code.INVALID_MESSAGE, f"Filter failure: {name}")
+
+
+def mandatory_param(name: str) -> VenueError:
+    return _validation(
+        Code.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+    )
+
+
+def one_of_params(first: str, second: str) -> VenueError:
+    return _validation(
+        Code.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        f"Param '{first}' or '{second}' must be sent, but both were empty/null!",
+    )
+
+
+def param_not_required(name: str) -> VenueError:
+    return _validation(Code.PARAM_NOT_REQUIRED, f"Parameter '{name}' sent when not required.")
+
+
+def unknown_param(name: str) -> VenueError:
+    return _validation(Code.UNKNOWN_PARAM, f"An unknown parameter was sent: '{name}'.")
+
+
+def illegal_number(name: str) -> VenueError:
+    return _validation(
+        Code.ILLEGAL_CHARS,
+        f"Illegal characters found in parameter '{name}'; "
+        "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    )
+
+
+def illegal_chars(name: str, pattern: str) -> VenueError:
+    return _validation(
+        Code.ILLEGAL_CHARS,
+        f"Illegal characters found in parameter '{name}'; legal range is '{pattern}'.",
+    )
+
+
+def bad_precision(name: str) -> VenueError:
+    return _validation(Code.BAD_PRECISION, f"Parameter '{name}' has too much precision.")
+
+
+def invalid_parameter(name: str) -> VenueError:
+    return _validation(Code.INVALID_PARAMETER, f"Data sent for parameter '{name}' is not valid.")
+
+
+def not_supported(what: str) -> VenueError:
+    """An order type the symbol does not list, e.g. 'Market orders'."""
+    return _engine(f"{what} are not supported for this symbol.")
+
+
+BAD_SYMBOL = _validation(Code.BAD_SYMBOL, "Invalid symbol.")
+INVALID_SIDE = _validation(Code.INVALID_SIDE, "Invalid side.")
+INVALID_ORDER_TYPE = _validation(Code.INVALID_ORDER_TYPE, "Invalid orderType.")
+INVALID_TIF = _validation(Code.INVALID_TIF, "Invalid timeInForce.")
+TIF_NOT_REQUIRED = _validation(
+    Code.TIF_NOT_REQUIRED, "TimeInForce parameter sent when not required."
+)
+EMPTY_NEW_CL_ORD_ID = _validation(Code.EMPTY_NEW_CL_ORD_ID, "New client order ID was empty.")
+UNSUPPORTED_COMBINATION = _validation(
+    Code.UNKNOWN_ORDER_COMPOSITION, "Unsupported order combination."
+)
+
+MARKET_CLOSED = _engine("Market is closed.")
+DUPLICATE_ORDER = _engine("Duplicate order sent.")
+INSUFFICIENT_BALANCE = _engine(
+    "Account has insufficient balance for requested action.", retryable=True
+)
+PRICE_QTY_ZERO = _engine("Price * QTY is zero or less.")
+WOULD_MATCH = _engine("Order would immediately match and take.")
+NO_REFERENCE_PRICE = VenueError(
+    int(Code.NO_REFERENCE_PRICE),
+    "The symbol has no reference price yet (no trade inside avgPriceMins).",
+    Category.VENUE_RULE,
+    retryable=True,
+)
+
+
+def liquidity_below_min(filter_name: str) -> VenueError:
+    return _engine(f"Order book liquidity is less than `{filter_name}` filter minimum quantity.")
+
+
+UNKNOWN_ORDER = VenueError(int(Code.CANCEL_REJECTED), "Unknown order sent.", Category.VENUE_RULE)
+CANCEL_IDS_MISSING = VenueError(
+    int(Code.CANCEL_REJECTED),
+    "Cancel order is invalid. Check origClOrdId and orderId.",
+    Category.VALIDATION,
+)
+NO_SUCH_ORDER = VenueError(int(Code.NO_SUCH_ORDER), "Order does not exist.", Category.VENUE_RULE)
+CLIENT_ORDER_ID_MISMATCH = VenueError(
+    int(Code.CLIENT_ORDER_ID_INVALID),
+    "Client order ID is not correct for this order ID.",
+    Category.VALIDATION,
+)
+UNKNOWN_ACCOUNT = VenueError(
+    int(Code.REJECTED_MBX_KEY), "Invalid API-key, IP, or permissions for action.", Category.AUTH
+)

@@ -1,0 +1,113 @@
+"""Execution reports: the engine's event log, one report per order change.
+
+A report carries what Binance's executionReport carries, in engine units, plus `seq`, the
+symbol's event sequence number (strictly increasing, no gaps). `encode` gives the canonical
+bytes a journal stores and a test hashes; `to_venue` gives the venue's JSON field names and
+decimal strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from bot4.core.enums import ExecutionType, ExpiryReason, OrderStatus, OrderType, Side, TimeInForce
+from bot4.core.money import format_units
+
+if TYPE_CHECKING:
+    from bot4.core.instruments import Instrument
+
+
+class ExecutionReport(NamedTuple):
+    seq: int
+    symbol: str
+    account: str
+    order_id: int
+    client_order_id: str
+    orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce | None
+    price: int  # ticks
+    orig_qty: int  # lots
+    quote_order_qty: int  # quote units
+    execution_type: ExecutionType
+    status: OrderStatus
+    expiry_reason: ExpiryReason
+    last_qty: int  # lots
+    last_price: int  # ticks
+    cum_qty: int  # lots
+    cum_quote: int  # tick-lots
+    commission: int  # units of commission_asset
+    commission_asset: str  # "" when no trade
+    trade_id: int  # -1 when not a trade
+    is_maker: bool
+    is_working: bool  # on the book after this event
+    transact_time: int
+    creation_time: int
+    working_time: int
+
+
+def encode(report: ExecutionReport) -> bytes:
+    """Canonical one-line form: every field, enums by value, '|' separated."""
+    parts = []
+    for value in report:
+        if value is None:
+            parts.append("")
+        elif isinstance(value, bool):
+            parts.append("1" if value else "0")
+        elif hasattr(value, "value"):
+            parts.append(str(value.value))
+        else:
+            parts.append(str(value))
+    return ("|".join(parts) + "\n").encode()
+
+
+def digest(reports: Iterable[ExecutionReport]) -> str:
+    """SHA-256 over the canonical encoding of a stream of reports."""
+    h = hashlib.sha256()
+    for report in reports:
+        h.update(encode(report))
+    return h.hexdigest()
+
+
+def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
+    """The report as Binance's user-data-stream executionReport (decimal strings, ms times)."""
+    tick, step, quote_unit = instrument.tick, instrument.step, instrument.quote_unit
+    ticklot = tick * step
+    commission_unit = (
+        instrument.base_unit if report.commission_asset == instrument.base else quote_unit
+    )
+    return {
+        "e": "executionReport",
+        "E": report.transact_time,
+        "s": report.symbol,
+        "c": report.client_order_id,
+        "S": report.side.value,
+        "o": report.type.value,
+        "f": report.time_in_force.value if report.time_in_force else "GTC",
+        "q": format_units(report.orig_qty, step),
+        "p": format_units(report.price, tick),
+        "C": report.orig_client_order_id,
+        "x": report.execution_type.value,
+        "X": report.status.value,
+        "r": "NONE",
+        "i": report.order_id,
+        "l": format_units(report.last_qty, step),
+        "z": format_units(report.cum_qty, step),
+        "L": format_units(report.last_price, tick),
+        "n": format_units(report.commission, commission_unit),
+        "N": report.commission_asset or None,
+        "T": report.transact_time,
+        "t": report.trade_id,
+        "w": report.is_working,
+        "m": report.is_maker,
+        "O": report.creation_time,
+        "Z": format_units(report.cum_quote, ticklot),
+        "Y": format_units(report.last_qty * report.last_price, ticklot),
+        "Q": format_units(report.quote_order_qty, quote_unit),
+        "W": report.working_time,
+        "eR": report.expiry_reason.value,
+        "seq": report.seq,
+    }

@@ -1,0 +1,135 @@
+"""Order requests (immutable, in integers) and the live order state the engine keeps."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from bot4.core.enums import OrderStatus, OrderType, Side, TimeInForce
+
+
+class NewOrder(NamedTuple):
+    """A new-order request in engine units.
+
+    `price` is in ticks (0 for MARKET), `quantity` in lots (0 for a MARKET order sized by
+    `quote_order_qty`, which is in quote-asset units). `client_order_id` None lets the engine
+    assign one.
+    """
+
+    account: str
+    side: Side
+    type: OrderType
+    quantity: int = 0
+    price: int = 0
+    time_in_force: TimeInForce | None = None
+    quote_order_qty: int = 0
+    client_order_id: str | None = None
+
+
+class CancelOrder(NamedTuple):
+    """Cancel by `order_id`, by `orig_client_order_id`, or both (then they must agree)."""
+
+    account: str
+    order_id: int | None = None
+    orig_client_order_id: str | None = None
+    new_client_order_id: str | None = None
+
+
+class Order:
+    """An accepted order as the engine tracks it (mutable, owned by one engine).
+
+    `leaves` is the quantity still working; `locked` the asset units still locked for it
+    (quote for a BUY, base for a SELL). cum_quote is in tick-lots (price ticks x lots).
+    """
+
+    __slots__ = (
+        "account",
+        "client_order_id",
+        "created",
+        "cum_qty",
+        "cum_quote",
+        "leaves",
+        "locked",
+        "order_id",
+        "price",
+        "qty",
+        "quote_order_qty",
+        "side",
+        "status",
+        "tif",
+        "type",
+        "working_time",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        client_order_id: str,
+        account: str,
+        side: Side,
+        type_: OrderType,
+        tif: TimeInForce | None,
+        price: int,
+        qty: int,
+        quote_order_qty: int,
+        created: int,
+    ) -> None:
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.account = account
+        self.side = side
+        self.type = type_
+        self.tif = tif
+        self.price = price
+        self.qty = qty
+        self.quote_order_qty = quote_order_qty
+        self.leaves = qty
+        self.cum_qty = 0
+        self.cum_quote = 0
+        self.locked = 0
+        self.status = OrderStatus.NEW
+        self.created = created
+        self.working_time = created
+
+    def __repr__(self) -> str:
+        return (
+            f"Order(id={self.order_id}, {self.side.value} {self.type.value} "
+            f"{self.qty}@{self.price}, leaves={self.leaves}, {self.status.value})"
+        )
+
+
+class OrderView(NamedTuple):
+    """A read-only snapshot of an order, as a query returns it."""
+
+    order_id: int
+    client_order_id: str
+    account: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce | None
+    price: int
+    orig_qty: int
+    executed_qty: int
+    cum_quote: int
+    quote_order_qty: int
+    status: OrderStatus
+    time: int
+    working_time: int
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        return cls(
+            order.order_id,
+            order.client_order_id,
+            order.account,
+            order.side,
+            order.type,
+            order.tif,
+            order.price,
+            order.qty,
+            order.cum_qty,
+            order.cum_quote,
+            order.quote_order_qty,
+            order.status,
+            order.created,
+            order.working_time,
+        )

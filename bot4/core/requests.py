@@ -1,0 +1,170 @@
+"""The edge: the venue's request parameters (strings, as Binance receives them) to engine units.
+
+`parse_new_order` turns a POST /api/v3/order parameter map into a `NewOrder` in ticks, lots
+and quote units, or the error the venue would give. Nothing is ever rounded: a value off the
+tick or lot grid fails its filter, a value with more decimals than the asset allows fails with
+-1111, a malformed number with -1100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TypeVar
+
+from bot4.core import errors
+from bot4.core.enums import OrderType, Side, TimeInForce
+from bot4.core.errors import VenueError
+from bot4.core.instruments import Instrument
+from bot4.core.money import decimals_of, parse_decimal, to_units
+from bot4.core.orders import CancelOrder, NewOrder
+
+NEW_ORDER_PARAMS = frozenset(
+    {
+        "symbol",
+        "side",
+        "type",
+        "timeInForce",
+        "quantity",
+        "quoteOrderQty",
+        "price",
+        "newClientOrderId",
+        "newOrderRespType",
+        "recvWindow",
+        "timestamp",
+    }
+)
+CANCEL_PARAMS = frozenset(
+    {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "recvWindow", "timestamp"}
+)
+_RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
+E = TypeVar("E", Side, OrderType, TimeInForce)
+
+
+def _present(params: Mapping[str, object], name: str) -> bool:
+    value = params.get(name)
+    return value is not None and value != ""
+
+
+def _enum(kind: type[E], value: object) -> E | None:
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _amount(
+    params: Mapping[str, object], name: str, unit: Decimal, precision: int, filter_name: str
+) -> int | VenueError:
+    """A decimal parameter as a whole number of `unit`s, or the venue's error for it."""
+    value = parse_decimal(params[name], name)
+    if isinstance(value, VenueError):
+        return value
+    if decimals_of(value) > precision:
+        return errors.bad_precision(name)
+    units = to_units(value, unit)
+    if units is None:
+        return errors.filter_failure(filter_name)
+    return units
+
+
+def parse_new_order(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> NewOrder | VenueError:
+    """POST /api/v3/order parameters to a `NewOrder` for `instrument`, or the venue's error."""
+    for name in params:
+        if name not in NEW_ORDER_PARAMS:
+            return errors.unknown_param(name)
+    for name in ("side", "type"):
+        if not _present(params, name):
+            return errors.mandatory_param(name)
+    side = _enum(Side, params["side"])
+    if side is None:
+        return errors.INVALID_SIDE
+    otype = _enum(OrderType, params["type"])
+    if otype is None:
+        return errors.INVALID_ORDER_TYPE
+    resp_type = params.get("newOrderRespType")
+    if resp_type is not None and resp_type not in _RESP_TYPES:
+        return errors.invalid_parameter("newOrderRespType")
+    tif: TimeInForce | None = None
+    if _present(params, "timeInForce"):
+        if otype is not OrderType.LIMIT:
+            return errors.TIF_NOT_REQUIRED
+        tif = _enum(TimeInForce, params["timeInForce"])
+        if tif is None:
+            return errors.INVALID_TIF
+    elif otype is OrderType.LIMIT:
+        return errors.mandatory_param("timeInForce")
+    price = quantity = quote_qty = 0
+    spec = instrument.spec
+    if otype is OrderType.MARKET:
+        if _present(params, "price"):
+            return errors.param_not_required("price")
+        has_qty, has_quote = _present(params, "quantity"), _present(params, "quoteOrderQty")
+        if has_qty and has_quote:
+            return errors.UNSUPPORTED_COMBINATION
+        if not has_qty and not has_quote:
+            return errors.one_of_params("quantity", "quoteOrderQty")
+        if has_quote:
+            parsed = _amount(
+                params, "quoteOrderQty", instrument.quote_unit, spec.quoteAssetPrecision, "NOTIONAL"
+            )
+            if isinstance(parsed, VenueError):
+                return parsed
+            if parsed == 0:
+                return errors.invalid_parameter("quoteOrderQty")
+            quote_qty = parsed
+    else:
+        if _present(params, "quoteOrderQty"):
+            return errors.param_not_required("quoteOrderQty")
+        if not _present(params, "price"):
+            return errors.mandatory_param("price")
+        parsed = _amount(params, "price", instrument.tick, spec.quoteAssetPrecision, "PRICE_FILTER")
+        if isinstance(parsed, VenueError):
+            return parsed
+        price = parsed
+    if otype is not OrderType.MARKET or _present(params, "quantity"):
+        if not _present(params, "quantity"):
+            return errors.mandatory_param("quantity")
+        parsed = _amount(params, "quantity", instrument.step, spec.baseAssetPrecision, "LOT_SIZE")
+        if isinstance(parsed, VenueError):
+            return parsed
+        quantity = parsed
+    cid = params.get("newClientOrderId")
+    if cid is not None and not isinstance(cid, str):
+        return errors.invalid_parameter("newClientOrderId")
+    return NewOrder(account, side, otype, quantity, price, tif, quote_qty, cid)
+
+
+def parse_cancel(account: str, params: Mapping[str, object]) -> CancelOrder | VenueError:
+    """DELETE /api/v3/order parameters to a `CancelOrder`, or the venue's error."""
+    for name in params:
+        if name not in CANCEL_PARAMS:
+            return errors.unknown_param(name)
+    order_id: int | None = None
+    if _present(params, "orderId"):
+        raw = params["orderId"]
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            return errors.invalid_parameter("orderId")
+        text = str(raw)
+        if not text.isdigit() or len(text) > 19:
+            return errors.illegal_chars("orderId", "^[0-9]{1,19}$")
+        order_id = int(text)
+    orig = params.get("origClientOrderId")
+    new = params.get("newClientOrderId")
+    for name, value in (("origClientOrderId", orig), ("newClientOrderId", new)):
+        if value is not None and not isinstance(value, str):
+            return errors.invalid_parameter(name)
+    if order_id is None and not orig:
+        return errors.one_of_params("orderId", "origClientOrderId")
+    return CancelOrder(
+        account,
+        order_id,
+        orig if isinstance(orig, str) and orig else None,
+        new if isinstance(new, str) else None,
+    )

@@ -1,0 +1,1 @@
+"""The venue: order book, matching engine, reference price, multi-symbol venue."""

@@ -1,0 +1,718 @@
+"""The matching engine of one symbol: Binance Spot rules over integer ticks, lots and units.
+
+One engine owns one symbol's book and is its single writer. Every request is checked in the
+venue's order (request shape, PRICE_FILTER, PERCENT_PRICE(_BY_SIDE), LOT_SIZE and
+MARKET_LOT_SIZE, NOTIONAL and MIN_NOTIONAL, MAX_NUM_ORDERS, duplicate client id, balance); a
+refused request returns a `VenueError` and changes nothing. An accepted one produces execution
+reports numbered by `seq`, strictly increasing with no gaps. Time is an argument: the engine
+reads no clock and draws no random number, so the same requests give the same reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+from bot4.core import errors
+from bot4.core.accounts import Balance, Ledger
+from bot4.core.enums import (
+    ExecutionType,
+    ExpiryReason,
+    OrderStatus,
+    OrderType,
+    Side,
+    SymbolStatus,
+    TimeInForce,
+)
+from bot4.core.errors import VenueError
+from bot4.core.events import ExecutionReport
+from bot4.core.instruments import Instrument
+from bot4.core.orders import CancelOrder, NewOrder, Order, OrderView
+from bot4.sim.avgprice import AveragePrice
+from bot4.sim.book import BookSide
+
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
+
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+CANCELED, EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
+X_NEW, X_TRADE = ExecutionType.NEW, ExecutionType.TRADE
+X_CANCELED, X_EXPIRED = ExecutionType.CANCELED, ExecutionType.EXPIRED
+NO_EXPIRY = ExpiryReason.NONE
+
+_TYPE_NAMES = {
+    OrderType.LIMIT: "Limit orders",
+    OrderType.MARKET: "Market orders",
+    OrderType.LIMIT_MAKER: "Limit maker orders",
+    OrderType.STOP_LOSS: "Stop loss orders",
+    OrderType.STOP_LOSS_LIMIT: "Stop loss limit orders",
+    OrderType.TAKE_PROFIT: "Take profit orders",
+    OrderType.TAKE_PROFIT_LIMIT: "Take profit limit orders",
+}
+
+_new_report = tuple.__new__
+
+
+class Ack(NamedTuple):
+    """The answer to an accepted request: the order's state after it, and its reports."""
+
+    order_id: int
+    client_order_id: str
+    status: OrderStatus
+    executed_qty: int  # lots
+    cum_quote: int  # tick-lots
+    transact_time: int
+    reports: tuple[ExecutionReport, ...]
+
+
+EventSink = Callable[[list[ExecutionReport]], None]
+
+
+class MatchingEngine:
+    """Price-time priority matching for one symbol with the venue's filters and balances."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        ledger: Ledger | None = None,
+        *,
+        reference_price: int | None = None,
+        history: int = 100_000,
+        on_events: EventSink | None = None,
+    ) -> None:
+        """`reference_price` (ticks) seeds the average price before the first trade;
+        `history` bounds how many ended orders stay queryable; `on_events` receives every
+        request's reports in order (the journal hook)."""
+        self.instrument = instrument
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.status = instrument.spec.status
+        self.bids = BookSide(is_bid=True)
+        self.asks = BookSide(is_bid=False)
+        self.avg_price = AveragePrice(instrument.avg_price_mins, reference_price)
+        self.on_events = on_events
+        self.history = history
+        self.seq = 0
+        self.last_order_id = 0
+        self.last_trade_id = 0
+        self._open: dict[int, Order] = {}
+        self._by_client: dict[tuple[str, str], Order] = {}
+        self._open_count: dict[str, int] = {}
+        self._done: dict[int, Order] = {}
+        self._balances: dict[str, tuple[Balance, Balance]] = {}
+        self._types = frozenset(instrument.spec.orderTypes)
+        self._rates = (instrument.maker_rate, instrument.taker_rate)
+
+    # ------------------------------------------------------------------ requests
+
+    def submit(self, req: NewOrder, now: int) -> Ack | VenueError:
+        """Place a new order at time `now` (ms). Returns its `Ack` or the venue's error."""
+        error = self._check_shape(req)
+        if error is not None:
+            return error
+        inst = self.instrument
+        account, side, otype = req.account, req.side, req.type
+        price, qty, qoq = req.price, req.quantity, req.quote_order_qty
+        if otype is not MARKET:
+            if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
+                return errors.filter_failure("PRICE_FILTER")
+            if inst.percent_filter is not None:
+                ref = self.avg_price.reference(now)
+                if ref is not None and not self._in_band(side, price, ref):
+                    return errors.filter_failure(inst.percent_filter)
+        if qoq == 0:
+            if qty < inst.min_qty or qty <= 0 or qty > inst.max_qty:
+                return errors.filter_failure("LOT_SIZE")
+            if otype is MARKET and (
+                qty < inst.market_min_qty
+                or (inst.market_max_qty and qty > inst.market_max_qty)
+                or qty % inst.market_step
+            ):
+                return errors.filter_failure("MARKET_LOT_SIZE")
+        error = self._check_notional(otype, price, qty, qoq, now)
+        if error is not None:
+            return error
+        max_orders = inst.max_num_orders
+        if max_orders is not None and self._open_count.get(account, 0) >= max_orders:
+            return errors.filter_failure("MAX_NUM_ORDERS")
+        cid = req.client_order_id
+        if cid is not None and (account, cid) in self._by_client:
+            return errors.DUPLICATE_ORDER
+        if otype is LIMIT_MAKER and self._crosses(side, price):
+            return errors.WOULD_MATCH
+        base, quote = self._account(account)
+        if otype is MARKET:
+            if qoq:
+                derived = self._quote_quantity(side, qoq)
+                if isinstance(derived, VenueError):
+                    return derived
+                qty = derived
+            need = self._market_cost(side, qty, qoq)
+        elif side is BUY:
+            need = price * qty * inst.quote_per_ticklot
+        else:
+            need = qty * inst.base_per_lot
+        bal = quote if side is BUY else base
+        if need > bal.free:
+            return errors.INSUFFICIENT_BALANCE
+        return self._accept(req, qty, need, bal, now)
+
+    def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
+        """Cancel an open order by orderId and/or origClientOrderId."""
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        new_cid = req.new_client_order_id
+        if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
+            return _bad_client_id("newClientOrderId", new_cid)
+        order = self._find_open(req)
+        if isinstance(order, VenueError):
+            return order
+        leaves = order.leaves
+        order.status = CANCELED
+        order.leaves = 0
+        (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
+        self._release(order)
+        self._retire(order)
+        self.seq += 1
+        report = self._report(
+            order,
+            X_CANCELED,
+            NO_EXPIRY,
+            now,
+            0,
+            0,
+            0,
+            "",
+            -1,
+            False,
+            False,
+            client_order_id=new_cid or f"cancel-{order.order_id}",
+            orig_client_order_id=order.client_order_id,
+        )
+        return self._finish(order, now, [report])
+
+    # ------------------------------------------------------------------ queries
+
+    def get_order(
+        self, account: str, order_id: int | None = None, client_order_id: str | None = None
+    ) -> OrderView | VenueError:
+        """An order's current state (open, or ended within the last `history` orders)."""
+        if order_id is None and client_order_id is None:
+            return errors.one_of_params("orderId", "origClientOrderId")
+        order: Order | None = None
+        if order_id is not None:
+            order = self._open.get(order_id) or self._done.get(order_id)
+            if (
+                order is not None
+                and client_order_id is not None
+                and order.client_order_id != client_order_id
+            ):
+                return errors.CLIENT_ORDER_ID_MISMATCH
+        else:
+            order = self._by_client.get((account, client_order_id or ""))
+            if order is None:
+                for done in reversed(self._done.values()):
+                    if done.account == account and done.client_order_id == client_order_id:
+                        order = done
+                        break
+        if order is None or order.account != account:
+            return errors.NO_SUCH_ORDER
+        return OrderView.of(order)
+
+    def is_open(self, order_id: int) -> bool:
+        """Whether the order is still working on the book."""
+        return order_id in self._open
+
+    def open_orders(self, account: str | None = None) -> list[OrderView]:
+        """Open orders (of one account, or all), oldest first."""
+        return [
+            OrderView.of(o) for o in self._open.values() if account is None or o.account == account
+        ]
+
+    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
+        """Aggregated book: (price ticks, quantity lots), best first."""
+        return {"bids": self.bids.depth(limit), "asks": self.asks.depth(limit)}
+
+    def best_bid(self) -> int | None:
+        return self.bids.best()
+
+    def best_ask(self) -> int | None:
+        return self.asks.best()
+
+    def state_digest(self) -> str:
+        """A hash of the whole symbol state: book in priority order, ids, counters, balances."""
+        h = hashlib.sha256()
+        h.update(
+            f"{self.seq}|{self.last_order_id}|{self.last_trade_id}|{self.status.value}\n".encode()
+        )
+        for order in self.bids.orders() + self.asks.orders():
+            h.update(
+                f"{order.order_id}|{order.client_order_id}|{order.account}|{order.side.value}|"
+                f"{order.price}|{order.qty}|{order.leaves}|{order.cum_qty}|{order.cum_quote}|"
+                f"{order.locked}|{order.status.value}\n".encode()
+            )
+        h.update(repr(self.avg_price.state()).encode())
+        h.update(self.ledger.digest().encode())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_shape(self, req: NewOrder) -> VenueError | None:
+        """Enumerations, mandatory and forbidden parameters, integer types, account, status."""
+        # in-process callers can put anything in a NamedTuple: check what the types promise
+        fields: tuple[object, ...] = req
+        _, side, otype, qty, price, tif, qoq, _ = fields
+        if side is not BUY and side is not SELL:
+            return errors.INVALID_SIDE
+        if not isinstance(otype, OrderType):
+            return errors.INVALID_ORDER_TYPE
+        if tif is not None and not isinstance(tif, TimeInForce):
+            return errors.INVALID_TIF
+        if type(price) is not int:
+            return errors.invalid_parameter("price")
+        if type(qty) is not int:
+            return errors.invalid_parameter("quantity")
+        if type(qoq) is not int:
+            return errors.invalid_parameter("quoteOrderQty")
+        if otype not in self._types:
+            return errors.not_supported(_TYPE_NAMES[otype])
+        if self.status is not SymbolStatus.TRADING:
+            return errors.MARKET_CLOSED
+        if otype is MARKET:
+            if tif is not None:
+                return errors.TIF_NOT_REQUIRED
+            if req.price:
+                return errors.param_not_required("price")
+            if req.quantity and req.quote_order_qty:
+                return errors.UNSUPPORTED_COMBINATION
+            if not req.quantity and not req.quote_order_qty:
+                return errors.one_of_params("quantity", "quoteOrderQty")
+            if req.quote_order_qty:
+                if req.quote_order_qty < 0:
+                    return errors.invalid_parameter("quoteOrderQty")
+                if not self.instrument.spec.quoteOrderQtyMarketAllowed:
+                    return errors.not_supported("Quote order qty market orders")
+        else:
+            if otype is LIMIT and tif is None:
+                return errors.mandatory_param("timeInForce")
+            if otype is LIMIT_MAKER and tif is not None:
+                return errors.TIF_NOT_REQUIRED
+            if req.quote_order_qty:
+                return errors.param_not_required("quoteOrderQty")
+        cid = req.client_order_id
+        if cid is not None and CLIENT_ID_RE.match(cid) is None:
+            return _bad_client_id("newClientOrderId", cid)
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        return None
+
+    def _in_band(self, side: Side, price: int, ref: tuple[int, int]) -> bool:
+        """PERCENT_PRICE(_BY_SIDE): ref*down <= price <= ref*up, exactly in integers."""
+        inst = self.instrument
+        total, lots = ref
+        if side is BUY:
+            (un, ud), (dn, dd) = inst.bid_up, inst.bid_down
+        else:
+            (un, ud), (dn, dd) = inst.ask_up, inst.ask_down
+        scaled = price * lots
+        return scaled * ud <= total * un and scaled * dd >= total * dn
+
+    def _check_notional(
+        self, otype: OrderType, price: int, qty: int, qoq: int, now: int
+    ) -> VenueError | None:
+        """NOTIONAL and MIN_NOTIONAL; MARKET orders use the average price when they apply."""
+        inst = self.instrument
+        lo, hi, legacy = inst.min_notional, inst.max_notional, inst.legacy_min_notional
+        if otype is not MARKET:
+            notional = price * qty
+            if (lo is not None and notional < lo) or (hi is not None and notional > hi):
+                return errors.filter_failure("NOTIONAL")
+            if legacy is not None and notional < legacy:
+                return errors.filter_failure("MIN_NOTIONAL")
+            return None
+        lo = lo if inst.min_notional_market else None
+        hi = hi if inst.max_notional_market else None
+        legacy = legacy if inst.legacy_min_notional_market else None
+        if lo is None and hi is None and legacy is None:
+            return None
+        if qoq:  # the notional is given: quote units against tick-lots
+            per = inst.quote_per_ticklot
+            if (lo is not None and qoq < lo * per) or (hi is not None and qoq > hi * per):
+                return errors.filter_failure("NOTIONAL")
+            if legacy is not None and qoq < legacy * per:
+                return errors.filter_failure("MIN_NOTIONAL")
+            return None
+        ref = self.avg_price.reference(now)
+        if ref is None:
+            return errors.NO_REFERENCE_PRICE
+        total, lots = ref
+        notional = qty * total  # tick-lots x lots of the reference
+        if (lo is not None and notional < lo * lots) or (hi is not None and notional > hi * lots):
+            return errors.filter_failure("NOTIONAL")
+        if legacy is not None and notional < legacy * lots:
+            return errors.filter_failure("MIN_NOTIONAL")
+        return None
+
+    def _crosses(self, side: Side, price: int) -> bool:
+        if side is BUY:
+            best = self.asks.best()
+            return best is not None and best <= price
+        best = self.bids.best()
+        return best is not None and best >= price
+
+    def _quote_quantity(self, side: Side, qoq: int) -> int | VenueError:
+        """The lots a quoteOrderQty MARKET order takes: the most whose notional fits in qoq."""
+        inst = self.instrument
+        per = inst.quote_per_ticklot
+        book = self.asks if side is BUY else self.bids
+        prices = book.prices if side is BUY else reversed(book.prices)
+        left, lots, liquidity = qoq, 0, 0
+        for price in prices:
+            level_qty = book.levels[price].qty
+            liquidity += level_qty
+            take = min(level_qty, left // (price * per))
+            lots += take
+            left -= take * price * per
+            if take < level_qty:
+                break
+        step = inst.market_step
+        if inst.market_max_qty:
+            lots = min(lots, inst.market_max_qty)
+        lots -= lots % step
+        minimum = max(inst.min_qty, inst.market_min_qty, 1)
+        if lots < minimum:
+            if liquidity < minimum:
+                name = "MARKET_LOT_SIZE" if inst.market_min_qty > inst.min_qty else "LOT_SIZE"
+                return errors.liquidity_below_min(name)
+            return errors.filter_failure("LOT_SIZE")
+        return lots
+
+    def _market_cost(self, side: Side, qty: int, qoq: int) -> int:
+        """What a MARKET order locks: the exact quote it will spend (BUY) or the base (SELL)."""
+        inst = self.instrument
+        if side is SELL:
+            return qty * inst.base_per_lot
+        if qoq:
+            return qoq
+        left, cost = qty, 0
+        asks = self.asks
+        for price in asks.prices:
+            take = min(left, asks.levels[price].qty)
+            cost += take * price
+            left -= take
+            if not left:
+                break
+        return cost * inst.quote_per_ticklot
+
+    def _find_open(self, req: CancelOrder) -> Order | VenueError:
+        order_id, cid = req.order_id, req.orig_client_order_id
+        if order_id is None and cid is None:
+            return errors.CANCEL_IDS_MISSING
+        if order_id is not None:
+            order = self._open.get(order_id)
+            if order is not None and cid is not None and order.client_order_id != cid:
+                return errors.UNKNOWN_ORDER
+        else:
+            order = self._by_client.get((req.account, cid or ""))
+        if order is None or order.account != req.account:
+            return errors.UNKNOWN_ORDER
+        return order
+
+    # ------------------------------------------------------------------ execution
+
+    def _account(self, account: str) -> tuple[Balance, Balance]:
+        pair = self._balances.get(account)
+        if pair is None:
+            inst = self.instrument
+            pair = self._balances[account] = (
+                self.ledger.balance(account, inst.base),
+                self.ledger.balance(account, inst.quote),
+            )
+        return pair
+
+    def _accept(self, req: NewOrder, qty: int, need: int, bal: Balance, now: int) -> Ack:
+        self.last_order_id += 1
+        oid = self.last_order_id
+        cid = req.client_order_id
+        if cid is None:
+            cid = f"bot4-{oid}"
+            while (req.account, cid) in self._by_client:
+                cid = "x" + cid
+        order = Order(
+            oid,
+            cid,
+            req.account,
+            req.side,
+            req.type,
+            req.time_in_force,
+            req.price,
+            qty,
+            req.quote_order_qty,
+            now,
+        )
+        bal.free -= need
+        bal.locked += need
+        order.locked = need
+        otype, tif = req.type, req.time_in_force
+        rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
+        self.seq += 1
+        out = [self._report(order, X_NEW, NO_EXPIRY, now, 0, 0, 0, "", -1, False, rests)]
+        if otype is MARKET:
+            self._take(order, None, now, out)
+        elif tif is FOK and not self._fillable(order):
+            pass
+        elif otype is not LIMIT_MAKER:
+            self._take(order, order.price, now, out)
+        if order.leaves:
+            if rests:
+                self._rest(order)
+            else:
+                reason = (
+                    ExpiryReason.INSUFFICIENT_LIQUIDITY
+                    if otype is MARKET
+                    else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+                    if tif is FOK
+                    else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
+                )
+                order.status = EXPIRED
+                order.leaves = 0
+                self.seq += 1
+                out.append(
+                    self._report(order, X_EXPIRED, reason, now, 0, 0, 0, "", -1, False, False)
+                )
+        if not order.leaves:
+            self._release(order)
+            self._remember(order)
+        return self._finish(order, now, out)
+
+    def _fillable(self, order: Order) -> bool:
+        """FOK: can the whole quantity execute now within the limit price?"""
+        book = self.asks if order.side is BUY else self.bids
+        need, limit = order.leaves, order.price
+        prices = book.prices if order.side is BUY else reversed(book.prices)
+        for price in prices:
+            if (price > limit) if order.side is BUY else (price < limit):
+                return False
+            need -= book.levels[price].qty
+            if need <= 0:
+                return True
+        return False
+
+    def _take(self, taker: Order, limit: int | None, now: int, out: list[ExecutionReport]) -> None:
+        """Match `taker` against the opposite side while it crosses; makers' price, FIFO."""
+        inst = self.instrument
+        per_ticklot, per_lot = inst.quote_per_ticklot, inst.base_per_lot
+        (maker_num, maker_den), (taker_num, taker_den) = self._rates
+        buying = taker.side is BUY
+        book = self.asks if buying else self.bids
+        prices, levels = book.prices, book.levels
+        t_base, t_quote = self._account(taker.account)
+        base_asset, quote_asset = inst.base, inst.quote
+        fees = self.ledger.fees
+        record = self.avg_price.record
+        report = self._report
+        lock_price = limit if (buying and limit is not None) else None
+        taker_rests = taker.tif is GTC
+        while taker.leaves and prices:
+            price = prices[0] if buying else prices[-1]
+            if limit is not None and ((price > limit) if buying else (price < limit)):
+                break
+            level = levels[price]
+            orders = level.orders
+            while taker.leaves and orders:
+                maker = orders[0]
+                if not maker.leaves:
+                    orders.popleft()
+                    continue
+                fill = min(taker.leaves, maker.leaves)
+                notional = price * fill
+                quote_units = notional * per_ticklot
+                base_units = fill * per_lot
+                m_base, m_quote = self._account(maker.account)
+                # taker
+                taker.leaves -= fill
+                taker.cum_qty += fill
+                taker.cum_quote += notional
+                # maker
+                maker.leaves -= fill
+                maker.cum_qty += fill
+                maker.cum_quote += notional
+                level.qty -= fill
+                if buying:
+                    release = lock_price * fill * per_ticklot if lock_price else quote_units
+                    t_quote.locked -= release
+                    t_quote.free += release - quote_units
+                    taker.locked -= release
+                    t_fee = -((-base_units * taker_num) // taker_den)
+                    t_base.free += base_units - t_fee
+                    m_base.locked -= base_units
+                    maker.locked -= base_units
+                    m_fee = -((-quote_units * maker_num) // maker_den)
+                    m_quote.free += quote_units - m_fee
+                    t_asset, m_asset = base_asset, quote_asset
+                else:
+                    t_base.locked -= base_units
+                    taker.locked -= base_units
+                    t_fee = -((-quote_units * taker_num) // taker_den)
+                    t_quote.free += quote_units - t_fee
+                    m_quote.locked -= quote_units
+                    maker.locked -= quote_units
+                    m_fee = -((-base_units * maker_num) // maker_den)
+                    m_base.free += base_units - m_fee
+                    t_asset, m_asset = quote_asset, base_asset
+                fees[t_asset] = fees.get(t_asset, 0) + t_fee
+                fees[m_asset] = fees.get(m_asset, 0) + m_fee
+                self.last_trade_id += 1
+                trade_id = self.last_trade_id
+                record(now, price, fill)
+                taker.status = FILLED if not taker.leaves else PARTIAL
+                if maker.leaves:
+                    maker.status = PARTIAL
+                else:
+                    maker.status = FILLED
+                    level.count -= 1
+                    orders.popleft()
+                    self._retire(maker)
+                    self._remember(maker)
+                self.seq += 2
+                out.append(
+                    report(
+                        taker,
+                        X_TRADE,
+                        NO_EXPIRY,
+                        now,
+                        fill,
+                        price,
+                        t_fee,
+                        t_asset,
+                        trade_id,
+                        False,
+                        taker_rests and taker.leaves > 0,
+                        seq=self.seq - 1,
+                    )
+                )
+                out.append(
+                    report(
+                        maker,
+                        X_TRADE,
+                        NO_EXPIRY,
+                        now,
+                        fill,
+                        price,
+                        m_fee,
+                        m_asset,
+                        trade_id,
+                        True,
+                        maker.leaves > 0,
+                    )
+                )
+            if not level.count:
+                book.drop(price)
+
+    def _rest(self, order: Order) -> None:
+        (self.bids if order.side is BUY else self.asks).add(order)
+        self._open[order.order_id] = order
+        self._by_client[(order.account, order.client_order_id)] = order
+        self._open_count[order.account] = self._open_count.get(order.account, 0) + 1
+
+    def _retire(self, order: Order) -> None:
+        """Forget an order that has left the book."""
+        del self._open[order.order_id]
+        del self._by_client[(order.account, order.client_order_id)]
+        count = self._open_count[order.account] - 1
+        if count:
+            self._open_count[order.account] = count
+        else:
+            del self._open_count[order.account]
+
+    def _remember(self, order: Order) -> None:
+        """Keep an ended order queryable, evicting the oldest beyond `history`."""
+        done = self._done
+        done[order.order_id] = order
+        if len(done) > self.history:
+            del done[next(iter(done))]
+
+    def _release(self, order: Order) -> None:
+        """Return whatever is still locked for an order that has ended."""
+        left = order.locked
+        if left:
+            base, quote = self._account(order.account)
+            bal = quote if order.side is BUY else base
+            bal.locked -= left
+            bal.free += left
+            order.locked = 0
+
+    def _finish(self, order: Order, now: int, out: list[ExecutionReport]) -> Ack:
+        if self.on_events is not None:
+            self.on_events(out)
+        return Ack(
+            order.order_id,
+            order.client_order_id,
+            order.status,
+            order.cum_qty,
+            order.cum_quote,
+            now,
+            tuple(out),
+        )
+
+    def _report(
+        self,
+        order: Order,
+        exec_type: ExecutionType,
+        expiry: ExpiryReason,
+        now: int,
+        last_qty: int,
+        last_price: int,
+        commission: int,
+        commission_asset: str,
+        trade_id: int,
+        is_maker: bool,
+        working: bool,
+        *,
+        seq: int | None = None,
+        client_order_id: str | None = None,
+        orig_client_order_id: str = "",
+    ) -> ExecutionReport:
+        report: ExecutionReport = _new_report(
+            ExecutionReport,
+            (
+                self.seq if seq is None else seq,
+                self.instrument.symbol,
+                order.account,
+                order.order_id,
+                order.client_order_id if client_order_id is None else client_order_id,
+                orig_client_order_id,
+                order.side,
+                order.type,
+                order.tif,
+                order.price,
+                order.qty,
+                order.quote_order_qty,
+                exec_type,
+                order.status,
+                expiry,
+                last_qty,
+                last_price,
+                order.cum_qty,
+                order.cum_quote,
+                commission,
+                commission_asset,
+                trade_id,
+                is_maker,
+                working,
+                now,
+                order.created,
+                order.working_time,
+            ),
+        )
+        return report
+
+
+def _bad_client_id(name: str, value: str) -> VenueError:
+    if value == "":
+        return errors.EMPTY_NEW_CL_ORD_ID
+    return errors.illegal_chars(name, CLIENT_ID_PATTERN)

@@ -1,0 +1,170 @@
+"""A venue of several symbols sharing one ledger, with the venue's string-parameter edge.
+
+`Venue` routes each request to its symbol's `MatchingEngine`, refuses unknown symbols with
+-1121, converts Decimal deposits to ledger units, and answers in the venue's JSON shapes
+(`place`, `cancel_order`) for callers that speak Binance's REST parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from bot4.core import errors
+from bot4.core.accounts import Ledger
+from bot4.core.errors import VenueError
+from bot4.core.events import ExecutionReport
+from bot4.core.instruments import Instrument
+from bot4.core.money import Number, format_units, parse_decimal, to_units
+from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.requests import parse_cancel, parse_new_order
+from bot4.sim.engine import Ack, EventSink, MatchingEngine
+
+
+class Venue:
+    """Matching engines for a set of symbols over one shared ledger."""
+
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        *,
+        reference_prices: Mapping[str, int] | None = None,
+        on_events: EventSink | None = None,
+    ) -> None:
+        self.ledger = Ledger()
+        self.instruments = dict(instruments)
+        self._asset_units: dict[str, Decimal] = {}
+        for inst in self.instruments.values():
+            for asset, unit in ((inst.base, inst.base_unit), (inst.quote, inst.quote_unit)):
+                known = self._asset_units.setdefault(asset, unit)
+                if known != unit:
+                    raise ValueError(
+                        f"{inst.symbol}: {asset} precision {unit} disagrees with {known}"
+                    )
+        refs = reference_prices or {}
+        self.engines = {
+            name: MatchingEngine(
+                inst, self.ledger, reference_price=refs.get(name), on_events=on_events
+            )
+            for name, inst in self.instruments.items()
+        }
+
+    # ------------------------------------------------------------------ engine units
+
+    def engine(self, symbol: str) -> MatchingEngine | VenueError:
+        engine = self.engines.get(symbol) if isinstance(symbol, str) else None
+        return errors.BAD_SYMBOL if engine is None else engine
+
+    def submit(self, symbol: str, order: NewOrder, now: int) -> Ack | VenueError:
+        engine = self.engine(symbol)
+        return engine if isinstance(engine, VenueError) else engine.submit(order, now)
+
+    def cancel(self, symbol: str, request: CancelOrder, now: int) -> Ack | VenueError:
+        engine = self.engine(symbol)
+        return engine if isinstance(engine, VenueError) else engine.cancel(request, now)
+
+    # ------------------------------------------------------------------ money edge
+
+    def unit(self, asset: str) -> Decimal:
+        """The ledger unit of an asset (10^-precision)."""
+        unit = self._asset_units.get(asset)
+        if unit is None:
+            raise KeyError(f"no symbol trades {asset}")
+        return unit
+
+    def deposit(self, account: str, asset: str, amount: Number) -> None:
+        """Credit an exact decimal amount; raises `Bot4Error` for malformed or off-grid values."""
+        value = parse_decimal(amount, "amount")
+        if isinstance(value, VenueError):
+            raise value.exception()
+        units = to_units(value, self.unit(asset))
+        if units is None:
+            raise errors.bad_precision("amount").exception()
+        self.ledger.deposit(account, asset, units)
+
+    def balances(self, account: str) -> dict[str, tuple[str, str]]:
+        """Every non-empty balance of an account as (free, locked) decimal strings."""
+        out = {}
+        for owner, asset, bal in self.ledger.items():
+            if owner == account:
+                unit = self.unit(asset)
+                out[asset] = (format_units(bal.free, unit), format_units(bal.locked, unit))
+        return out
+
+    def state_digest(self) -> str:
+        """One hash over every symbol's state and the ledger."""
+        h = hashlib.sha256()
+        for name in sorted(self.engines):
+            h.update(f"{name}:{self.engines[name].state_digest()}\n".encode())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ venue JSON edge
+
+    def place(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """POST /api/v3/order: Binance parameters in, Binance's FULL response (or error) out."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        request = parse_new_order(engine.instrument, account, params)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        ack = engine.submit(request, now)
+        if isinstance(ack, VenueError):
+            return ack.as_dict()
+        return order_response(engine.instrument, ack)
+
+    def cancel_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """DELETE /api/v3/order: Binance parameters in, the cancelled order (or error) out."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        request = parse_cancel(account, params)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        ack = engine.cancel(request, now)
+        if isinstance(ack, VenueError):
+            return ack.as_dict()
+        return order_response(engine.instrument, ack)
+
+
+def order_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
+    """The venue's FULL new-order response (or cancel response) for an `Ack`."""
+    first: ExecutionReport = ack.reports[0]
+    ticklot = inst.tick * inst.step
+    fills = []
+    for r in ack.reports:
+        if r.trade_id >= 0 and r.order_id == ack.order_id:
+            unit = inst.base_unit if r.commission_asset == inst.base else inst.quote_unit
+            fills.append(
+                {
+                    "price": format_units(r.last_price, inst.tick),
+                    "qty": format_units(r.last_qty, inst.step),
+                    "commission": format_units(r.commission, unit),
+                    "commissionAsset": r.commission_asset,
+                    "tradeId": r.trade_id,
+                }
+            )
+    body: dict[str, Any] = {
+        "symbol": inst.symbol,
+        "orderId": ack.order_id,
+        "orderListId": -1,
+        "clientOrderId": first.client_order_id,
+        "transactTime": ack.transact_time,
+        "price": format_units(first.price, inst.tick),
+        "origQty": format_units(first.orig_qty, inst.step),
+        "executedQty": format_units(ack.executed_qty, inst.step),
+        "origQuoteOrderQty": format_units(first.quote_order_qty, inst.quote_unit),
+        "cummulativeQuoteQty": format_units(ack.cum_quote, ticklot),
+        "status": ack.status.value,
+        "timeInForce": first.time_in_force.value if first.time_in_force else "GTC",
+        "type": first.type.value,
+        "side": first.side.value,
+        "workingTime": first.working_time,
+        "fills": fills,
+    }
+    if first.orig_client_order_id:
+        body["origClientOrderId"] = first.orig_client_order_id
+        del body["fills"]
+    return body
