@@ -240,10 +240,10 @@ def simulate(
 
 
 def print_summary(
-    summary: RunSummary, instruments: dict[str, Instrument], out: TextIO = sys.stdout
+    summary: RunSummary, instruments: dict[str, Instrument], out: TextIO | None = None
 ) -> None:
     """A readable table of what the run did."""
-    w = out.write
+    w = (out or sys.stdout).write
     w(
         f"\n{'symbol':<9}{'requests':>10}{'accepted':>10}{'rejected':>10}{'trades':>9}"
         f"{'volume':>16}{'notional':>20}{'bid':>12}{'ask':>12}{'last':>12}\n"

@@ -177,6 +177,7 @@ class MatchingEngine:
         (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
         self._release(order)
         self._retire(order)
+        self._remember(order)
         self.seq += 1
         report = self._report(
             order,
