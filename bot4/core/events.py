@@ -20,18 +20,22 @@ if TYPE_CHECKING:
 
 
 class ExecutionReport(NamedTuple):
-    seq: int
+    # what the order is (the same in each of its reports)
     symbol: str
     account: str
     order_id: int
-    client_order_id: str
-    orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
+    client_order_id: str  # on a cancel: the cancel's own id (Binance "c")
     side: Side
     type: OrderType
     time_in_force: TimeInForce | None
     price: int  # ticks
     orig_qty: int  # lots
     quote_order_qty: int  # quote units
+    creation_time: int
+    working_time: int
+    # what this event did
+    seq: int
+    orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
     execution_type: ExecutionType
     status: OrderStatus
     expiry_reason: ExpiryReason
@@ -45,8 +49,6 @@ class ExecutionReport(NamedTuple):
     is_maker: bool
     is_working: bool  # on the book after this event
     transact_time: int
-    creation_time: int
-    working_time: int
 
 
 def encode(report: ExecutionReport) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from bot4.core.accounts import Balance
 from bot4.core.enums import OrderStatus, OrderType, Side, TimeInForce
 
 
@@ -39,19 +40,23 @@ class Order:
 
     `leaves` is the quantity still working; `locked` the asset units still locked for it
     (quote for a BUY, base for a SELL). cum_quote is in tick-lots (price ticks x lots).
+    `base_bal`/`quote_bal` are the owner's live balances, so a fill touches no lookup table.
     """
 
     __slots__ = (
         "account",
+        "base_bal",
         "client_order_id",
         "created",
         "cum_qty",
         "cum_quote",
+        "head",
         "leaves",
         "locked",
         "order_id",
         "price",
         "qty",
+        "quote_bal",
         "quote_order_qty",
         "side",
         "status",
@@ -72,6 +77,9 @@ class Order:
         qty: int,
         quote_order_qty: int,
         created: int,
+        symbol: str,
+        base_bal: Balance,
+        quote_bal: Balance,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -89,6 +97,13 @@ class Order:
         self.status = OrderStatus.NEW
         self.created = created
         self.working_time = created
+        self.base_bal = base_bal
+        self.quote_bal = quote_bal
+        # the leading fields of every report about this order (see events.ExecutionReport)
+        self.head = (
+            symbol, account, order_id, client_order_id, side, type_, tif, price, qty,
+            quote_order_qty, created, created,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -55,7 +56,7 @@ _TYPE_NAMES = {
     OrderType.TAKE_PROFIT_LIMIT: "Take profit limit orders",
 }
 
-_new_report = tuple.__new__
+_new_tuple = tuple.__new__
 
 
 class Ack(NamedTuple):
@@ -103,6 +104,8 @@ class MatchingEngine:
         self._by_client: dict[tuple[str, str], Order] = {}
         self._open_count: dict[str, int] = {}
         self._done: dict[int, Order] = {}
+        self._done_ids: deque[int] = deque()
+        self._done_by_client: dict[tuple[str, str], Order] = {}
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = frozenset(instrument.spec.orderTypes)
         self._rates = (instrument.maker_rate, instrument.taker_rate)
@@ -156,10 +159,9 @@ class MatchingEngine:
             need = price * qty * inst.quote_per_ticklot
         else:
             need = qty * inst.base_per_lot
-        bal = quote if side is BUY else base
-        if need > bal.free:
+        if need > (quote if side is BUY else base).free:
             return errors.INSUFFICIENT_BALANCE
-        return self._accept(req, qty, need, bal, now)
+        return self._accept(req, qty, need, base, quote, now)
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
@@ -179,21 +181,14 @@ class MatchingEngine:
         self._retire(order)
         self._remember(order)
         self.seq += 1
-        report = self._report(
-            order,
-            X_CANCELED,
-            NO_EXPIRY,
-            now,
-            0,
-            0,
-            0,
-            "",
-            -1,
-            False,
-            False,
-            client_order_id=new_cid or f"cancel-{order.order_id}",
-            orig_client_order_id=order.client_order_id,
-        )
+        head = order.head
+        cancel_id = new_cid or f"cancel-{order.order_id}"
+        report: ExecutionReport = _new_tuple(
+            ExecutionReport,
+            (*head[:3], cancel_id, *head[4:], self.seq, order.client_order_id, X_CANCELED,
+             CANCELED, NO_EXPIRY, 0, 0, order.cum_qty, order.cum_quote, 0, "", -1, False,
+             False, now),
+        )  # fmt: skip
         return self._finish(order, now, [report])
 
     # ------------------------------------------------------------------ queries
@@ -214,12 +209,8 @@ class MatchingEngine:
             ):
                 return errors.CLIENT_ORDER_ID_MISMATCH
         else:
-            order = self._by_client.get((account, client_order_id or ""))
-            if order is None:
-                for done in reversed(self._done.values()):
-                    if done.account == account and done.client_order_id == client_order_id:
-                        order = done
-                        break
+            key = (account, client_order_id or "")
+            order = self._by_client.get(key) or self._done_by_client.get(key)
         if order is None or order.account != account:
             return errors.NO_SUCH_ORDER
         return OrderView.of(order)
@@ -435,39 +426,33 @@ class MatchingEngine:
             )
         return pair
 
-    def _accept(self, req: NewOrder, qty: int, need: int, bal: Balance, now: int) -> Ack:
+    def _accept(
+        self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
+    ) -> Ack:
+        account, side, otype, _, price, tif, qoq, cid = req
         self.last_order_id += 1
         oid = self.last_order_id
-        cid = req.client_order_id
         if cid is None:
             cid = f"bot4-{oid}"
-            while (req.account, cid) in self._by_client:
+            while (account, cid) in self._by_client:
                 cid = "x" + cid
         order = Order(
-            oid,
-            cid,
-            req.account,
-            req.side,
-            req.type,
-            req.time_in_force,
-            req.price,
-            qty,
-            req.quote_order_qty,
-            now,
-        )
+            oid, cid, account, side, otype, tif, price, qty, qoq, now,
+            self.instrument.symbol, base, quote,
+        )  # fmt: skip
+        bal = quote if side is BUY else base
         bal.free -= need
         bal.locked += need
         order.locked = need
-        otype, tif = req.type, req.time_in_force
         rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
         self.seq += 1
-        out = [self._report(order, X_NEW, NO_EXPIRY, now, 0, 0, 0, "", -1, False, rests)]
+        out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
         if otype is MARKET:
             self._take(order, None, now, out)
-        elif tif is FOK and not self._fillable(order):
-            pass
-        elif otype is not LIMIT_MAKER:
-            self._take(order, order.price, now, out)
+        elif otype is LIMIT and (tif is not FOK or self._fillable(order)):
+            best = self.asks.best() if side is BUY else self.bids.best()
+            if best is not None and (best <= price if side is BUY else best >= price):
+                self._take(order, price, now, out)
         if order.leaves:
             if rests:
                 self._rest(order)
@@ -482,9 +467,7 @@ class MatchingEngine:
                 order.status = EXPIRED
                 order.leaves = 0
                 self.seq += 1
-                out.append(
-                    self._report(order, X_EXPIRED, reason, now, 0, 0, 0, "", -1, False, False)
-                )
+                out.append(self._event(order, X_EXPIRED, reason, now, False))
         if not order.leaves:
             self._release(order)
             self._remember(order)
@@ -504,45 +487,51 @@ class MatchingEngine:
         return False
 
     def _take(self, taker: Order, limit: int | None, now: int, out: list[ExecutionReport]) -> None:
-        """Match `taker` against the opposite side while it crosses; makers' price, FIFO."""
+        """Match `taker` against the opposite side while it crosses; makers' price, FIFO.
+
+        The hot loop: balances are the orders' own references, fees are summed in locals and
+        reports are built inline from each order's `head`.
+        """
         inst = self.instrument
         per_ticklot, per_lot = inst.quote_per_ticklot, inst.base_per_lot
         (maker_num, maker_den), (taker_num, taker_den) = self._rates
         buying = taker.side is BUY
         book = self.asks if buying else self.bids
         prices, levels = book.prices, book.levels
-        t_base, t_quote = self._account(taker.account)
-        base_asset, quote_asset = inst.base, inst.quote
-        fees = self.ledger.fees
-        record = self.avg_price.record
-        report = self._report
+        t_base, t_quote, t_head = taker.base_bal, taker.quote_bal, taker.head
+        if buying:
+            t_asset, m_asset = inst.base, inst.quote
+        else:
+            t_asset, m_asset = inst.quote, inst.base
         lock_price = limit if (buying and limit is not None) else None
         taker_rests = taker.tif is GTC
+        t_fees = m_fees = 0
+        seq, trade_id = self.seq, self.last_trade_id
+        append = out.append
+        record = self.avg_price.record
         while taker.leaves and prices:
             price = prices[0] if buying else prices[-1]
             if limit is not None and ((price > limit) if buying else (price < limit)):
                 break
             level = levels[price]
             orders = level.orders
+            level_fill = 0
             while taker.leaves and orders:
                 maker = orders[0]
                 if not maker.leaves:
                     orders.popleft()
                     continue
                 fill = min(taker.leaves, maker.leaves)
+                level_fill += fill
                 notional = price * fill
                 quote_units = notional * per_ticklot
                 base_units = fill * per_lot
-                m_base, m_quote = self._account(maker.account)
-                # taker
                 taker.leaves -= fill
                 taker.cum_qty += fill
                 taker.cum_quote += notional
-                # maker
                 maker.leaves -= fill
                 maker.cum_qty += fill
                 maker.cum_quote += notional
-                level.qty -= fill
                 if buying:
                     release = lock_price * fill * per_ticklot if lock_price else quote_units
                     t_quote.locked -= release
@@ -550,26 +539,22 @@ class MatchingEngine:
                     taker.locked -= release
                     t_fee = -((-base_units * taker_num) // taker_den)
                     t_base.free += base_units - t_fee
-                    m_base.locked -= base_units
+                    maker.base_bal.locked -= base_units
                     maker.locked -= base_units
                     m_fee = -((-quote_units * maker_num) // maker_den)
-                    m_quote.free += quote_units - m_fee
-                    t_asset, m_asset = base_asset, quote_asset
+                    maker.quote_bal.free += quote_units - m_fee
                 else:
                     t_base.locked -= base_units
                     taker.locked -= base_units
                     t_fee = -((-quote_units * taker_num) // taker_den)
                     t_quote.free += quote_units - t_fee
-                    m_quote.locked -= quote_units
+                    maker.quote_bal.locked -= quote_units
                     maker.locked -= quote_units
                     m_fee = -((-base_units * maker_num) // maker_den)
-                    m_base.free += base_units - m_fee
-                    t_asset, m_asset = quote_asset, base_asset
-                fees[t_asset] = fees.get(t_asset, 0) + t_fee
-                fees[m_asset] = fees.get(m_asset, 0) + m_fee
-                self.last_trade_id += 1
-                trade_id = self.last_trade_id
-                record(now, price, fill)
+                    maker.base_bal.free += base_units - m_fee
+                t_fees += t_fee
+                m_fees += m_fee
+                trade_id += 1
                 taker.status = FILLED if not taker.leaves else PARTIAL
                 if maker.leaves:
                     maker.status = PARTIAL
@@ -579,40 +564,31 @@ class MatchingEngine:
                     orders.popleft()
                     self._retire(maker)
                     self._remember(maker)
-                self.seq += 2
-                out.append(
-                    report(
-                        taker,
-                        X_TRADE,
-                        NO_EXPIRY,
-                        now,
-                        fill,
-                        price,
-                        t_fee,
-                        t_asset,
-                        trade_id,
-                        False,
-                        taker_rests and taker.leaves > 0,
-                        seq=self.seq - 1,
+                seq += 2
+                append(
+                    _new_tuple(
+                        ExecutionReport,
+                        (*t_head, seq - 1, "", X_TRADE, taker.status, NO_EXPIRY, fill, price,
+                         taker.cum_qty, taker.cum_quote, t_fee, t_asset, trade_id, False,
+                         taker_rests and taker.leaves > 0, now),
                     )
-                )
-                out.append(
-                    report(
-                        maker,
-                        X_TRADE,
-                        NO_EXPIRY,
-                        now,
-                        fill,
-                        price,
-                        m_fee,
-                        m_asset,
-                        trade_id,
-                        True,
-                        maker.leaves > 0,
+                )  # fmt: skip
+                append(
+                    _new_tuple(
+                        ExecutionReport,
+                        (*maker.head, seq, "", X_TRADE, maker.status, NO_EXPIRY, fill, price,
+                         maker.cum_qty, maker.cum_quote, m_fee, m_asset, trade_id, True,
+                         maker.leaves > 0, now),
                     )
-                )
+                )  # fmt: skip
+            level.qty -= level_fill
+            record(now, price, level_fill)
             if not level.count:
                 book.drop(price)
+        self.seq, self.last_trade_id = seq, trade_id
+        fees = self.ledger.fees
+        fees[t_asset] = fees.get(t_asset, 0) + t_fees
+        fees[m_asset] = fees.get(m_asset, 0) + m_fees
 
     def _rest(self, order: Order) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)
@@ -632,17 +608,21 @@ class MatchingEngine:
 
     def _remember(self, order: Order) -> None:
         """Keep an ended order queryable, evicting the oldest beyond `history`."""
-        done = self._done
-        done[order.order_id] = order
-        if len(done) > self.history:
-            del done[next(iter(done))]
+        self._done[order.order_id] = order
+        self._done_by_client[(order.account, order.client_order_id)] = order
+        ids = self._done_ids
+        ids.append(order.order_id)
+        if len(ids) > self.history:
+            old = self._done.pop(ids.popleft())
+            key = (old.account, old.client_order_id)
+            if self._done_by_client.get(key) is old:
+                del self._done_by_client[key]
 
     def _release(self, order: Order) -> None:
         """Return whatever is still locked for an order that has ended."""
         left = order.locked
         if left:
-            base, quote = self._account(order.account)
-            bal = quote if order.side is BUY else base
+            bal = order.quote_bal if order.side is BUY else order.base_bal
             bal.locked -= left
             bal.free += left
             order.locked = 0
@@ -650,66 +630,22 @@ class MatchingEngine:
     def _finish(self, order: Order, now: int, out: list[ExecutionReport]) -> Ack:
         if self.on_events is not None:
             self.on_events(out)
-        return Ack(
-            order.order_id,
-            order.client_order_id,
-            order.status,
-            order.cum_qty,
-            order.cum_quote,
-            now,
-            tuple(out),
-        )
+        ack: Ack = _new_tuple(
+            Ack,
+            (order.order_id, order.client_order_id, order.status, order.cum_qty,
+             order.cum_quote, now, tuple(out)),
+        )  # fmt: skip
+        return ack
 
-    def _report(
-        self,
-        order: Order,
-        exec_type: ExecutionType,
-        expiry: ExpiryReason,
-        now: int,
-        last_qty: int,
-        last_price: int,
-        commission: int,
-        commission_asset: str,
-        trade_id: int,
-        is_maker: bool,
-        working: bool,
-        *,
-        seq: int | None = None,
-        client_order_id: str | None = None,
-        orig_client_order_id: str = "",
+    def _event(
+        self, order: Order, exec_type: ExecutionType, expiry: ExpiryReason, now: int, working: bool
     ) -> ExecutionReport:
-        report: ExecutionReport = _new_report(
+        """A report that is not a trade (NEW, EXPIRED), numbered with the current `seq`."""
+        report: ExecutionReport = _new_tuple(
             ExecutionReport,
-            (
-                self.seq if seq is None else seq,
-                self.instrument.symbol,
-                order.account,
-                order.order_id,
-                order.client_order_id if client_order_id is None else client_order_id,
-                orig_client_order_id,
-                order.side,
-                order.type,
-                order.tif,
-                order.price,
-                order.qty,
-                order.quote_order_qty,
-                exec_type,
-                order.status,
-                expiry,
-                last_qty,
-                last_price,
-                order.cum_qty,
-                order.cum_quote,
-                commission,
-                commission_asset,
-                trade_id,
-                is_maker,
-                working,
-                now,
-                order.created,
-                order.working_time,
-            ),
-        )
+            (*order.head, self.seq, "", exec_type, order.status, expiry, 0, 0, order.cum_qty,
+             order.cum_quote, 0, "", -1, False, working, now),
+        )  # fmt: skip
         return report
 
 
