@@ -113,3 +113,32 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "eR": report.expiry_reason.value,
         "seq": report.seq,
     }
+
+
+class Gap(NamedTuple):
+    """Reports a reader never saw: sequence numbers `first`..`last` of `symbol`."""
+
+    symbol: str
+    first: int
+    last: int
+
+
+class SequenceTracker:
+    """Follows each symbol's report stream and says when reports were lost or replayed.
+
+    Sequence numbers start at 1 and grow by exactly 1 per report; a jump is a gap (lost
+    events: resynchronise), a number at or below the last one seen is a duplicate to drop.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}
+
+    def observe(self, report: ExecutionReport) -> Gap | None:
+        """Record one report; the gap before it, if any. Duplicates raise `ValueError`."""
+        last = self.last.get(report.symbol, 0)
+        if report.seq <= last:
+            raise ValueError(f"{report.symbol}: seq {report.seq} already seen (last {last})")
+        self.last[report.symbol] = report.seq
+        if report.seq == last + 1:
+            return None
+        return Gap(report.symbol, last + 1, report.seq - 1)

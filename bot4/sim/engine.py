@@ -107,7 +107,7 @@ class MatchingEngine:
         self._done_ids: deque[int] = deque()
         self._done_by_client: dict[tuple[str, str], Order] = {}
         self._balances: dict[str, tuple[Balance, Balance]] = {}
-        self._types = frozenset(instrument.spec.orderTypes)
+        self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
 
     # ------------------------------------------------------------------ requests
