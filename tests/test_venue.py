@@ -17,6 +17,12 @@ from bot4.sim.venue import Venue
 from tests.conftest import simple_spec
 
 
+def gtc(side: str, price: str, quantity: str, **extra: str) -> dict[str, object]:
+    """POST /api/v3/order parameters of a BTCUSDT LIMIT GTC order."""
+    return {"symbol": "BTCUSDT", "side": side, "type": "LIMIT", "timeInForce": "GTC",
+            "price": price, "quantity": quantity, **extra}  # fmt: skip
+
+
 @pytest.fixture()
 def venue(instruments: dict[str, Instrument]) -> Venue:
     venue = Venue(instruments, reference_prices={"BTCUSDT": 3_000_000})
@@ -29,27 +35,12 @@ def venue(instruments: dict[str, Instrument]) -> Venue:
 def test_full_response_of_a_taking_limit_order(venue: Venue) -> None:
     venue.place(
         "maker",
-        {
-            "symbol": "BTCUSDT",
-            "side": "SELL",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "30000.00",
-            "quantity": "0.5",
-            "newClientOrderId": "ask-1",
-        },
+        gtc("SELL", "30000.00", "0.5", newClientOrderId="ask-1"),
         1,
     )
     body = venue.place(
         "taker",
-        {
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "30100.00",
-            "quantity": "0.2",
-        },
+        gtc("BUY", "30100.00", "0.2"),
         2,
     )
     assert body["status"] == "FILLED" and body["orderId"] == 2 and body["orderListId"] == -1
@@ -85,14 +76,7 @@ def test_errors_come_back_as_the_venues_json(venue: Venue) -> None:
     )
     poor = venue.place(
         "taker",
-        {
-            "symbol": "BTCUSDT",
-            "side": "SELL",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "30000",
-            "quantity": "1",
-        },
+        gtc("SELL", "30000", "1"),
         1,
     )
     assert poor == {"code": -2010, "msg": "Account has insufficient balance for requested action."}
@@ -140,14 +124,7 @@ def test_state_digest_tracks_every_symbol(venue: Venue) -> None:
     before = venue.state_digest()
     venue.place(
         "maker",
-        {
-            "symbol": "BTCUSDT",
-            "side": "SELL",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "31000",
-            "quantity": "0.1",
-        },
+        gtc("SELL", "31000", "0.1"),
         1,
     )
     assert venue.state_digest() != before
@@ -159,14 +136,7 @@ def test_execution_report_in_the_venues_field_names(venue: Venue) -> None:
     engine.on_events = log.extend
     venue.place(
         "maker",
-        {
-            "symbol": "BTCUSDT",
-            "side": "SELL",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "30000.00",
-            "quantity": "0.1",
-        },
+        gtc("SELL", "30000.00", "0.1"),
         1,
     )
     venue.place(
