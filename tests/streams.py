@@ -1,0 +1,382 @@
+"""Random request streams for one matching engine: hypothesis strategies and a seeded generator.
+
+A stream is a list of requests (`NewOrder` or `CancelOrder`) for one symbol over 2-4 accounts:
+LIMIT GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity and by quoteOrderQty, cancels of random
+(possibly dead, possibly another account's) order ids and client ids, and a few malformed
+requests, with prices in a narrow band around a mid so that most orders cross.
+
+Both generators share one body (`generate`), which draws every choice through a `Picker`: the
+hypothesis strategy draws from hypothesis (so failures shrink), the seeded one from its own
+`random.Random(seed)` (never the global RNG). Request `i` of a stream runs at `now_of(i)`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from hypothesis import strategies as st
+
+from bot4.core.accounts import Ledger
+from bot4.core.enums import OrderType, Side, TimeInForce
+from bot4.core.errors import VenueError
+from bot4.core.events import ExecutionReport
+from bot4.core.instruments import Instrument, load_symbols
+from bot4.core.orders import CancelOrder, NewOrder
+from bot4.sim.engine import Ack, MatchingEngine
+from tests.conftest import SYMBOLS_FILE, simple_spec
+
+Request = NewOrder | CancelOrder
+Result = Ack | VenueError
+
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+
+ACCOUNTS = ("alice", "bob", "carol", "dave")
+STRANGER = "mallory"  # never funded: the engine does not know this account
+T0 = 1_700_000_000_000  # ms
+STEP_MS = 5_000  # 60 requests per 5-minute avgPriceMins window, so windows roll
+CLIENT_IDS = tuple(f"c{k}" for k in range(6))
+
+
+def now_of(index: int) -> int:
+    """The time (ms) at which request `index` of a stream is sent."""
+    return T0 + index * STEP_MS
+
+
+# ---------------------------------------------------------------------- markets
+
+
+@dataclass(frozen=True)
+class Market:
+    """One instrument and the shape of the streams sent to it (units as the engine's)."""
+
+    name: str
+    instrument: Instrument
+    mid: int  # ticks
+    band: int  # ticks either side of mid
+    qty_lo: int  # lots
+    qty_hi: int
+    qoq_lo: int  # quote units
+    qoq_hi: int
+    reference_price: int | None = None  # ticks, seeds the average price
+    poor_lots: int = 25  # what the poor account holds: this many lots' worth at mid
+
+    def __repr__(self) -> str:
+        return f"Market({self.name})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Short form in hypothesis' falsifying examples."""
+        printer.text(repr(self))
+
+    def rich(self) -> tuple[int, int]:
+        """(base units, quote units) of a well-funded account."""
+        inst = self.instrument
+        return int(Decimal(1000) / inst.base_unit), int(Decimal(10**8) / inst.quote_unit)
+
+    def poor(self) -> tuple[int, int]:
+        """(base units, quote units) of an account that runs out after a few orders."""
+        inst = self.instrument
+        return (
+            self.poor_lots * inst.base_per_lot,
+            self.poor_lots * self.mid * inst.quote_per_ticklot,
+        )
+
+
+def _simple_market() -> Market:
+    inst = Instrument.compile(simple_spec())
+    mid = 10_000  # 100.00
+    per = inst.quote_per_ticklot
+    return Market("simple", inst, mid, 4, 1, 20, mid * per // 2, 25 * mid * per)
+
+
+def _wide_market() -> Market:
+    """The simple symbol with prices spread over 20..80 ticks: big relative price steps, so
+    price improvement and quoteOrderQty level-walking matter."""
+    inst = Instrument.compile(simple_spec(symbol="WIDEUSDT", baseAsset="WIDE"))
+    mid = 50
+    per = inst.quote_per_ticklot
+    return Market("wide", inst, mid, 30, 1, 20, mid * per // 2, 25 * mid * per)
+
+
+def _coarse_market() -> Market:
+    """Coarse asset units (1 lot = 1 base unit, 1 tick-lot = 1 quote unit) and unequal fee
+    rates, so that fee rounding is visible on every trade."""
+    spec = simple_spec(
+        symbol="COARSEUSDT",
+        baseAsset="COARSE",
+        baseAssetPrecision=3,
+        quoteAssetPrecision=5,
+        makerCommission="0",
+        takerCommission="0.00075",
+    )
+    inst = Instrument.compile(spec)
+    mid = 2_500  # 25.00
+    per = inst.quote_per_ticklot
+    return Market("coarse", inst, mid, 3, 1, 15, mid * per // 2, 20 * mid * per)
+
+
+def _btc_market() -> Market:
+    """configs/symbols.toml BTCUSDT: NOTIONAL (min 5 USDT, also for MARKET), bands, limits."""
+    inst = load_symbols(SYMBOLS_FILE)["BTCUSDT"]
+    mid = 6_000_000  # 60000.00
+    per = inst.quote_per_ticklot
+    # 5..300 lots of 0.00001 BTC: 3..180 USDT, so the smallest fail NOTIONAL's 5 USDT
+    return Market(
+        "btc",
+        inst,
+        mid=mid,
+        band=6,
+        qty_lo=5,
+        qty_hi=300,
+        qoq_lo=2 * mid * per,
+        qoq_hi=200 * mid * per,
+        reference_price=mid,
+        poor_lots=60,
+    )
+
+
+SIMPLE = _simple_market()
+WIDE = _wide_market()
+COARSE = _coarse_market()
+BTC = _btc_market()
+MARKETS = (SIMPLE, WIDE, COARSE, BTC)
+
+
+def build_engine(
+    market: Market,
+    accounts: Sequence[str],
+    on_events: Callable[[list[ExecutionReport]], None] | None = None,
+) -> MatchingEngine:
+    """A fresh engine whose accounts are funded; with 3+ accounts the last one is poor."""
+    inst = market.instrument
+    ledger = Ledger()
+    for k, account in enumerate(accounts):
+        poor = len(accounts) >= 3 and k == len(accounts) - 1
+        base, quote = market.poor() if poor else market.rich()
+        ledger.deposit(account, inst.base, base)
+        ledger.deposit(account, inst.quote, quote)
+    return MatchingEngine(inst, ledger, reference_price=market.reference_price, on_events=on_events)
+
+
+# ---------------------------------------------------------------------- generation
+
+
+class Picker(Protocol):
+    """Where a generator's choices come from."""
+
+    def integer(self, lo: int, hi: int) -> int:
+        """A whole number in [lo, hi]."""
+        ...
+
+
+class RandomPicker:
+    """Choices from a private `random.Random`."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+
+class DrawPicker:
+    """Choices drawn from hypothesis (so that a failing stream shrinks)."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+
+# Request kinds and their weights; hypothesis shrinks towards the first.
+KINDS: tuple[tuple[str, int], ...] = (
+    ("gtc", 34),
+    ("cancel", 20),
+    ("ioc", 10),
+    ("fok", 8),
+    ("maker", 12),
+    ("market", 7),
+    ("market_quote", 5),
+    ("junk", 4),
+)
+_TOTAL_WEIGHT = sum(w for _, w in KINDS)
+
+
+def _kind(pick: Picker) -> str:
+    roll = pick.integer(0, _TOTAL_WEIGHT - 1)
+    for name, weight in KINDS:
+        if roll < weight:
+            return name
+        roll -= weight
+    raise AssertionError("unreachable")
+
+
+def _client_id(pick: Picker) -> str | None:
+    if pick.integer(0, 2):
+        return None
+    return CLIENT_IDS[pick.integer(0, len(CLIENT_IDS) - 1)]
+
+
+def _junk(pick: Picker, m: Market, account: str, side: Side, price: int, qty: int) -> NewOrder:
+    """A request the engine must refuse (or, for a few, may accept: the tests don't assume)."""
+    choice = pick.integer(0, 8)
+    if choice == 0:
+        return NewOrder(STRANGER, side, LIMIT, qty, price, GTC)
+    if choice == 1:
+        return NewOrder(account, side, LIMIT, qty, price, None)  # timeInForce missing
+    if choice == 2:
+        return NewOrder(account, side, MARKET, qty, 0, None, m.qoq_hi)  # both sizes
+    if choice == 3:
+        return NewOrder(account, side, LIMIT, 0, price, GTC)  # LOT_SIZE
+    if choice == 4:
+        return NewOrder(account, side, LIMIT, qty, price, GTC, client_order_id="bad id!")
+    if choice == 5:
+        return NewOrder(account, side, LIMIT, qty, 0, IOC)  # PRICE_FILTER
+    if choice == 6:
+        return NewOrder(account, side, MARKET, qty, 0, IOC)  # timeInForce not required
+    if choice == 7:
+        return NewOrder(account, side, LIMIT_MAKER, qty, price, GTC)  # ditto
+    return NewOrder(account, side, LIMIT, m.instrument.max_qty + 1, price, GTC)  # LOT_SIZE
+
+
+def _cancel(pick: Picker, accounts: Sequence[str], n_new: int) -> CancelOrder:
+    account = accounts[pick.integer(0, len(accounts) - 1)]
+    order_id = pick.integer(max(1, n_new - 12), n_new + 1)  # recent ids, maybe dead or foreign
+    cid = CLIENT_IDS[pick.integer(0, len(CLIENT_IDS) - 1)]
+    new_cid = None if pick.integer(0, 5) else ("bad id!" if pick.integer(0, 1) else "cx")
+    mode = pick.integer(0, 9)
+    if mode < 6:
+        return CancelOrder(account, order_id, None, new_cid)
+    if mode < 8:
+        return CancelOrder(account, None, cid, new_cid)
+    if mode < 9:
+        return CancelOrder(account, order_id, cid, new_cid)
+    return CancelOrder(account)  # neither id: refused
+
+
+def _request(pick: Picker, m: Market, accounts: Sequence[str], n_new: int) -> Request:
+    kind = _kind(pick)
+    if kind == "cancel":
+        return _cancel(pick, accounts, n_new)
+    account = accounts[pick.integer(0, len(accounts) - 1)]
+    side = BUY if pick.integer(0, 1) == 0 else SELL
+    price = m.mid + pick.integer(-m.band, m.band)
+    qty = pick.integer(m.qty_lo, m.qty_hi)
+    cid = _client_id(pick)
+    if kind == "gtc":
+        return NewOrder(account, side, LIMIT, qty, price, GTC, client_order_id=cid)
+    if kind == "ioc":
+        return NewOrder(account, side, LIMIT, qty, price, IOC, client_order_id=cid)
+    if kind == "fok":
+        return NewOrder(account, side, LIMIT, qty, price, FOK, client_order_id=cid)
+    if kind == "maker":
+        return NewOrder(account, side, LIMIT_MAKER, qty, price, client_order_id=cid)
+    if kind == "market":
+        return NewOrder(account, side, MARKET, qty, client_order_id=cid)
+    if kind == "market_quote":
+        qoq = pick.integer(m.qoq_lo, m.qoq_hi)
+        return NewOrder(account, side, MARKET, 0, 0, None, qoq, client_order_id=cid)
+    return _junk(pick, m, account, side, price, qty)
+
+
+def generate(pick: Picker, market: Market, accounts: Sequence[str], n: int) -> list[Request]:
+    """`n` requests for `market` from `accounts`."""
+    out: list[Request] = []
+    n_new = 0
+    for _ in range(n):
+        req = _request(pick, market, accounts, n_new)
+        if isinstance(req, NewOrder):
+            n_new += 1
+        out.append(req)
+    return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A market, the accounts trading on it, and the requests they send."""
+
+    market: Market
+    accounts: tuple[str, ...]
+    requests: list[Request] = field(default_factory=list)
+
+
+def seeded_scenario(seed: int, n: int, market: Market = SIMPLE, n_accounts: int = 3) -> Scenario:
+    """A reproducible stream from `random.Random(seed)`."""
+    rng = random.Random(seed)
+    accounts = ACCOUNTS[:n_accounts]
+    return Scenario(market, accounts, generate(RandomPicker(rng), market, accounts, n))
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+    markets: Sequence[Market] = MARKETS,
+    min_size: int = 1,
+    max_size: int = 60,
+) -> Scenario:
+    """A market from `markets`, 2-4 accounts and a stream of `min_size..max_size` requests."""
+    market = draw(st.sampled_from(tuple(markets)))
+    accounts = ACCOUNTS[: draw(st.integers(2, 4))]
+    n = draw(st.integers(min_size, max_size))
+    return Scenario(market, accounts, generate(DrawPicker(draw), market, accounts, n))
+
+
+def streams(
+    markets: Sequence[Market] = MARKETS, max_size: int = 80, max_seeded: int = 600
+) -> st.SearchStrategy[Scenario]:
+    """Hypothesis-drawn streams (fine-grained shrinking) or, half the time, a longer seeded
+    stream: a random seed and a length, so shrinking the length finds the shortest failing
+    prefix of that seed's stream."""
+    seeded = st.builds(
+        seeded_scenario,
+        seed=st.integers(0, 2**32 - 1),
+        n=st.integers(20, max_seeded),
+        market=st.sampled_from(tuple(markets)),
+        n_accounts=st.integers(2, 4),
+    )
+    return st.one_of(scenarios(markets, max_size=max_size), seeded)
+
+
+# ---------------------------------------------------------------------- running
+
+
+def send(engine: MatchingEngine, request: Request, now: int) -> Result:
+    """Submit or cancel, as the request says."""
+    if isinstance(request, CancelOrder):
+        return engine.cancel(request, now)
+    return engine.submit(request, now)
+
+
+class Harness:
+    """An engine for a scenario that records every batch its `on_events` hook receives."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.batches: list[list[ExecutionReport]] = []
+        self.engine = build_engine(scenario.market, scenario.accounts, self._collect)
+        self.results: list[Result] = []
+
+    def _collect(self, batch: list[ExecutionReport]) -> None:
+        self.batches.append(list(batch))
+
+    @property
+    def reports(self) -> list[ExecutionReport]:
+        return [r for batch in self.batches for r in batch]
+
+    def step(self, request: Request) -> Result:
+        """Send the next request at its time."""
+        result = send(self.engine, request, now_of(len(self.results)))
+        self.results.append(result)
+        return result
+
+    def run(self) -> Harness:
+        """Send the whole stream."""
+        for request in self.scenario.requests:
+            self.step(request)
+        return self
