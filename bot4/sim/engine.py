@@ -83,7 +83,7 @@ class MatchingEngine:
         ledger: Ledger | None = None,
         *,
         reference_price: int | None = None,
-        history: int = 100_000,
+        history: int = 10_000,
         on_events: EventSink | None = None,
     ) -> None:
         """`reference_price` (ticks) seeds the average price before the first trade;
@@ -109,6 +109,8 @@ class MatchingEngine:
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
+        self._band_ref: tuple[int, int] | None = None
+        self._bid_band = self._ask_band = (0, 0)
 
     # ------------------------------------------------------------------ requests
 
@@ -125,8 +127,12 @@ class MatchingEngine:
                 return errors.filter_failure("PRICE_FILTER")
             if inst.percent_filter is not None:
                 ref = self.avg_price.reference(now)
-                if ref is not None and not self._in_band(side, price, ref):
-                    return errors.filter_failure(inst.percent_filter)
+                if ref is not None:
+                    if ref != self._band_ref:
+                        self._set_bands(ref)
+                    low, high = self._bid_band if side is BUY else self._ask_band
+                    if price < low or price > high:
+                        return errors.filter_failure(inst.percent_filter)
         if qoq == 0:
             if qty < inst.min_qty or qty <= 0 or qty > inst.max_qty:
                 return errors.filter_failure("LOT_SIZE")
@@ -302,16 +308,20 @@ class MatchingEngine:
             return errors.UNKNOWN_ACCOUNT
         return None
 
-    def _in_band(self, side: Side, price: int, ref: tuple[int, int]) -> bool:
-        """PERCENT_PRICE(_BY_SIDE): ref*down <= price <= ref*up, exactly in integers."""
+    def _set_bands(self, ref: tuple[int, int]) -> None:
+        """PERCENT_PRICE(_BY_SIDE) as inclusive tick ranges for the reference `ref`.
+
+        ref*down <= price <= ref*up with ref = total/lots is, for an integer price,
+        ceil(total*down/lots) <= price <= floor(total*up/lots): exact, computed once per
+        reference rather than once per order.
+        """
         inst = self.instrument
         total, lots = ref
-        if side is BUY:
-            (un, ud), (dn, dd) = inst.bid_up, inst.bid_down
-        else:
-            (un, ud), (dn, dd) = inst.ask_up, inst.ask_down
-        scaled = price * lots
-        return scaled * ud <= total * un and scaled * dd >= total * dn
+        (bun, bud), (bdn, bdd) = inst.bid_up, inst.bid_down
+        (aun, aud), (adn, add) = inst.ask_up, inst.ask_down
+        self._bid_band = (-((-total * bdn) // (lots * bdd)), (total * bun) // (lots * bud))
+        self._ask_band = (-((-total * adn) // (lots * add)), (total * aun) // (lots * aud))
+        self._band_ref = ref
 
     def _check_notional(
         self, otype: OrderType, price: int, qty: int, qoq: int, now: int
