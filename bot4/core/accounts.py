@@ -26,16 +26,31 @@ class Ledger:
     (opened or funded) can trade; a balance exists once asked for.
     """
 
-    __slots__ = ("_accounts", "_balances", "fees")
+    __slots__ = ("_accounts", "_balances", "fees", "trade_groups")
 
     def __init__(self) -> None:
         self._accounts: set[str] = set()
         self._balances: dict[tuple[str, str], Balance] = {}
         self.fees: dict[str, int] = {}  # commission the venue collected, by asset
+        self.trade_groups: dict[str, int] = {}  # account -> tradeGroupId (absent: -1, none)
 
     def open(self, account: str) -> None:
         """Make an account known (with nothing in it)."""
         self._accounts.add(account)
+
+    def set_trade_group(self, account: str, group: int) -> None:
+        """Put an account in a tradeGroupId (-1: none); a group self-trades as one account."""
+        self._accounts.add(account)
+        if group == -1:
+            self.trade_groups.pop(account, None)
+        elif group < 0:
+            raise ValueError("a tradeGroupId is -1 (none) or a non-negative integer")
+        else:
+            self.trade_groups[account] = group
+
+    def stp_key(self, account: str) -> str | int:
+        """What self-trade prevention compares: the tradeGroupId, or the account itself."""
+        return self.trade_groups.get(account, account)
 
     def knows(self, account: str) -> bool:
         return account in self._accounts

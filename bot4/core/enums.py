@@ -64,6 +64,17 @@ class ExpiryReason(enum.Enum):
     INSUFFICIENT_LIQUIDITY = "INSUFFICIENT_LIQUIDITY"
 
 
+class StpMode(enum.Enum):
+    """Self-trade prevention: what happens when a taker would match its own (group's) maker."""
+
+    NONE = "NONE"
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+    DECREMENT = "DECREMENT"
+    TRANSFER = "TRANSFER"
+
+
 class SymbolStatus(enum.Enum):
     TRADING = "TRADING"
     END_OF_DAY = "END_OF_DAY"

@@ -157,6 +157,9 @@ def not_supported(what: str) -> VenueError:
 
 
 BAD_SYMBOL = _validation(Code.BAD_SYMBOL, "Invalid symbol.")
+STP_MODE_NOT_ALLOWED = _validation(
+    Code.INVALID_MESSAGE, "This symbol does not allow the specified self-trade prevention mode."
+)
 INVALID_SIDE = _validation(Code.INVALID_SIDE, "Invalid side.")
 INVALID_ORDER_TYPE = _validation(Code.INVALID_ORDER_TYPE, "Invalid orderType.")
 INVALID_TIF = _validation(Code.INVALID_TIF, "Invalid timeInForce.")

@@ -12,7 +12,15 @@ import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from bot4.core.enums import ExecutionType, ExpiryReason, OrderStatus, OrderType, Side, TimeInForce
+from bot4.core.enums import (
+    ExecutionType,
+    ExpiryReason,
+    OrderStatus,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from bot4.core.money import format_units
 
 if TYPE_CHECKING:
@@ -33,6 +41,7 @@ class ExecutionReport(NamedTuple):
     quote_order_qty: int  # quote units
     creation_time: int
     working_time: int
+    stp_mode: StpMode
     # what this event did
     seq: int
     orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
@@ -49,6 +58,12 @@ class ExecutionReport(NamedTuple):
     is_maker: bool
     is_working: bool  # on the book after this event
     transact_time: int
+    # self-trade prevention (Binance v, A, B, pL, U); -1/0 when none
+    prevented_match_id: int
+    prevented_qty: int  # lots, cumulative
+    last_prevented_qty: int  # lots, this event
+    prevented_price: int  # ticks: the price the prevented match would have traded at
+    counter_order_id: int
 
 
 def encode(report: ExecutionReport) -> bytes:
@@ -81,7 +96,7 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
     commission_unit = (
         instrument.base_unit if report.commission_asset == instrument.base else quote_unit
     )
-    return {
+    out: dict[str, Any] = {
         "e": "executionReport",
         "E": report.transact_time,
         "s": report.symbol,
@@ -111,8 +126,18 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "Q": format_units(report.quote_order_qty, quote_unit),
         "W": report.working_time,
         "eR": report.expiry_reason.value,
+        "V": report.stp_mode.value,
         "seq": report.seq,
     }
+    if report.prevented_match_id >= 0:
+        out["v"] = report.prevented_match_id
+        out["A"] = format_units(report.prevented_qty, step)
+        out["B"] = format_units(report.last_prevented_qty, step)
+        out["U"] = report.counter_order_id
+        out["pl"] = format_units(report.last_prevented_qty, step)
+        out["pL"] = format_units(report.prevented_price, tick)
+        out["pY"] = format_units(report.last_prevented_qty * report.prevented_price, ticklot)
+    return out
 
 
 class Gap(NamedTuple):

@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from bot4.core import filters as f
-from bot4.core.enums import OrderType, SymbolStatus
+from bot4.core.enums import OrderType, StpMode, SymbolStatus
 from bot4.core.money import ceil_units, floor_units, to_units
 
 Fraction = tuple[int, int]
@@ -44,6 +44,8 @@ class SymbolSpec(BaseModel):
     quoteAssetPrecision: int = Field(default=8, ge=0, le=18)
     orderTypes: tuple[OrderType, ...] = (OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.MARKET)
     quoteOrderQtyMarketAllowed: bool = True
+    defaultSelfTradePreventionMode: StpMode = StpMode.NONE
+    allowedSelfTradePreventionModes: tuple[StpMode, ...] = tuple(StpMode)
     makerCommission: Rate = Decimal("0.001")
     takerCommission: Rate = Decimal("0.001")
     filters: tuple[f.SymbolFilter, ...]
@@ -58,6 +60,10 @@ class SymbolSpec(BaseModel):
         for required in ("PRICE_FILTER", "LOT_SIZE"):
             if required not in seen:
                 raise ValueError(f"filters: {required} is required")
+        if self.defaultSelfTradePreventionMode not in self.allowedSelfTradePreventionModes:
+            raise ValueError(
+                "defaultSelfTradePreventionMode must be one of allowedSelfTradePreventionModes"
+            )
         if self.baseAsset == self.quoteAsset:
             raise ValueError("baseAsset and quoteAsset must differ")
         tick = self.filter(f.PriceFilter).tickSize

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bot4.core.accounts import Balance
-from bot4.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from bot4.core.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
 
 
 class NewOrder(NamedTuple):
@@ -24,6 +24,7 @@ class NewOrder(NamedTuple):
     time_in_force: TimeInForce | None = None
     quote_order_qty: int = 0
     client_order_id: str | None = None
+    stp_mode: StpMode | None = None  # None: the symbol's defaultSelfTradePreventionMode
 
 
 class CancelOrder(NamedTuple):
@@ -38,8 +39,9 @@ class CancelOrder(NamedTuple):
 class Order:
     """An accepted order as the engine tracks it (mutable, owned by one engine).
 
-    `leaves` is the quantity still working; `locked` the asset units still locked for it
-    (quote for a BUY, base for a SELL). cum_quote is in tick-lots (price ticks x lots).
+    `leaves` is the quantity still working (qty - executed - prevented while open); `locked`
+    the asset units still locked for it (quote for a BUY, base for a SELL). cum_quote is in
+    tick-lots (price ticks x lots).
     `base_bal`/`quote_bal` are the owner's live balances, so a fill touches no lookup table.
     """
 
@@ -54,12 +56,15 @@ class Order:
         "leaves",
         "locked",
         "order_id",
+        "prevented",
         "price",
         "qty",
         "quote_bal",
         "quote_order_qty",
         "side",
         "status",
+        "stp_key",
+        "stp_mode",
         "tif",
         "type",
         "working_time",
@@ -80,6 +85,8 @@ class Order:
         symbol: str,
         base_bal: Balance,
         quote_bal: Balance,
+        stp_mode: StpMode = StpMode.NONE,
+        stp_key: str | int = "",
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -99,10 +106,13 @@ class Order:
         self.working_time = created
         self.base_bal = base_bal
         self.quote_bal = quote_bal
+        self.stp_mode = stp_mode
+        self.stp_key = stp_key  # the account, or its tradeGroupId: equal keys self-trade
+        self.prevented = 0  # quantity removed by self-trade prevention
         # the leading fields of every report about this order (see events.ExecutionReport)
         self.head = (
             symbol, account, order_id, client_order_id, side, type_, tif, price, qty,
-            quote_order_qty, created, created,
+            quote_order_qty, created, created, stp_mode,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -129,6 +139,8 @@ class OrderView(NamedTuple):
     status: OrderStatus
     time: int
     working_time: int
+    stp_mode: StpMode
+    prevented_qty: int
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
@@ -147,4 +159,6 @@ class OrderView(NamedTuple):
             order.status,
             order.created,
             order.working_time,
+            order.stp_mode,
+            order.prevented,
         )

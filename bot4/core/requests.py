@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from bot4.core import errors
-from bot4.core.enums import OrderType, Side, TimeInForce
+from bot4.core.enums import OrderType, Side, StpMode, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.money import decimals_of, parse_decimal, to_units
@@ -30,6 +30,7 @@ NEW_ORDER_PARAMS = frozenset(
         "price",
         "newClientOrderId",
         "newOrderRespType",
+        "selfTradePreventionMode",
         "recvWindow",
         "timestamp",
     }
@@ -38,7 +39,7 @@ CANCEL_PARAMS = frozenset(
     {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "recvWindow", "timestamp"}
 )
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
-E = TypeVar("E", Side, OrderType, TimeInForce)
+E = TypeVar("E", Side, OrderType, TimeInForce, StpMode)
 
 
 def _present(params: Mapping[str, object], name: str) -> bool:
@@ -138,7 +139,12 @@ def parse_new_order(
     cid = params.get("newClientOrderId")
     if cid is not None and not isinstance(cid, str):
         return errors.invalid_parameter("newClientOrderId")
-    return NewOrder(account, side, otype, quantity, price, tif, quote_qty, cid)
+    stp: StpMode | None = None
+    if _present(params, "selfTradePreventionMode"):
+        stp = _enum(StpMode, params["selfTradePreventionMode"])
+        if stp is None:
+            return errors.invalid_parameter("selfTradePreventionMode")
+    return NewOrder(account, side, otype, quantity, price, tif, quote_qty, cid, stp)
 
 
 def parse_cancel(account: str, params: Mapping[str, object]) -> CancelOrder | VenueError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from bot4.core import errors
@@ -24,6 +24,7 @@ from bot4.core.enums import (
     OrderStatus,
     OrderType,
     Side,
+    StpMode,
     SymbolStatus,
     TimeInForce,
 )
@@ -32,7 +33,7 @@ from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder, Order, OrderView
 from bot4.sim.avgprice import AveragePrice
-from bot4.sim.book import BookSide
+from bot4.sim.book import BookSide, Level
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
@@ -44,6 +45,10 @@ NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatu
 CANCELED, EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
 X_NEW, X_TRADE = ExecutionType.NEW, ExecutionType.TRADE
 X_CANCELED, X_EXPIRED = ExecutionType.CANCELED, ExecutionType.EXPIRED
+X_PREVENTED, EXPIRED_IN_MATCH = ExecutionType.TRADE_PREVENTION, OrderStatus.EXPIRED_IN_MATCH
+STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER = StpMode.NONE, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_TAKER
+EXPIRE_BOTH, TRANSFER, DECREMENT = StpMode.EXPIRE_BOTH, StpMode.TRANSFER, StpMode.DECREMENT
+NO_STP = (-1, 0, -1)  # no prevented match: (prevented_match_id, last_prevented, counter order)
 NO_EXPIRY = ExpiryReason.NONE
 
 _TYPE_NAMES = {
@@ -100,15 +105,19 @@ class MatchingEngine:
         self.seq = 0
         self.last_order_id = 0
         self.last_trade_id = 0
+        self.last_prevented_match_id = -1
         self._open: dict[int, Order] = {}
         self._by_client: dict[tuple[str, str], Order] = {}
         self._open_count: dict[str, int] = {}
+        self._key_open: dict[str | int, int] = {}  # open orders per self-trade key
         self._done: dict[int, Order] = {}
         self._done_ids: deque[int] = deque()
         self._done_by_client: dict[tuple[str, str], Order] = {}
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
+        self._stp_default = instrument.spec.defaultSelfTradePreventionMode
+        self._stp_allowed = tuple(instrument.spec.allowedSelfTradePreventionModes)
         self._band_ref: tuple[int, int] | None = None
         self._bid_band = self._ask_band = (0, 0)
 
@@ -155,12 +164,13 @@ class MatchingEngine:
             return errors.WOULD_MATCH
         base, quote = self._account(account)
         if otype is MARKET:
+            key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
             if qoq:
-                derived = self._quote_quantity(side, qoq)
+                derived = self._quote_quantity(side, qoq, key, mode)
                 if isinstance(derived, VenueError):
                     return derived
                 qty = derived
-            need = self._market_cost(side, qty, qoq)
+            need = self._market_cost(side, qty, qoq, key, mode)
         elif side is BUY:
             need = price * qty * inst.quote_per_ticklot
         else:
@@ -193,7 +203,7 @@ class MatchingEngine:
             ExecutionReport,
             (*head[:3], cancel_id, *head[4:], self.seq, order.client_order_id, X_CANCELED,
              CANCELED, NO_EXPIRY, 0, 0, order.cum_qty, order.cum_quote, 0, "", -1, False,
-             False, now),
+             False, now, -1, order.prevented, 0, 0, -1),
         )  # fmt: skip
         return self._finish(order, now, [report])
 
@@ -263,7 +273,7 @@ class MatchingEngine:
         """Enumerations, mandatory and forbidden parameters, integer types, account, status."""
         # in-process callers can put anything in a NamedTuple: check what the types promise
         fields: tuple[object, ...] = req
-        _, side, otype, qty, price, tif, qoq, _ = fields
+        _, side, otype, qty, price, tif, qoq, _, stp = fields
         if side is not BUY and side is not SELL:
             return errors.INVALID_SIDE
         if not isinstance(otype, OrderType):
@@ -280,6 +290,10 @@ class MatchingEngine:
             return errors.not_supported(_TYPE_NAMES[otype])
         if self.status is not SymbolStatus.TRADING:
             return errors.MARKET_CLOSED
+        if stp is not None and stp not in self._stp_allowed:
+            if isinstance(stp, StpMode):
+                return errors.STP_MODE_NOT_ALLOWED
+            return errors.invalid_parameter("selfTradePreventionMode")
         if otype is MARKET:
             if tif is not None:
                 return errors.TIF_NOT_REQUIRED
@@ -366,20 +380,51 @@ class MatchingEngine:
         best = self.bids.best()
         return best is not None and best >= price
 
-    def _quote_quantity(self, side: Side, qoq: int) -> int | VenueError:
-        """The lots a quoteOrderQty MARKET order takes: the most whose notional fits in qoq."""
-        inst = self.instrument
-        per = inst.quote_per_ticklot
+    def _liquidity(
+        self, side: Side, limit: int | None, key: str | int, mode: StpMode
+    ) -> Iterator[tuple[int, int, bool]]:
+        """What a taker on `side` meets, in matching order: (price, quantity, is it its own).
+
+        Own orders (same self-trade key) are reported one by one only when self-trade
+        prevention applies to this taker; otherwise each level comes whole.
+        """
         book = self.asks if side is BUY else self.bids
         prices = book.prices if side is BUY else reversed(book.prices)
-        left, lots, liquidity = qoq, 0, 0
+        levels = book.levels
+        whole = mode is STP_NONE or key not in self._key_open
         for price in prices:
-            level_qty = book.levels[price].qty
-            liquidity += level_qty
-            take = min(level_qty, left // (price * per))
+            if limit is not None and ((price > limit) if side is BUY else (price < limit)):
+                return
+            level = levels[price]
+            if whole:
+                yield price, level.qty, False
+            else:
+                for order in level.orders:
+                    if order.leaves:
+                        yield price, order.leaves, order.stp_key == key
+
+    def _quote_quantity(
+        self, side: Side, qoq: int, key: str | int, mode: StpMode
+    ) -> int | VenueError:
+        """The lots a quoteOrderQty MARKET order takes: the most whose notional fits in qoq.
+
+        With self-trade prevention, own orders the taker will skip (EXPIRE_MAKER) are left
+        out, and the walk stops where the taker itself would expire (EXPIRE_TAKER/BOTH).
+        """
+        inst = self.instrument
+        per = inst.quote_per_ticklot
+        left, lots, liquidity = qoq, 0, 0
+        for price, qty, own in self._liquidity(side, None, key, mode):
+            if own:
+                if mode is EXPIRE_MAKER:
+                    continue
+                if mode is EXPIRE_TAKER or mode is EXPIRE_BOTH:
+                    break
+            liquidity += qty
+            take = min(qty, left // (price * per))
             lots += take
             left -= take * price * per
-            if take < level_qty:
+            if take < qty:
                 break
         step = inst.market_step
         if inst.market_max_qty:
@@ -393,17 +438,26 @@ class MatchingEngine:
             return errors.filter_failure("LOT_SIZE")
         return lots
 
-    def _market_cost(self, side: Side, qty: int, qoq: int) -> int:
-        """What a MARKET order locks: the exact quote it will spend (BUY) or the base (SELL)."""
+    def _market_cost(self, side: Side, qty: int, qoq: int, key: str | int, mode: StpMode) -> int:
+        """What a MARKET order locks: at least the quote it will spend (BUY), or the base (SELL).
+
+        A BUY by quantity walks the book as its matching will (skipping the own orders that
+        EXPIRE_MAKER expires); prevented quantity under DECREMENT is priced as if it traded,
+        so the lock never falls short and the unspent rest is released when the order ends.
+        """
         inst = self.instrument
         if side is SELL:
             return qty * inst.base_per_lot
         if qoq:
             return qoq
         left, cost = qty, 0
-        asks = self.asks
-        for price in asks.prices:
-            take = min(left, asks.levels[price].qty)
+        for price, level_qty, own in self._liquidity(BUY, None, key, mode):
+            if own:
+                if mode is EXPIRE_MAKER:
+                    continue
+                if mode is EXPIRE_TAKER or mode is EXPIRE_BOTH:
+                    break
+            take = min(left, level_qty)
             cost += take * price
             left -= take
             if not left:
@@ -439,7 +493,7 @@ class MatchingEngine:
     def _accept(
         self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
     ) -> Ack:
-        account, side, otype, _, price, tif, qoq, cid = req
+        account, side, otype, _, price, tif, qoq, cid, stp = req
         self.last_order_id += 1
         oid = self.last_order_id
         if cid is None:
@@ -448,7 +502,8 @@ class MatchingEngine:
                 cid = "x" + cid
         order = Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
-            self.instrument.symbol, base, quote,
+            self.instrument.symbol, base, quote, stp or self._stp_default,
+            self.ledger.stp_key(account),
         )  # fmt: skip
         bal = quote if side is BUY else base
         bal.free -= need
@@ -484,14 +539,18 @@ class MatchingEngine:
         return self._finish(order, now, out)
 
     def _fillable(self, order: Order) -> bool:
-        """FOK: can the whole quantity execute now within the limit price?"""
-        book = self.asks if order.side is BUY else self.bids
-        need, limit = order.leaves, order.price
-        prices = book.prices if order.side is BUY else reversed(book.prices)
-        for price in prices:
-            if (price > limit) if order.side is BUY else (price < limit):
+        """FOK: can the whole quantity execute now within the limit price?
+
+        A prevented self-trade on the way (other than a maker skipped by EXPIRE_MAKER) means
+        the taker loses quantity without executing it, so it cannot fill entirely.
+        """
+        need, mode = order.leaves, order.stp_mode
+        for _, qty, own in self._liquidity(order.side, order.price, order.stp_key, mode):
+            if own:
+                if mode is EXPIRE_MAKER:
+                    continue
                 return False
-            need -= book.levels[price].qty
+            need -= qty
             if need <= 0:
                 return True
         return False
@@ -515,6 +574,7 @@ class MatchingEngine:
             t_asset, m_asset = inst.quote, inst.base
         lock_price = limit if (buying and limit is not None) else None
         taker_rests = taker.tif is GTC
+        t_key = taker.stp_key if taker.stp_mode is not STP_NONE else None
         t_fees = m_fees = 0
         seq, trade_id = self.seq, self.last_trade_id
         append = out.append
@@ -530,6 +590,11 @@ class MatchingEngine:
                 maker = orders[0]
                 if not maker.leaves:
                     orders.popleft()
+                    continue
+                if maker.stp_key == t_key:
+                    self.seq = seq
+                    self._prevent(taker, maker, level, now, out)
+                    seq = self.seq
                     continue
                 fill = min(taker.leaves, maker.leaves)
                 level_fill += fill
@@ -580,7 +645,7 @@ class MatchingEngine:
                         ExecutionReport,
                         (*t_head, seq - 1, "", X_TRADE, taker.status, NO_EXPIRY, fill, price,
                          taker.cum_qty, taker.cum_quote, t_fee, t_asset, trade_id, False,
-                         taker_rests and taker.leaves > 0, now),
+                         taker_rests and taker.leaves > 0, now, -1, taker.prevented, 0, 0, -1),
                     )
                 )  # fmt: skip
                 append(
@@ -588,23 +653,123 @@ class MatchingEngine:
                         ExecutionReport,
                         (*maker.head, seq, "", X_TRADE, maker.status, NO_EXPIRY, fill, price,
                          maker.cum_qty, maker.cum_quote, m_fee, m_asset, trade_id, True,
-                         maker.leaves > 0, now),
+                         maker.leaves > 0, now, -1, maker.prevented, 0, 0, -1),
                     )
                 )  # fmt: skip
-            level.qty -= level_fill
-            record(now, price, level_fill)
+            if level_fill:
+                level.qty -= level_fill
+                record(now, price, level_fill)
             if not level.count:
                 book.drop(price)
         self.seq, self.last_trade_id = seq, trade_id
-        fees = self.ledger.fees
-        fees[t_asset] = fees.get(t_asset, 0) + t_fees
-        fees[m_asset] = fees.get(m_asset, 0) + m_fees
+        if t_fees or m_fees:
+            fees = self.ledger.fees
+            fees[t_asset] = fees.get(t_asset, 0) + t_fees
+            fees[m_asset] = fees.get(m_asset, 0) + m_fees
+
+    def _prevent(
+        self, taker: Order, maker: Order, level: Level, now: int, out: list[ExecutionReport]
+    ) -> None:
+        """Self-trade prevention between `taker` and `maker`, the front order of `level`.
+
+        The taker's mode decides; TRANSFER needs both sides on TRANSFER and two accounts,
+        otherwise it acts as DECREMENT. Expired orders end EXPIRED_IN_MATCH; each prevented
+        match gets the symbol's next preventedMatchId and a TRADE_PREVENTION report for every
+        order whose quantity it took.
+        """
+        mode = taker.stp_mode
+        if mode is TRANSFER and (maker.stp_mode is not TRANSFER or maker.account == taker.account):
+            mode = DECREMENT
+        self.last_prevented_match_id += 1
+        match_id = self.last_prevented_match_id
+        price = level.price
+        if mode is DECREMENT or mode is TRANSFER:
+            taker_q = maker_q = min(taker.leaves, maker.leaves)
+            if mode is TRANSFER:
+                self._transfer(taker, maker, price, taker_q)
+        else:
+            taker_q = taker.leaves if mode is EXPIRE_TAKER or mode is EXPIRE_BOTH else 0
+            maker_q = maker.leaves if mode is EXPIRE_MAKER or mode is EXPIRE_BOTH else 0
+        unlock = mode is not TRANSFER
+        if taker_q:
+            self._take_away(taker, taker_q, unlock)
+            self.seq += 1
+            working = bool(taker.leaves) and taker.tif is GTC
+            out.append(self._prevented(taker, taker_q, match_id, price, maker, False, working, now))
+        if maker_q:
+            self._take_away(maker, maker_q, unlock)
+            level.qty -= maker_q
+            if not maker.leaves:
+                level.count -= 1
+                level.orders.popleft()
+                self._retire(maker)
+                self._remember(maker)
+                self._release(maker)
+            self.seq += 1
+            out.append(
+                self._prevented(maker, maker_q, match_id, price, taker, True, maker.leaves > 0, now)
+            )
+
+    def _take_away(self, order: Order, qty: int, unlock: bool) -> None:
+        """Remove prevented quantity from an order, releasing what it locked for it."""
+        order.leaves -= qty
+        order.prevented += qty
+        if not order.leaves:
+            order.status = EXPIRED_IN_MATCH
+        if not unlock:
+            return
+        if order.side is SELL:
+            amount, bal = qty * self.instrument.base_per_lot, order.base_bal
+        elif order.type is not MARKET:
+            amount, bal = order.price * qty * self.instrument.quote_per_ticklot, order.quote_bal
+        else:
+            return  # a MARKET BUY's lock is an estimate: what is left goes back when it ends
+        bal.locked -= amount
+        bal.free += amount
+        order.locked -= amount
+
+    def _transfer(self, taker: Order, maker: Order, price: int, qty: int) -> None:
+        """TRANSFER: the prevented quantity changes hands at the maker's price, with no fee."""
+        inst = self.instrument
+        base_units = qty * inst.base_per_lot
+        quote_units = price * qty * inst.quote_per_ticklot
+        buyer, seller = (taker, maker) if taker.side is BUY else (maker, taker)
+        seller.base_bal.locked -= base_units
+        seller.locked -= base_units
+        seller.quote_bal.free += quote_units
+        limit_lock = buyer.price * qty * inst.quote_per_ticklot
+        lock = limit_lock if buyer.type is not MARKET else quote_units
+        buyer.quote_bal.locked -= lock
+        buyer.locked -= lock
+        buyer.quote_bal.free += lock - quote_units
+        buyer.base_bal.free += base_units
+
+    def _prevented(
+        self,
+        order: Order,
+        qty: int,
+        match_id: int,
+        price: int,
+        counter: Order,
+        is_maker: bool,
+        working: bool,
+        now: int,
+    ) -> ExecutionReport:
+        report: ExecutionReport = _new_tuple(
+            ExecutionReport,
+            (*order.head, self.seq, "", X_PREVENTED, order.status, NO_EXPIRY, 0, 0,
+             order.cum_qty, order.cum_quote, 0, "", -1, is_maker, working, now, match_id,
+             order.prevented, qty, price, counter.order_id),
+        )  # fmt: skip
+        return report
 
     def _rest(self, order: Order) -> None:
         (self.bids if order.side is BUY else self.asks).add(order)
         self._open[order.order_id] = order
         self._by_client[(order.account, order.client_order_id)] = order
         self._open_count[order.account] = self._open_count.get(order.account, 0) + 1
+        key = order.stp_key
+        self._key_open[key] = self._key_open.get(key, 0) + 1
 
     def _retire(self, order: Order) -> None:
         """Forget an order that has left the book."""
@@ -615,6 +780,12 @@ class MatchingEngine:
             self._open_count[order.account] = count
         else:
             del self._open_count[order.account]
+        key = order.stp_key
+        count = self._key_open[key] - 1
+        if count:
+            self._key_open[key] = count
+        else:
+            del self._key_open[key]
 
     def _remember(self, order: Order) -> None:
         """Keep an ended order queryable, evicting the oldest beyond `history`."""
@@ -654,7 +825,7 @@ class MatchingEngine:
         report: ExecutionReport = _new_tuple(
             ExecutionReport,
             (*order.head, self.seq, "", exec_type, order.status, expiry, 0, 0, order.cum_qty,
-             order.cum_quote, 0, "", -1, False, working, now),
+             order.cum_quote, 0, "", -1, False, working, now, -1, order.prevented, 0, 0, -1),
         )  # fmt: skip
         return report
 

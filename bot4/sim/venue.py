@@ -164,7 +164,31 @@ def order_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
         "workingTime": first.working_time,
         "fills": fills,
     }
+    body["selfTradePreventionMode"] = first.stp_mode.value
     if first.orig_client_order_id:
         body["origClientOrderId"] = first.orig_client_order_id
         del body["fills"]
+        return body
+    prevented: dict[int, dict[str, Any]] = {}
+    last = first
+    for r in ack.reports:
+        if r.order_id == ack.order_id:
+            last = r
+        if r.prevented_match_id < 0:
+            continue
+        taker_side = r.order_id == ack.order_id
+        entry = prevented.setdefault(
+            r.prevented_match_id,
+            {
+                "preventedMatchId": r.prevented_match_id,
+                "makerOrderId": r.counter_order_id if taker_side else r.order_id,
+                "price": format_units(r.prevented_price, inst.tick),
+            },
+        )
+        key = "takerPreventedQuantity" if taker_side else "makerPreventedQuantity"
+        entry[key] = format_units(r.last_prevented_qty, inst.step)
+    if prevented:
+        body["preventedMatches"] = [prevented[k] for k in sorted(prevented)]
+    if last.prevented_qty:
+        body["preventedQuantity"] = format_units(last.prevented_qty, inst.step)
     return body
