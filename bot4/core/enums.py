@@ -75,6 +75,20 @@ class StpMode(enum.Enum):
     TRANSFER = "TRANSFER"
 
 
+class CancelRestriction(enum.Enum):
+    """Cancel only if the order is in this status."""
+
+    ONLY_NEW = "ONLY_NEW"
+    ONLY_PARTIALLY_FILLED = "ONLY_PARTIALLY_FILLED"
+
+
+class CancelReplaceMode(enum.Enum):
+    """Whether cancel-replace places the new order when the cancel fails."""
+
+    STOP_ON_FAILURE = "STOP_ON_FAILURE"
+    ALLOW_FAILURE = "ALLOW_FAILURE"
+
+
 class SymbolStatus(enum.Enum):
     TRADING = "TRADING"
     END_OF_DAY = "END_OF_DAY"

@@ -43,9 +43,13 @@ class Code(enum.IntEnum):
     EMPTY_NEW_CL_ORD_ID = -1118
     BAD_SYMBOL = -1121
     INVALID_PARAMETER = -1130
+    INVALID_CANCEL_RESTRICTIONS = -1145
     NEW_ORDER_REJECTED = -2010
     CANCEL_REJECTED = -2011
     NO_SUCH_ORDER = -2013
+    CANCEL_REPLACE_PARTIALLY_FAILED = -2021
+    CANCEL_REPLACE_FAILED = -2022
+    ORDER_AMEND_REJECTED = -2038
     CLIENT_ORDER_ID_INVALID = -2039
     NO_REFERENCE_PRICE = -2043
     REJECTED_MBX_KEY = -2015
@@ -196,6 +200,38 @@ CANCEL_IDS_MISSING = VenueError(
     "Cancel order is invalid. Check origClOrdId and orderId.",
     Category.VALIDATION,
 )
+CANCEL_RESTRICTED = VenueError(
+    int(Code.CANCEL_REJECTED),
+    "Order was not canceled due to cancel restrictions.",
+    Category.VENUE_RULE,
+)
+INVALID_CANCEL_RESTRICTIONS = _validation(
+    Code.INVALID_CANCEL_RESTRICTIONS,
+    "cancelRestrictions has to be either ONLY_NEW or ONLY_PARTIALLY_FILLED.",
+)
+CANCEL_REPLACE_PARTIALLY_FAILED = VenueError(
+    int(Code.CANCEL_REPLACE_PARTIALLY_FAILED),
+    "Order cancel-replace partially failed.",
+    Category.VENUE_RULE,
+)
+CANCEL_REPLACE_FAILED = VenueError(
+    int(Code.CANCEL_REPLACE_FAILED), "Order cancel-replace failed.", Category.VENUE_RULE
+)
+
+
+def amend_rejected(msg: str) -> VenueError:
+    """An amend refused by the engine: -2038 with the engine's message."""
+    return VenueError(int(Code.ORDER_AMEND_REJECTED), msg, Category.VENUE_RULE)
+
+
+AMEND_NOT_SUPPORTED = amend_rejected("Order amend is not supported for this symbol.")
+AMEND_QTY_INCREASE = amend_rejected("Order amend (quantity increase) is not supported.")
+AMEND_NO_CHANGE = amend_rejected("The requested action would change no state; rejecting")
+AMEND_UNKNOWN_ORDER = amend_rejected("Unknown order sent.")
+AMEND_TOO_MANY = amend_rejected("Filter failure: MAX_NUM_ORDER_AMENDS")
+AMEND_DUPLICATE = amend_rejected("Duplicate order sent.")
+CANCEL_REPLACE_NOT_SUPPORTED = _engine("Order cancel-replace is not supported for this symbol.")
+
 NO_SUCH_ORDER = VenueError(int(Code.NO_SUCH_ORDER), "Order does not exist.", Category.VENUE_RULE)
 CLIENT_ORDER_ID_MISMATCH = VenueError(
     int(Code.CLIENT_ORDER_ID_INVALID),

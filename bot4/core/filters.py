@@ -128,6 +128,13 @@ class MaxNumOrders(_Filter):
     maxNumOrders: int = Field(gt=0)
 
 
+class MaxNumOrderAmends(_Filter):
+    """An order may be amended at most maxNumOrderAmends times."""
+
+    filterType: Literal["MAX_NUM_ORDER_AMENDS"]
+    maxNumOrderAmends: int = Field(gt=0)
+
+
 SymbolFilter = Annotated[
     PriceFilter
     | PercentPrice
@@ -136,6 +143,7 @@ SymbolFilter = Annotated[
     | MarketLotSize
     | MinNotional
     | Notional
-    | MaxNumOrders,
+    | MaxNumOrders
+    | MaxNumOrderAmends,
     Field(discriminator="filterType"),
 ]

@@ -44,6 +44,8 @@ class SymbolSpec(BaseModel):
     quoteAssetPrecision: int = Field(default=8, ge=0, le=18)
     orderTypes: tuple[OrderType, ...] = (OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.MARKET)
     quoteOrderQtyMarketAllowed: bool = True
+    cancelReplaceAllowed: bool = True
+    amendAllowed: bool = True
     defaultSelfTradePreventionMode: StpMode = StpMode.NONE
     allowedSelfTradePreventionModes: tuple[StpMode, ...] = tuple(StpMode)
     makerCommission: Rate = Decimal("0.001")
@@ -149,6 +151,7 @@ class Instrument:
     ask_down: Fraction
     avg_price_mins: int
     max_num_orders: int | None
+    max_num_amends: int | None
     maker_rate: Fraction
     taker_rate: Fraction
 
@@ -193,6 +196,7 @@ class Instrument:
             if isinstance(flt, f.PercentPrice | f.PercentPriceBySide | f.MinNotional | f.Notional)
         ]
         max_orders = spec.find(f.MaxNumOrders)
+        max_amends = spec.find(f.MaxNumOrderAmends)
         return cls(
             spec=spec,
             symbol=spec.symbol,
@@ -224,6 +228,7 @@ class Instrument:
             ask_down=bands[3],
             avg_price_mins=windows[0] if windows else 0,
             max_num_orders=max_orders.maxNumOrders if max_orders else None,
+            max_num_amends=max_amends.maxNumOrderAmends if max_amends else None,
             maker_rate=_ratio(spec.makerCommission),
             taker_rate=_ratio(spec.takerCommission),
         )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bot4.core.accounts import Balance
-from bot4.core.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
+from bot4.core.enums import (
+    CancelReplaceMode,
+    CancelRestriction,
+    OrderStatus,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 
 class NewOrder(NamedTuple):
@@ -34,6 +42,28 @@ class CancelOrder(NamedTuple):
     order_id: int | None = None
     orig_client_order_id: str | None = None
     new_client_order_id: str | None = None
+    restriction: CancelRestriction | None = None
+
+
+class AmendOrder(NamedTuple):
+    """Amend keep-priority: lower an open order's quantity to `new_qty` lots, keeping its place.
+
+    The order gets `new_client_order_id`, or a generated id when None, as on the venue.
+    """
+
+    account: str
+    new_qty: int
+    order_id: int | None = None
+    orig_client_order_id: str | None = None
+    new_client_order_id: str | None = None
+
+
+class CancelReplace(NamedTuple):
+    """Cancel an order and place a new one on the same symbol (not atomic: priority is lost)."""
+
+    cancel: CancelOrder
+    new: NewOrder
+    mode: CancelReplaceMode = CancelReplaceMode.STOP_ON_FAILURE
 
 
 class Order:
@@ -47,6 +77,7 @@ class Order:
 
     __slots__ = (
         "account",
+        "amends",
         "base_bal",
         "client_order_id",
         "created",
@@ -109,6 +140,7 @@ class Order:
         self.stp_mode = stp_mode
         self.stp_key = stp_key  # the account, or its tradeGroupId: equal keys self-trade
         self.prevented = 0  # quantity removed by self-trade prevention
+        self.amends = 0
         # the leading fields of every report about this order (see events.ExecutionReport)
         self.head = (
             symbol, account, order_id, client_order_id, side, type_, tif, price, qty,

@@ -13,11 +13,18 @@ from decimal import Decimal
 from typing import TypeVar
 
 from bot4.core import errors
-from bot4.core.enums import OrderType, Side, StpMode, TimeInForce
+from bot4.core.enums import (
+    CancelReplaceMode,
+    CancelRestriction,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.money import decimals_of, parse_decimal, to_units
-from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder
 
 NEW_ORDER_PARAMS = frozenset(
     {
@@ -36,8 +43,17 @@ NEW_ORDER_PARAMS = frozenset(
     }
 )
 CANCEL_PARAMS = frozenset(
-    {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "recvWindow", "timestamp"}
-)
+    {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions",
+     "recvWindow", "timestamp"}
+)  # fmt: skip
+AMEND_PARAMS = frozenset(
+    {"symbol", "orderId", "origClientOrderId", "newClientOrderId", "newQty", "recvWindow",
+     "timestamp"}
+)  # fmt: skip
+CANCEL_REPLACE_PARAMS = frozenset(
+    {"cancelReplaceMode", "cancelOrderId", "cancelOrigClientOrderId", "cancelNewClientOrderId",
+     "cancelRestrictions", "orderRateLimitExceededMode"}
+)  # fmt: skip
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 E = TypeVar("E", Side, OrderType, TimeInForce, StpMode)
 
@@ -147,30 +163,101 @@ def parse_new_order(
     return NewOrder(account, side, otype, quantity, price, tif, quote_qty, cid, stp)
 
 
+def _order_ref(
+    params: Mapping[str, object], id_name: str, orig_name: str, new_name: str
+) -> tuple[int | None, str | None, str | None] | VenueError:
+    """An order named by id and/or client id, plus the new client id a request gives it."""
+    order_id: int | None = None
+    if _present(params, id_name):
+        raw = params[id_name]
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            return errors.invalid_parameter(id_name)
+        text = str(raw)
+        if not text.isdigit() or len(text) > 19:
+            return errors.illegal_chars(id_name, "^[0-9]{1,19}$")
+        order_id = int(text)
+    orig = params.get(orig_name)
+    new = params.get(new_name)
+    for name, value in ((orig_name, orig), (new_name, new)):
+        if value is not None and not isinstance(value, str):
+            return errors.invalid_parameter(name)
+    if order_id is None and not orig:
+        return errors.one_of_params(id_name, orig_name)
+    return (
+        order_id,
+        orig if isinstance(orig, str) and orig else None,
+        new if isinstance(new, str) else None,
+    )
+
+
+def _restriction(params: Mapping[str, object], name: str) -> CancelRestriction | VenueError | None:
+    if not _present(params, name):
+        return None
+    raw = params[name]
+    if isinstance(raw, CancelRestriction):
+        return raw
+    try:
+        return CancelRestriction(raw)
+    except ValueError:
+        return errors.INVALID_CANCEL_RESTRICTIONS
+
+
 def parse_cancel(account: str, params: Mapping[str, object]) -> CancelOrder | VenueError:
     """DELETE /api/v3/order parameters to a `CancelOrder`, or the venue's error."""
     for name in params:
         if name not in CANCEL_PARAMS:
             return errors.unknown_param(name)
-    order_id: int | None = None
-    if _present(params, "orderId"):
-        raw = params["orderId"]
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            return errors.invalid_parameter("orderId")
-        text = str(raw)
-        if not text.isdigit() or len(text) > 19:
-            return errors.illegal_chars("orderId", "^[0-9]{1,19}$")
-        order_id = int(text)
-    orig = params.get("origClientOrderId")
-    new = params.get("newClientOrderId")
-    for name, value in (("origClientOrderId", orig), ("newClientOrderId", new)):
-        if value is not None and not isinstance(value, str):
-            return errors.invalid_parameter(name)
-    if order_id is None and not orig:
-        return errors.one_of_params("orderId", "origClientOrderId")
-    return CancelOrder(
-        account,
-        order_id,
-        orig if isinstance(orig, str) and orig else None,
-        new if isinstance(new, str) else None,
+    ref = _order_ref(params, "orderId", "origClientOrderId", "newClientOrderId")
+    if isinstance(ref, VenueError):
+        return ref
+    restriction = _restriction(params, "cancelRestrictions")
+    if isinstance(restriction, VenueError):
+        return restriction
+    return CancelOrder(account, *ref, restriction)
+
+
+def parse_amend(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> AmendOrder | VenueError:
+    """PUT /api/v3/order/amend/keepPriority parameters to an `AmendOrder`."""
+    for name in params:
+        if name not in AMEND_PARAMS:
+            return errors.unknown_param(name)
+    ref = _order_ref(params, "orderId", "origClientOrderId", "newClientOrderId")
+    if isinstance(ref, VenueError):
+        return ref
+    if not _present(params, "newQty"):
+        return errors.mandatory_param("newQty")
+    spec = instrument.spec
+    qty = _amount(params, "newQty", instrument.step, spec.baseAssetPrecision, "LOT_SIZE")
+    if isinstance(qty, VenueError):
+        return qty
+    order_id, orig, new = ref
+    return AmendOrder(account, qty, order_id, orig, new)
+
+
+def parse_cancel_replace(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> CancelReplace | VenueError:
+    """POST /api/v3/order/cancelReplace parameters to a `CancelReplace`."""
+    cancel_part = {k: v for k, v in params.items() if k in CANCEL_REPLACE_PARAMS}
+    order_part = {k: v for k, v in params.items() if k not in CANCEL_REPLACE_PARAMS}
+    if not _present(params, "cancelReplaceMode"):
+        return errors.mandatory_param("cancelReplaceMode")
+    raw_mode = params["cancelReplaceMode"]
+    try:
+        mode = raw_mode if isinstance(raw_mode, CancelReplaceMode) else CancelReplaceMode(raw_mode)
+    except ValueError:
+        return errors.invalid_parameter("cancelReplaceMode")
+    ref = _order_ref(
+        cancel_part, "cancelOrderId", "cancelOrigClientOrderId", "cancelNewClientOrderId"
     )
+    if isinstance(ref, VenueError):
+        return ref
+    restriction = _restriction(cancel_part, "cancelRestrictions")
+    if isinstance(restriction, VenueError):
+        return restriction
+    new = parse_new_order(instrument, account, order_part)
+    if isinstance(new, VenueError):
+        return new
+    return CancelReplace(CancelOrder(account, *ref, restriction), new, mode)

@@ -19,6 +19,8 @@ from typing import NamedTuple
 from bot4.core import errors
 from bot4.core.accounts import Balance, Ledger
 from bot4.core.enums import (
+    CancelReplaceMode,
+    CancelRestriction,
     ExecutionType,
     ExpiryReason,
     OrderStatus,
@@ -31,7 +33,7 @@ from bot4.core.enums import (
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
-from bot4.core.orders import CancelOrder, NewOrder, Order, OrderView
+from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, Order, OrderView
 from bot4.sim.avgprice import AveragePrice
 from bot4.sim.book import BookSide, Level
 
@@ -45,6 +47,7 @@ NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatu
 CANCELED, EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
 X_NEW, X_TRADE = ExecutionType.NEW, ExecutionType.TRADE
 X_CANCELED, X_EXPIRED = ExecutionType.CANCELED, ExecutionType.EXPIRED
+X_REPLACED = ExecutionType.REPLACED
 X_PREVENTED, EXPIRED_IN_MATCH = ExecutionType.TRADE_PREVENTION, OrderStatus.EXPIRED_IN_MATCH
 STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER = StpMode.NONE, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_TAKER
 EXPIRE_BOTH, TRANSFER, DECREMENT = StpMode.EXPIRE_BOTH, StpMode.TRANSFER, StpMode.DECREMENT
@@ -74,6 +77,23 @@ class Ack(NamedTuple):
     cum_quote: int  # tick-lots
     transact_time: int
     reports: tuple[ExecutionReport, ...]
+
+
+class CancelReplaceResult(NamedTuple):
+    """Both halves of a cancel-replace; `new` is None when it was not attempted."""
+
+    cancel: Ack | VenueError
+    new: Ack | VenueError | None
+
+    @property
+    def error(self) -> VenueError | None:
+        """None when both succeeded, else -2021 (one failed) or -2022 (nothing was done)."""
+        cancel_ok, new_ok = isinstance(self.cancel, Ack), isinstance(self.new, Ack)
+        if cancel_ok and new_ok:
+            return None
+        if cancel_ok or new_ok:
+            return errors.CANCEL_REPLACE_PARTIALLY_FAILED
+        return errors.CANCEL_REPLACE_FAILED
 
 
 EventSink = Callable[[list[ExecutionReport]], None]
@@ -125,35 +145,12 @@ class MatchingEngine:
 
     def submit(self, req: NewOrder, now: int) -> Ack | VenueError:
         """Place a new order at time `now` (ms). Returns its `Ack` or the venue's error."""
-        error = self._check_shape(req)
+        error = self._check_filters(req, now)
         if error is not None:
             return error
         inst = self.instrument
         account, side, otype = req.account, req.side, req.type
         price, qty, qoq = req.price, req.quantity, req.quote_order_qty
-        if otype is not MARKET:
-            if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
-                return errors.filter_failure("PRICE_FILTER")
-            if inst.percent_filter is not None:
-                ref = self.avg_price.reference(now)
-                if ref is not None:
-                    if ref != self._band_ref:
-                        self._set_bands(ref)
-                    low, high = self._bid_band if side is BUY else self._ask_band
-                    if price < low or price > high:
-                        return errors.filter_failure(inst.percent_filter)
-        if qoq == 0:
-            if qty < inst.min_qty or qty <= 0 or qty > inst.max_qty:
-                return errors.filter_failure("LOT_SIZE")
-            if otype is MARKET and (
-                qty < inst.market_min_qty
-                or (inst.market_max_qty and qty > inst.market_max_qty)
-                or qty % inst.market_step
-            ):
-                return errors.filter_failure("MARKET_LOT_SIZE")
-        error = self._check_notional(otype, price, qty, qoq, now)
-        if error is not None:
-            return error
         max_orders = inst.max_num_orders
         if max_orders is not None and self._open_count.get(account, 0) >= max_orders:
             return errors.filter_failure("MAX_NUM_ORDERS")
@@ -179,6 +176,36 @@ class MatchingEngine:
             return errors.INSUFFICIENT_BALANCE
         return self._accept(req, qty, need, base, quote, now)
 
+    def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
+        """The request's shape and the symbol filters that need no account state."""
+        error = self._check_shape(req)
+        if error is not None:
+            return error
+        inst = self.instrument
+        side, otype = req.side, req.type
+        price, qty, qoq = req.price, req.quantity, req.quote_order_qty
+        if otype is not MARKET:
+            if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
+                return errors.filter_failure("PRICE_FILTER")
+            if inst.percent_filter is not None:
+                ref = self.avg_price.reference(now)
+                if ref is not None:
+                    if ref != self._band_ref:
+                        self._set_bands(ref)
+                    low, high = self._bid_band if side is BUY else self._ask_band
+                    if price < low or price > high:
+                        return errors.filter_failure(inst.percent_filter)
+        if qoq == 0:
+            if qty < inst.min_qty or qty <= 0 or qty > inst.max_qty:
+                return errors.filter_failure("LOT_SIZE")
+            if otype is MARKET and (
+                qty < inst.market_min_qty
+                or (inst.market_max_qty and qty > inst.market_max_qty)
+                or qty % inst.market_step
+            ):
+                return errors.filter_failure("MARKET_LOT_SIZE")
+        return self._check_notional(otype, price, qty, qoq, now)
+
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
         if not self.ledger.knows(req.account):
@@ -186,9 +213,16 @@ class MatchingEngine:
         new_cid = req.new_client_order_id
         if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
             return _bad_client_id("newClientOrderId", new_cid)
+        restriction: object = req.restriction
+        if restriction is not None and not isinstance(restriction, CancelRestriction):
+            return errors.INVALID_CANCEL_RESTRICTIONS
         order = self._find_open(req)
         if isinstance(order, VenueError):
             return order
+        if (restriction is CancelRestriction.ONLY_NEW and order.status is not NEW) or (
+            restriction is CancelRestriction.ONLY_PARTIALLY_FILLED and order.status is not PARTIAL
+        ):
+            return errors.CANCEL_RESTRICTED
         leaves = order.leaves
         order.status = CANCELED
         order.leaves = 0
@@ -206,6 +240,106 @@ class MatchingEngine:
              False, now, -1, order.prevented, 0, 0, -1),
         )  # fmt: skip
         return self._finish(order, now, [report])
+
+    def cancel_all(self, account: str, now: int) -> list[Ack] | VenueError:
+        """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first."""
+        if not self.ledger.knows(account):
+            return errors.UNKNOWN_ACCOUNT
+        ids = [o.order_id for o in self._open.values() if o.account == account]
+        if not ids:
+            return errors.UNKNOWN_ORDER
+        acks = []
+        for order_id in ids:
+            ack = self.cancel(CancelOrder(account, order_id), now)
+            assert isinstance(ack, Ack)
+            acks.append(ack)
+        return acks
+
+    def amend(self, req: AmendOrder, now: int) -> Ack | VenueError:
+        """Amend keep-priority: lower an open order's quantity without losing its queue place.
+
+        The new quantity must be below the order's quantity. If it leaves nothing to work
+        (at or below what already executed), the order ends EXPIRED, as the venue does.
+        """
+        if not self.instrument.spec.amendAllowed:
+            return errors.AMEND_NOT_SUPPORTED
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        new_qty, new_cid = req.new_qty, req.new_client_order_id
+        if type(new_qty) is not int:
+            return errors.invalid_parameter("newQty")
+        if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
+            return _bad_client_id("newClientOrderId", new_cid)
+        if req.order_id is None and req.orig_client_order_id is None:
+            return errors.one_of_params("orderId", "origClientOrderId")
+        order = self._find_open(CancelOrder(req.account, req.order_id, req.orig_client_order_id))
+        if isinstance(order, VenueError):
+            return errors.AMEND_UNKNOWN_ORDER
+        if new_qty == order.qty:
+            return errors.AMEND_NO_CHANGE
+        if new_qty > order.qty:
+            return errors.AMEND_QTY_INCREASE
+        if new_qty <= 0 or new_qty < self.instrument.min_qty:
+            return errors.filter_failure("LOT_SIZE")
+        limit = self.instrument.max_num_amends
+        if limit is not None and order.amends >= limit:
+            return errors.AMEND_TOO_MANY
+        old_cid = order.client_order_id
+        cid = new_cid if new_cid is not None else f"bot4-{order.order_id}-a{order.amends + 1}"
+        if cid != old_cid and (order.account, cid) in self._by_client:
+            return errors.AMEND_DUPLICATE
+        delta = order.qty - new_qty
+        cut = min(delta, order.leaves)
+        book = self.bids if order.side is BUY else self.asks
+        working = order.leaves > cut
+        if working:
+            order.leaves -= cut
+            book.levels[order.price].qty -= cut
+            self._unlock(order, cut)
+        else:
+            book.unlink(order, order.leaves)
+            order.leaves = 0
+            order.status = EXPIRED
+        order.qty = new_qty
+        order.amends += 1
+        del self._by_client[(order.account, old_cid)]
+        order.client_order_id = cid
+        self._by_client[(order.account, cid)] = order
+        head = order.head
+        order.head = (*head[:3], cid, *head[4:8], new_qty, *head[9:])
+        if not working:
+            self._release(order)
+            self._retire(order)
+            self._remember(order)
+        self.seq += 1
+        report: ExecutionReport = _new_tuple(
+            ExecutionReport,
+            (*order.head, self.seq, old_cid, X_REPLACED, order.status, NO_EXPIRY, 0, 0,
+             order.cum_qty, order.cum_quote, 0, "", -1, False, working, now, -1,
+             order.prevented, 0, 0, -1),
+        )  # fmt: skip
+        return self._finish(order, now, [report])
+
+    def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
+        """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE).
+
+        The new order's shape and filters are checked first: a request that fails them does
+        nothing and gets that error. The new order goes to the back of its price level.
+        """
+        if not self.instrument.spec.cancelReplaceAllowed:
+            return errors.CANCEL_REPLACE_NOT_SUPPORTED
+        mode: object = req.mode
+        if not isinstance(mode, CancelReplaceMode):
+            return errors.invalid_parameter("cancelReplaceMode")
+        if req.cancel.account != req.new.account:
+            return errors.invalid_parameter("account")
+        error = self._check_filters(req.new, now)
+        if error is not None:
+            return error
+        cancelled = self.cancel(req.cancel, now)
+        if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
+            return CancelReplaceResult(cancelled, None)
+        return CancelReplaceResult(cancelled, self.submit(req.new, now))
 
     # ------------------------------------------------------------------ queries
 
@@ -716,8 +850,11 @@ class MatchingEngine:
         order.prevented += qty
         if not order.leaves:
             order.status = EXPIRED_IN_MATCH
-        if not unlock:
-            return
+        if unlock:
+            self._unlock(order, qty)
+
+    def _unlock(self, order: Order, qty: int) -> None:
+        """Release what an order locked for `qty` lots it will no longer trade."""
         if order.side is SELL:
             amount, bal = qty * self.instrument.base_per_lot, order.base_bal
         elif order.type is not MARKET:

@@ -19,7 +19,12 @@ from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.core.requests import parse_cancel, parse_new_order
+from bot4.core.requests import (
+    parse_amend,
+    parse_cancel,
+    parse_cancel_replace,
+    parse_new_order,
+)
 from bot4.sim.engine import Ack, EventSink, MatchingEngine
 
 
@@ -127,6 +132,89 @@ class Venue:
         if isinstance(ack, VenueError):
             return ack.as_dict()
         return order_response(engine.instrument, ack)
+
+    def amend_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """PUT /api/v3/order/amend/keepPriority: the amended order (or error)."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        request = parse_amend(engine.instrument, account, params)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        ack = engine.amend(request, now)
+        if isinstance(ack, VenueError):
+            return ack.as_dict()
+        inst, report = engine.instrument, ack.reports[0]
+        return {
+            "transactTime": ack.transact_time,
+            "executionId": report.seq,
+            "amendedOrder": {
+                "symbol": inst.symbol,
+                "orderId": ack.order_id,
+                "orderListId": -1,
+                "origClientOrderId": report.orig_client_order_id,
+                "clientOrderId": report.client_order_id,
+                "price": format_units(report.price, inst.tick),
+                "qty": format_units(report.orig_qty, inst.step),
+                "executedQty": format_units(report.cum_qty, inst.step),
+                "preventedQty": format_units(report.prevented_qty, inst.step),
+                "quoteOrderQty": format_units(report.quote_order_qty, inst.quote_unit),
+                "cumulativeQuoteQty": format_units(report.cum_quote, inst.tick * inst.step),
+                "status": report.status.value,
+                "timeInForce": report.time_in_force.value if report.time_in_force else "GTC",
+                "type": report.type.value,
+                "side": report.side.value,
+                "workingTime": report.working_time,
+                "selfTradePreventionMode": report.stp_mode.value,
+            },
+        }
+
+    def cancel_replace(
+        self, account: str, params: Mapping[str, object], now: int
+    ) -> dict[str, Any]:
+        """POST /api/v3/order/cancelReplace: both results, or -2021/-2022 with them in `data`."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        request = parse_cancel_replace(engine.instrument, account, params)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        result = engine.cancel_replace(request, now)
+        if isinstance(result, VenueError):
+            return result.as_dict()
+        inst = engine.instrument
+        halves: dict[str, Any] = {
+            "cancelResult": "SUCCESS" if isinstance(result.cancel, Ack) else "FAILURE",
+            "newOrderResult": (
+                "NOT_ATTEMPTED"
+                if result.new is None
+                else "SUCCESS"
+                if isinstance(result.new, Ack)
+                else "FAILURE"
+            ),
+            "cancelResponse": _body(inst, result.cancel),
+            "newOrderResponse": None if result.new is None else _body(inst, result.new),
+        }
+        error = result.error
+        if error is None:
+            return halves
+        return {**error.as_dict(), "data": halves}
+
+    def cancel_open_orders(
+        self, account: str, params: Mapping[str, object], now: int
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        """DELETE /api/v3/openOrders: every open order of the account on the symbol, cancelled."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        acks = engine.cancel_all(account, now)
+        if isinstance(acks, VenueError):
+            return acks.as_dict()
+        return [order_response(engine.instrument, ack) for ack in acks]
+
+
+def _body(inst: Instrument, result: Ack | VenueError) -> dict[str, Any]:
+    return result.as_dict() if isinstance(result, VenueError) else order_response(inst, result)
 
 
 def order_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
