@@ -182,6 +182,7 @@ INSUFFICIENT_BALANCE = _engine(
 )
 PRICE_QTY_ZERO = _engine("Price * QTY is zero or less.")
 WOULD_MATCH = _engine("Order would immediately match and take.")
+WOULD_TRIGGER = _engine("Order would trigger immediately.")
 NO_REFERENCE_PRICE = VenueError(
     int(Code.NO_REFERENCE_PRICE),
     "The symbol has no reference price yet (no trade inside avgPriceMins).",

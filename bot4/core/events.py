@@ -40,8 +40,10 @@ class ExecutionReport(NamedTuple):
     orig_qty: int  # lots
     quote_order_qty: int  # quote units
     creation_time: int
-    working_time: int
+    working_time: int  # -1 while a stop order waits for its trigger
     stp_mode: StpMode
+    stop_price: int  # ticks, 0 if none
+    trailing_delta: int  # basis points, 0 if none
     # what this event did
     seq: int
     orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
@@ -127,8 +129,11 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "W": report.working_time,
         "eR": report.expiry_reason.value,
         "V": report.stp_mode.value,
+        "P": format_units(report.stop_price, tick),
         "seq": report.seq,
     }
+    if report.trailing_delta:
+        out["d"] = report.trailing_delta
     if report.prevented_match_id >= 0:
         out["v"] = report.prevented_match_id
         out["A"] = format_units(report.prevented_qty, step)

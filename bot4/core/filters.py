@@ -135,6 +135,31 @@ class MaxNumOrderAmends(_Filter):
     maxNumOrderAmends: int = Field(gt=0)
 
 
+class MaxNumAlgoOrders(_Filter):
+    """An account may have at most maxNumAlgoOrders untriggered stop/take-profit orders."""
+
+    filterType: Literal["MAX_NUM_ALGO_ORDERS"]
+    maxNumAlgoOrders: int = Field(gt=0)
+
+
+class TrailingDelta(_Filter):
+    """Bounds of trailingDelta (basis points) for orders whose stop is above / below market."""
+
+    filterType: Literal["TRAILING_DELTA"]
+    minTrailingAboveDelta: int = Field(gt=0)
+    maxTrailingAboveDelta: int = Field(gt=0)
+    minTrailingBelowDelta: int = Field(gt=0)
+    maxTrailingBelowDelta: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> TrailingDelta:
+        if self.maxTrailingAboveDelta < self.minTrailingAboveDelta:
+            raise ValueError("maxTrailingAboveDelta must not be below minTrailingAboveDelta")
+        if self.maxTrailingBelowDelta < self.minTrailingBelowDelta:
+            raise ValueError("maxTrailingBelowDelta must not be below minTrailingBelowDelta")
+        return self
+
+
 SymbolFilter = Annotated[
     PriceFilter
     | PercentPrice
@@ -144,6 +169,8 @@ SymbolFilter = Annotated[
     | MinNotional
     | Notional
     | MaxNumOrders
-    | MaxNumOrderAmends,
+    | MaxNumOrderAmends
+    | MaxNumAlgoOrders
+    | TrailingDelta,
     Field(discriminator="filterType"),
 ]

@@ -46,6 +46,7 @@ class SymbolSpec(BaseModel):
     quoteOrderQtyMarketAllowed: bool = True
     cancelReplaceAllowed: bool = True
     amendAllowed: bool = True
+    allowTrailingStop: bool = True
     defaultSelfTradePreventionMode: StpMode = StpMode.NONE
     allowedSelfTradePreventionModes: tuple[StpMode, ...] = tuple(StpMode)
     makerCommission: Rate = Decimal("0.001")
@@ -152,6 +153,9 @@ class Instrument:
     avg_price_mins: int
     max_num_orders: int | None
     max_num_amends: int | None
+    max_num_algo_orders: int | None
+    trailing_above: tuple[int, int] | None  # TRAILING_DELTA (min, max) bips, stop above market
+    trailing_below: tuple[int, int] | None
     maker_rate: Fraction
     taker_rate: Fraction
 
@@ -197,6 +201,8 @@ class Instrument:
         ]
         max_orders = spec.find(f.MaxNumOrders)
         max_amends = spec.find(f.MaxNumOrderAmends)
+        max_algo = spec.find(f.MaxNumAlgoOrders)
+        trailing = spec.find(f.TrailingDelta)
         return cls(
             spec=spec,
             symbol=spec.symbol,
@@ -229,6 +235,17 @@ class Instrument:
             avg_price_mins=windows[0] if windows else 0,
             max_num_orders=max_orders.maxNumOrders if max_orders else None,
             max_num_amends=max_amends.maxNumOrderAmends if max_amends else None,
+            max_num_algo_orders=max_algo.maxNumAlgoOrders if max_algo else None,
+            trailing_above=(
+                (trailing.minTrailingAboveDelta, trailing.maxTrailingAboveDelta)
+                if trailing
+                else None
+            ),
+            trailing_below=(
+                (trailing.minTrailingBelowDelta, trailing.maxTrailingBelowDelta)
+                if trailing
+                else None
+            ),
             maker_rate=_ratio(spec.makerCommission),
             taker_rate=_ratio(spec.takerCommission),
         )

@@ -33,6 +33,8 @@ class NewOrder(NamedTuple):
     quote_order_qty: int = 0
     client_order_id: str | None = None
     stp_mode: StpMode | None = None  # None: the symbol's defaultSelfTradePreventionMode
+    stop_price: int = 0  # ticks; stop and take-profit types
+    trailing_delta: int = 0  # basis points; stop and take-profit types
 
 
 class CancelOrder(NamedTuple):
@@ -94,9 +96,13 @@ class Order:
         "quote_order_qty",
         "side",
         "status",
+        "stop_price",
         "stp_key",
         "stp_mode",
         "tif",
+        "trail_ref",
+        "trailing_delta",
+        "trailing_time",
         "type",
         "working_time",
     )
@@ -118,6 +124,8 @@ class Order:
         quote_bal: Balance,
         stp_mode: StpMode = StpMode.NONE,
         stp_key: str | int = "",
+        stop_price: int = 0,
+        trailing_delta: int = 0,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -141,10 +149,14 @@ class Order:
         self.stp_key = stp_key  # the account, or its tradeGroupId: equal keys self-trade
         self.prevented = 0  # quantity removed by self-trade prevention
         self.amends = 0
+        self.stop_price = stop_price
+        self.trailing_delta = trailing_delta
+        self.trail_ref: int | None = None  # a trailing order's low (BUY) or high (SELL)
+        self.trailing_time = -1
         # the leading fields of every report about this order (see events.ExecutionReport)
         self.head = (
             symbol, account, order_id, client_order_id, side, type_, tif, price, qty,
-            quote_order_qty, created, created, stp_mode,
+            quote_order_qty, created, created, stp_mode, stop_price, trailing_delta,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -173,6 +185,9 @@ class OrderView(NamedTuple):
     working_time: int
     stp_mode: StpMode
     prevented_qty: int
+    stop_price: int
+    trailing_delta: int
+    trailing_time: int
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
@@ -193,4 +208,7 @@ class OrderView(NamedTuple):
             order.working_time,
             order.stp_mode,
             order.prevented,
+            order.stop_price,
+            order.trailing_delta,
+            order.trailing_time,
         )

@@ -38,6 +38,8 @@ NEW_ORDER_PARAMS = frozenset(
         "newClientOrderId",
         "newOrderRespType",
         "selfTradePreventionMode",
+        "stopPrice",
+        "trailingDelta",
         "recvWindow",
         "timestamp",
     }
@@ -56,6 +58,16 @@ CANCEL_REPLACE_PARAMS = frozenset(
 )  # fmt: skip
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 E = TypeVar("E", Side, OrderType, TimeInForce, StpMode)
+_WITH_TIF = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+_NO_PRICE = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
+_STOPS = frozenset(
+    {
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
 
 
 def _present(params: Mapping[str, object], name: str) -> bool:
@@ -110,12 +122,12 @@ def parse_new_order(
         return errors.invalid_parameter("newOrderRespType")
     tif: TimeInForce | None = None
     if _present(params, "timeInForce"):
-        if otype is not OrderType.LIMIT:
+        if otype not in _WITH_TIF:
             return errors.TIF_NOT_REQUIRED
         tif = _enum(TimeInForce, params["timeInForce"])
         if tif is None:
             return errors.INVALID_TIF
-    elif otype is OrderType.LIMIT:
+    elif otype in _WITH_TIF:
         return errors.mandatory_param("timeInForce")
     price = quantity = quote_qty = 0
     spec = instrument.spec
@@ -136,6 +148,11 @@ def parse_new_order(
             if parsed == 0:
                 return errors.invalid_parameter("quoteOrderQty")
             quote_qty = parsed
+    elif otype in _NO_PRICE:
+        if _present(params, "price"):
+            return errors.param_not_required("price")
+        if _present(params, "quoteOrderQty"):
+            return errors.param_not_required("quoteOrderQty")
     else:
         if _present(params, "quoteOrderQty"):
             return errors.param_not_required("quoteOrderQty")
@@ -160,7 +177,30 @@ def parse_new_order(
         stp = _enum(StpMode, params["selfTradePreventionMode"])
         if stp is None:
             return errors.invalid_parameter("selfTradePreventionMode")
-    return NewOrder(account, side, otype, quantity, price, tif, quote_qty, cid, stp)
+    stop_price = trailing = 0
+    if otype in _STOPS:
+        if _present(params, "stopPrice"):
+            parsed = _amount(
+                params, "stopPrice", instrument.tick, spec.quoteAssetPrecision, "PRICE_FILTER"
+            )
+            if isinstance(parsed, VenueError):
+                return parsed
+            stop_price = parsed
+        if _present(params, "trailingDelta"):
+            raw = params["trailingDelta"]
+            text = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+            if not text.isdigit() or len(text) > 9 or int(text) == 0:
+                return errors.invalid_parameter("trailingDelta")
+            trailing = int(text)
+        if not stop_price and not trailing:
+            return errors.one_of_params("stopPrice", "trailingDelta")
+    else:
+        for name in ("stopPrice", "trailingDelta"):
+            if _present(params, name):
+                return errors.param_not_required(name)
+    return NewOrder(
+        account, side, otype, quantity, price, tif, quote_qty, cid, stp, stop_price, trailing
+    )
 
 
 def _order_ref(

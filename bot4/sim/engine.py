@@ -36,6 +36,7 @@ from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, Order, OrderView
 from bot4.sim.avgprice import AveragePrice
 from bot4.sim.book import BookSide, Level
+from bot4.sim.stops import MARKET_STOPS, STOP_TYPES, StopBook, fires_on_rise, would_trigger
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
@@ -47,7 +48,7 @@ NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatu
 CANCELED, EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
 X_NEW, X_TRADE = ExecutionType.NEW, ExecutionType.TRADE
 X_CANCELED, X_EXPIRED = ExecutionType.CANCELED, ExecutionType.EXPIRED
-X_REPLACED = ExecutionType.REPLACED
+X_REPLACED, X_REJECTED = ExecutionType.REPLACED, ExecutionType.REJECTED
 X_PREVENTED, EXPIRED_IN_MATCH = ExecutionType.TRADE_PREVENTION, OrderStatus.EXPIRED_IN_MATCH
 STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER = StpMode.NONE, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_TAKER
 EXPIRE_BOTH, TRANSFER, DECREMENT = StpMode.EXPIRE_BOTH, StpMode.TRANSFER, StpMode.DECREMENT
@@ -133,6 +134,9 @@ class MatchingEngine:
         self._done: dict[int, Order] = {}
         self._done_ids: deque[int] = deque()
         self._done_by_client: dict[tuple[str, str], Order] = {}
+        self.stops = StopBook()
+        self._algo_count: dict[str, int] = {}  # waiting stop orders per account
+        self._trade_prices: list[int] = []  # prices traded since stops were last checked
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
@@ -160,6 +164,8 @@ class MatchingEngine:
         if otype is LIMIT_MAKER and self._crosses(side, price):
             return errors.WOULD_MATCH
         base, quote = self._account(account)
+        if otype in STOP_TYPES:
+            return self._submit_stop(req, base, quote, now)
         if otype is MARKET:
             key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
             if qoq:
@@ -176,6 +182,37 @@ class MatchingEngine:
             return errors.INSUFFICIENT_BALANCE
         return self._accept(req, qty, need, base, quote, now)
 
+    def _submit_stop(
+        self, req: NewOrder, base: Balance, quote: Balance, now: int
+    ) -> Ack | VenueError:
+        """Checks that only stop orders have, then park the order until its trigger.
+
+        It locks at placement what it may spend: a _LIMIT BUY its price x quantity, a market
+        BUY its stop price (or the last price) x quantity, topped up at the trigger if the book
+        then costs more; a SELL its quantity.
+        """
+        inst = self.instrument
+        limit = inst.max_num_algo_orders
+        if limit is not None and self._algo_count.get(req.account, 0) >= limit:
+            return errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+        last = self.avg_price.state()[0]
+        if (
+            req.stop_price
+            and last is not None
+            and would_trigger(req.type, req.side, req.stop_price, last)
+        ):
+            return errors.WOULD_TRIGGER
+        if req.side is SELL:
+            need, bal = req.quantity * inst.base_per_lot, base
+        else:
+            at = req.price if req.type not in MARKET_STOPS else req.stop_price or last
+            if at is None:
+                return errors.NO_REFERENCE_PRICE
+            need, bal = at * req.quantity * inst.quote_per_ticklot, quote
+        if need > bal.free:
+            return errors.INSUFFICIENT_BALANCE
+        return self._accept(req, req.quantity, need, base, quote, now)
+
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
         """The request's shape and the symbol filters that need no account state."""
         error = self._check_shape(req)
@@ -184,7 +221,17 @@ class MatchingEngine:
         inst = self.instrument
         side, otype = req.side, req.type
         price, qty, qoq = req.price, req.quantity, req.quote_order_qty
-        if otype is not MARKET:
+        stop_price = req.stop_price
+        if stop_price and (
+            stop_price < inst.min_price or (inst.max_price and stop_price > inst.max_price)
+        ):
+            return errors.filter_failure("PRICE_FILTER")
+        if req.trailing_delta:
+            bounds = inst.trailing_above if fires_on_rise(otype, side) else inst.trailing_below
+            if bounds is not None and not bounds[0] <= req.trailing_delta <= bounds[1]:
+                return errors.filter_failure("TRAILING_DELTA")
+        market_like = otype is MARKET or otype in MARKET_STOPS
+        if not market_like:
             if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
                 return errors.filter_failure("PRICE_FILTER")
             if inst.percent_filter is not None:
@@ -198,13 +245,36 @@ class MatchingEngine:
         if qoq == 0:
             if qty < inst.min_qty or qty <= 0 or qty > inst.max_qty:
                 return errors.filter_failure("LOT_SIZE")
-            if otype is MARKET and (
+            if market_like and (
                 qty < inst.market_min_qty
                 or (inst.market_max_qty and qty > inst.market_max_qty)
                 or qty % inst.market_step
             ):
                 return errors.filter_failure("MARKET_LOT_SIZE")
+        if otype in MARKET_STOPS:
+            return self._check_stop_notional(stop_price, qty, now)
         return self._check_notional(otype, price, qty, qoq, now)
+
+    def _check_stop_notional(self, stop_price: int, qty: int, now: int) -> VenueError | None:
+        """NOTIONAL/MIN_NOTIONAL of a market-type stop, priced at its stop price (or, for a
+        trailing order without one, at the average price), applied as to MARKET orders."""
+        inst = self.instrument
+        if stop_price:
+            total, lots = stop_price, 1
+        else:
+            ref = self.avg_price.reference(now)
+            if ref is None:
+                return None
+            total, lots = ref
+        notional = qty * total
+        lo = inst.min_notional if inst.min_notional_market else None
+        hi = inst.max_notional if inst.max_notional_market else None
+        if (lo is not None and notional < lo * lots) or (hi is not None and notional > hi * lots):
+            return errors.filter_failure("NOTIONAL")
+        legacy = inst.legacy_min_notional if inst.legacy_min_notional_market else None
+        if legacy is not None and notional < legacy * lots:
+            return errors.filter_failure("MIN_NOTIONAL")
+        return None
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
@@ -226,7 +296,13 @@ class MatchingEngine:
         leaves = order.leaves
         order.status = CANCELED
         order.leaves = 0
-        (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
+        if order.order_id in self.stops.orders:
+            self.stops.remove(order)
+            self._algo_count[order.account] -= 1
+            if not self._algo_count[order.account]:
+                del self._algo_count[order.account]
+        else:
+            (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
         self._release(order)
         self._retire(order)
         self._remember(order)
@@ -291,13 +367,21 @@ class MatchingEngine:
         delta = order.qty - new_qty
         cut = min(delta, order.leaves)
         book = self.bids if order.side is BUY else self.asks
+        parked = order.order_id in self.stops.orders
         working = order.leaves > cut
         if working:
             order.leaves -= cut
-            book.levels[order.price].qty -= cut
+            if not parked:
+                book.levels[order.price].qty -= cut
             self._unlock(order, cut)
         else:
-            book.unlink(order, order.leaves)
+            if parked:
+                self.stops.remove(order)
+                self._algo_count[order.account] -= 1
+                if not self._algo_count[order.account]:
+                    del self._algo_count[order.account]
+            else:
+                book.unlink(order, order.leaves)
             order.leaves = 0
             order.status = EXPIRED
         order.qty = new_qty
@@ -315,8 +399,8 @@ class MatchingEngine:
         report: ExecutionReport = _new_tuple(
             ExecutionReport,
             (*order.head, self.seq, old_cid, X_REPLACED, order.status, NO_EXPIRY, 0, 0,
-             order.cum_qty, order.cum_quote, 0, "", -1, False, working, now, -1,
-             order.prevented, 0, 0, -1),
+             order.cum_qty, order.cum_quote, 0, "", -1, False, working and not parked, now,
+             -1, order.prevented, 0, 0, -1),
         )  # fmt: skip
         return self._finish(order, now, [report])
 
@@ -397,6 +481,12 @@ class MatchingEngine:
                 f"{order.price}|{order.qty}|{order.leaves}|{order.cum_qty}|{order.cum_quote}|"
                 f"{order.locked}|{order.status.value}\n".encode()
             )
+        for order in self.stops.orders.values():
+            h.update(
+                f"stop|{order.order_id}|{order.client_order_id}|{order.account}|"
+                f"{order.side.value}|{order.type.value}|{order.stop_price}|"
+                f"{order.trailing_delta}|{order.trail_ref}|{order.leaves}|{order.locked}\n".encode()
+            )
         h.update(repr(self.avg_price.state()).encode())
         h.update(self.ledger.digest().encode())
         return h.hexdigest()
@@ -407,7 +497,7 @@ class MatchingEngine:
         """Enumerations, mandatory and forbidden parameters, integer types, account, status."""
         # in-process callers can put anything in a NamedTuple: check what the types promise
         fields: tuple[object, ...] = req
-        _, side, otype, qty, price, tif, qoq, _, stp = fields
+        _, side, otype, qty, price, tif, qoq, _, stp, stop_price, trailing = fields
         if side is not BUY and side is not SELL:
             return errors.INVALID_SIDE
         if not isinstance(otype, OrderType):
@@ -420,6 +510,10 @@ class MatchingEngine:
             return errors.invalid_parameter("quantity")
         if type(qoq) is not int:
             return errors.invalid_parameter("quoteOrderQty")
+        if type(stop_price) is not int or stop_price < 0:
+            return errors.invalid_parameter("stopPrice")
+        if type(trailing) is not int or trailing < 0:
+            return errors.invalid_parameter("trailingDelta")
         if otype not in self._types:
             return errors.not_supported(_TYPE_NAMES[otype])
         if self.status is not SymbolStatus.TRADING:
@@ -442,6 +536,20 @@ class MatchingEngine:
                     return errors.invalid_parameter("quoteOrderQty")
                 if not self.instrument.spec.quoteOrderQtyMarketAllowed:
                     return errors.not_supported("Quote order qty market orders")
+        elif otype in STOP_TYPES:
+            if not stop_price and not trailing:
+                return errors.one_of_params("stopPrice", "trailingDelta")
+            if qoq:
+                return errors.param_not_required("quoteOrderQty")
+            if otype in MARKET_STOPS:
+                if tif is not None:
+                    return errors.TIF_NOT_REQUIRED
+                if price:
+                    return errors.param_not_required("price")
+            elif tif is None:
+                return errors.mandatory_param("timeInForce")
+            if trailing and not self.instrument.spec.allowTrailingStop:
+                return errors.not_supported("Trailing stop orders")
         else:
             if otype is LIMIT and tif is None:
                 return errors.mandatory_param("timeInForce")
@@ -449,6 +557,11 @@ class MatchingEngine:
                 return errors.TIF_NOT_REQUIRED
             if req.quote_order_qty:
                 return errors.param_not_required("quoteOrderQty")
+        if otype not in STOP_TYPES:
+            if stop_price:
+                return errors.param_not_required("stopPrice")
+            if trailing:
+                return errors.param_not_required("trailingDelta")
         cid = req.client_order_id
         if cid is not None and CLIENT_ID_RE.match(cid) is None:
             return _bad_client_id("newClientOrderId", cid)
@@ -627,7 +740,7 @@ class MatchingEngine:
     def _accept(
         self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
     ) -> Ack:
-        account, side, otype, _, price, tif, qoq, cid, stp = req
+        account, side, otype, _, price, tif, qoq, cid, stp, stop_price, trailing = req
         self.last_order_id += 1
         oid = self.last_order_id
         if cid is None:
@@ -637,40 +750,105 @@ class MatchingEngine:
         order = Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
             self.instrument.symbol, base, quote, stp or self._stp_default,
-            self.ledger.stp_key(account),
+            self.ledger.stp_key(account), stop_price, trailing,
         )  # fmt: skip
         bal = quote if side is BUY else base
         bal.free -= need
         bal.locked += need
         order.locked = need
+        if otype in STOP_TYPES:
+            order.working_time = -1
+            order.head = (*order.head[:11], -1, *order.head[12:])
+            self._register(order)
+            self.stops.add(order, self.avg_price.state()[0])
+            self._algo_count[account] = self._algo_count.get(account, 0) + 1
+            self.seq += 1
+            out = [self._event(order, X_NEW, NO_EXPIRY, now, False)]
+            return self._finish(order, now, out)
         rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
         self.seq += 1
         out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
-        if otype is MARKET:
+        self._work(order, now, out, registered=False)
+        if self._trade_prices:
+            self._fire_stops(now, out)
+        return self._finish(order, now, out)
+
+    def _work(self, order: Order, now: int, out: list[ExecutionReport], registered: bool) -> None:
+        """Match a new (or just triggered) order, then rest it or expire what is left."""
+        otype, side, tif, price = order.type, order.side, order.tif, order.price
+        market_like = otype is MARKET or otype in MARKET_STOPS
+        rests = not market_like and (otype is LIMIT_MAKER or tif is GTC)
+        if market_like:
             self._take(order, None, now, out)
-        elif otype is LIMIT and (tif is not FOK or self._fillable(order)):
+        elif otype is not LIMIT_MAKER and (tif is not FOK or self._fillable(order)):
             best = self.asks.best() if side is BUY else self.bids.best()
             if best is not None and (best <= price if side is BUY else best >= price):
                 self._take(order, price, now, out)
         if order.leaves:
             if rests:
-                self._rest(order)
-            else:
-                reason = (
-                    ExpiryReason.INSUFFICIENT_LIQUIDITY
-                    if otype is MARKET
-                    else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
-                    if tif is FOK
-                    else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
-                )
-                order.status = EXPIRED
-                order.leaves = 0
-                self.seq += 1
-                out.append(self._event(order, X_EXPIRED, reason, now, False))
-        if not order.leaves:
-            self._release(order)
-            self._remember(order)
-        return self._finish(order, now, out)
+                (self.bids if side is BUY else self.asks).add(order)
+                if not registered:
+                    self._register(order)
+                return
+            reason = (
+                ExpiryReason.INSUFFICIENT_LIQUIDITY
+                if market_like
+                else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+                if tif is FOK
+                else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
+            )
+            order.status = EXPIRED
+            order.leaves = 0
+            self.seq += 1
+            out.append(self._event(order, X_EXPIRED, reason, now, False))
+        if registered:
+            self._retire(order)
+        self._release(order)
+        self._remember(order)
+
+    def _fire_stops(self, now: int, out: list[ExecutionReport]) -> None:
+        """Trigger the stop orders that the trades since the last check reached, in order.
+
+        A triggered order works at once (its own trades may trigger more).
+        """
+        while self._trade_prices:
+            prices, self._trade_prices = self._trade_prices, []
+            if not self.stops:
+                return
+            for price in prices:
+                for order in self.stops.fire(price, now):
+                    self._activate(order, now, out)
+
+    def _activate(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
+        """A stop order's trigger: it starts working as its MARKET or LIMIT order."""
+        count = self._algo_count[order.account] - 1
+        if count:
+            self._algo_count[order.account] = count
+        else:
+            del self._algo_count[order.account]
+        order.working_time = now
+        order.head = (*order.head[:11], now, *order.head[12:])
+        if order.type in MARKET_STOPS and order.side is BUY:
+            key, mode = order.stp_key, order.stp_mode
+            cost = self._market_cost(BUY, order.leaves, 0, key, mode)
+            extra = cost - order.locked
+            if extra > 0:
+                if extra > order.quote_bal.free:
+                    order.status = OrderStatus.REJECTED
+                    order.leaves = 0
+                    self._retire(order)
+                    self._release(order)
+                    self._remember(order)
+                    self.seq += 1
+                    out.append(self._event(order, X_REJECTED, NO_EXPIRY, now, False))
+                    return
+                order.quote_bal.free -= extra
+                order.quote_bal.locked += extra
+                order.locked += extra
+        self.seq += 1
+        working = order.type not in MARKET_STOPS and order.tif is GTC
+        out.append(self._event(order, X_NEW, NO_EXPIRY, now, working))
+        self._work(order, now, out, registered=True)
 
     def _fillable(self, order: Order) -> bool:
         """FOK: can the whole quantity execute now within the limit price?
@@ -793,6 +971,8 @@ class MatchingEngine:
             if level_fill:
                 level.qty -= level_fill
                 record(now, price, level_fill)
+                if self.stops.orders:
+                    self._trade_prices.append(price)
             if not level.count:
                 book.drop(price)
         self.seq, self.last_trade_id = seq, trade_id
@@ -900,8 +1080,8 @@ class MatchingEngine:
         )  # fmt: skip
         return report
 
-    def _rest(self, order: Order) -> None:
-        (self.bids if order.side is BUY else self.asks).add(order)
+    def _register(self, order: Order) -> None:
+        """Count an order as open (on the book, or waiting for its stop trigger)."""
         self._open[order.order_id] = order
         self._by_client[(order.account, order.client_order_id)] = order
         self._open_count[order.account] = self._open_count.get(order.account, 0) + 1

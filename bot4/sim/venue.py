@@ -253,6 +253,10 @@ def order_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
         "fills": fills,
     }
     body["selfTradePreventionMode"] = first.stp_mode.value
+    if first.stop_price:
+        body["stopPrice"] = format_units(first.stop_price, inst.tick)
+    if first.trailing_delta:
+        body["trailingDelta"] = first.trailing_delta
     if first.orig_client_order_id:
         body["origClientOrderId"] = first.orig_client_order_id
         del body["fills"]
