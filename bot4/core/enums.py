@@ -27,6 +27,7 @@ class TimeInForce(enum.Enum):
 
 
 class OrderStatus(enum.Enum):
+    PENDING_NEW = "PENDING_NEW"  # an OTO/OTOCO leg waiting for its working order to fill
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
@@ -62,6 +63,26 @@ class ExpiryReason(enum.Enum):
     UNFILLED_IOC_QUANTITY_EXPIRED = "UNFILLED_IOC_QUANTITY_EXPIRED"
     UNFILLED_FOK_ORDER_EXPIRED = "UNFILLED_FOK_ORDER_EXPIRED"
     INSUFFICIENT_LIQUIDITY = "INSUFFICIENT_LIQUIDITY"
+    OCO_TRIGGER = "OCO_TRIGGER"
+    OTO_PHASE_ONE_EXPIRED = "OTO_PHASE_ONE_EXPIRED"
+
+
+class ContingencyType(enum.Enum):
+    OCO = "OCO"
+    OTO = "OTO"  # also reported for OTOCO lists
+
+
+class ListStatusType(enum.Enum):
+    RESPONSE = "RESPONSE"
+    EXEC_STARTED = "EXEC_STARTED"
+    UPDATED = "UPDATED"
+    ALL_DONE = "ALL_DONE"
+
+
+class ListOrderStatus(enum.Enum):
+    EXECUTING = "EXECUTING"
+    ALL_DONE = "ALL_DONE"
+    REJECT = "REJECT"
 
 
 class StpMode(enum.Enum):

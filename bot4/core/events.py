@@ -13,8 +13,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot4.core.enums import (
+    ContingencyType,
     ExecutionType,
     ExpiryReason,
+    ListOrderStatus,
+    ListStatusType,
     OrderStatus,
     OrderType,
     Side,
@@ -44,6 +47,7 @@ class ExecutionReport(NamedTuple):
     stp_mode: StpMode
     stop_price: int  # ticks, 0 if none
     trailing_delta: int  # basis points, 0 if none
+    order_list_id: int  # -1 when not in a list
     # what this event did
     seq: int
     orig_client_order_id: str  # the order's own id on a cancel (Binance "C"), else ""
@@ -128,6 +132,7 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "Q": format_units(report.quote_order_qty, quote_unit),
         "W": report.working_time,
         "eR": report.expiry_reason.value,
+        "g": report.order_list_id,
         "V": report.stp_mode.value,
         "P": format_units(report.stop_price, tick),
         "seq": report.seq,
@@ -143,6 +148,40 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         out["pL"] = format_units(report.prevented_price, tick)
         out["pY"] = format_units(report.last_prevented_qty * report.prevented_price, ticklot)
     return out
+
+
+class ListStatus(NamedTuple):
+    """Binance's listStatus event: an order list started, changed or finished.
+
+    It rides with the execution reports of the same request and takes no sequence number of
+    its own (`seq` is that of the latest report before it): it is derived from those reports.
+    """
+
+    seq: int
+    symbol: str
+    order_list_id: int
+    contingency_type: ContingencyType
+    list_status_type: ListStatusType
+    list_order_status: ListOrderStatus
+    list_client_order_id: str
+    transact_time: int
+    orders: tuple[tuple[int, str], ...]  # (orderId, clientOrderId) per leg
+
+    def to_venue(self) -> dict[str, Any]:
+        """The venue's listStatus field names."""
+        return {
+            "e": "listStatus",
+            "E": self.transact_time,
+            "s": self.symbol,
+            "g": self.order_list_id,
+            "c": self.contingency_type.value,
+            "l": self.list_status_type.value,
+            "L": self.list_order_status.value,
+            "r": "NONE",
+            "C": self.list_client_order_id,
+            "T": self.transact_time,
+            "O": [{"s": self.symbol, "i": i, "c": c} for i, c in self.orders],
+        }
 
 
 class Gap(NamedTuple):

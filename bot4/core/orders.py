@@ -60,6 +60,57 @@ class AmendOrder(NamedTuple):
     new_client_order_id: str | None = None
 
 
+class ListLeg(NamedTuple):
+    """One leg of an OCO pair (the list gives side and quantity)."""
+
+    type: OrderType
+    price: int = 0
+    stop_price: int = 0
+    trailing_delta: int = 0
+    time_in_force: TimeInForce | None = None
+    client_order_id: str | None = None
+
+
+class NewOco(NamedTuple):
+    """One-cancels-the-other: an `above` and a `below` leg for the same side and quantity."""
+
+    account: str
+    side: Side
+    quantity: int
+    above: ListLeg
+    below: ListLeg
+    list_client_order_id: str | None = None
+    stp_mode: StpMode | None = None
+
+
+class NewOto(NamedTuple):
+    """One-triggers-the-other: `pending` is placed once `working` (LIMIT/LIMIT_MAKER) fills."""
+
+    working: NewOrder
+    pending: NewOrder
+    list_client_order_id: str | None = None
+
+
+class NewOtoco(NamedTuple):
+    """One-triggers-one-cancels-the-other: an OCO pair placed once `working` fills."""
+
+    working: NewOrder
+    pending_side: Side
+    pending_quantity: int
+    above: ListLeg
+    below: ListLeg
+    list_client_order_id: str | None = None
+
+
+class CancelOrderList(NamedTuple):
+    """Cancel a whole list by orderListId and/or listClientOrderId."""
+
+    account: str
+    order_list_id: int | None = None
+    list_client_order_id: str | None = None
+    new_client_order_id: str | None = None
+
+
 class CancelReplace(NamedTuple):
     """Cancel an order and place a new one on the same symbol (not atomic: priority is lost)."""
 
@@ -87,6 +138,7 @@ class Order:
         "cum_quote",
         "head",
         "leaves",
+        "list_id",
         "locked",
         "order_id",
         "prevented",
@@ -126,6 +178,7 @@ class Order:
         stp_key: str | int = "",
         stop_price: int = 0,
         trailing_delta: int = 0,
+        list_id: int = -1,
     ) -> None:
         self.order_id = order_id
         self.client_order_id = client_order_id
@@ -153,10 +206,11 @@ class Order:
         self.trailing_delta = trailing_delta
         self.trail_ref: int | None = None  # a trailing order's low (BUY) or high (SELL)
         self.trailing_time = -1
+        self.list_id = list_id  # orderListId, -1 when not in a list
         # the leading fields of every report about this order (see events.ExecutionReport)
         self.head = (
             symbol, account, order_id, client_order_id, side, type_, tif, price, qty,
-            quote_order_qty, created, created, stp_mode, stop_price, trailing_delta,
+            quote_order_qty, created, created, stp_mode, stop_price, trailing_delta, list_id,
         )  # fmt: skip
 
     def __repr__(self) -> str:
