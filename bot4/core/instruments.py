@@ -47,6 +47,8 @@ class SymbolSpec(BaseModel):
     cancelReplaceAllowed: bool = True
     amendAllowed: bool = True
     allowTrailingStop: bool = True
+    ocoAllowed: bool = True
+    otoAllowed: bool = True
     defaultSelfTradePreventionMode: StpMode = StpMode.NONE
     allowedSelfTradePreventionModes: tuple[StpMode, ...] = tuple(StpMode)
     makerCommission: Rate = Decimal("0.001")

@@ -21,8 +21,10 @@ from bot4.core.accounts import Balance, Ledger
 from bot4.core.enums import (
     CancelReplaceMode,
     CancelRestriction,
+    ContingencyType,
     ExecutionType,
     ExpiryReason,
+    ListOrderStatus,
     OrderStatus,
     OrderType,
     Side,
@@ -31,11 +33,25 @@ from bot4.core.enums import (
     TimeInForce,
 )
 from bot4.core.errors import VenueError
-from bot4.core.events import ExecutionReport
+from bot4.core.events import ExecutionReport, ListStatus
 from bot4.core.instruments import Instrument
-from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, Order, OrderView
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    ListLeg,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+    Order,
+    OrderView,
+)
+from bot4.sim import lists
 from bot4.sim.avgprice import AveragePrice
 from bot4.sim.book import BookSide, Level
+from bot4.sim.lists import OrderList
 from bot4.sim.stops import MARKET_STOPS, STOP_TYPES, StopBook, fires_on_rise, would_trigger
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -78,6 +94,20 @@ class Ack(NamedTuple):
     cum_quote: int  # tick-lots
     transact_time: int
     reports: tuple[ExecutionReport, ...]
+    list_statuses: tuple[ListStatus, ...] = ()
+
+
+class ListAck(NamedTuple):
+    """The answer to an order-list request: the list, its legs now, and the events."""
+
+    order_list_id: int
+    list_client_order_id: str
+    contingency_type: ContingencyType
+    list_order_status: ListOrderStatus
+    orders: tuple[OrderView, ...]
+    transact_time: int
+    reports: tuple[ExecutionReport, ...]
+    list_statuses: tuple[ListStatus, ...]
 
 
 class CancelReplaceResult(NamedTuple):
@@ -137,6 +167,11 @@ class MatchingEngine:
         self.stops = StopBook()
         self._algo_count: dict[str, int] = {}  # waiting stop orders per account
         self._trade_prices: list[int] = []  # prices traded since stops were last checked
+        self.last_order_list_id = -1
+        self._lists: dict[int, OrderList] = {}  # open order lists
+        self._list_by_client: dict[tuple[str, str], OrderList] = {}
+        self._ended_legs: list[Order] = []  # list legs that ended, for _settle_lists
+        self._list_events: list[ListStatus] = []
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
@@ -293,14 +328,17 @@ class MatchingEngine:
             restriction is CancelRestriction.ONLY_PARTIALLY_FILLED and order.status is not PARTIAL
         ):
             return errors.CANCEL_RESTRICTED
+        if order.list_id >= 0:
+            out: list[ExecutionReport] = []
+            self._cancel_list_legs(self._lists[order.list_id], new_cid, now, out)
+            self._drain(now, out)
+            return self._finish(order, now, out)
         leaves = order.leaves
         order.status = CANCELED
         order.leaves = 0
         if order.order_id in self.stops.orders:
             self.stops.remove(order)
-            self._algo_count[order.account] -= 1
-            if not self._algo_count[order.account]:
-                del self._algo_count[order.account]
+            self._algo_done(order.account)
         else:
             (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
         self._release(order)
@@ -351,6 +389,8 @@ class MatchingEngine:
         order = self._find_open(CancelOrder(req.account, req.order_id, req.orig_client_order_id))
         if isinstance(order, VenueError):
             return errors.AMEND_UNKNOWN_ORDER
+        if order.list_id >= 0:
+            return errors.AMEND_LIST_LEG
         if new_qty == order.qty:
             return errors.AMEND_NO_CHANGE
         if new_qty > order.qty:
@@ -377,9 +417,7 @@ class MatchingEngine:
         else:
             if parked:
                 self.stops.remove(order)
-                self._algo_count[order.account] -= 1
-                if not self._algo_count[order.account]:
-                    del self._algo_count[order.account]
+                self._algo_done(order.account)
             else:
                 book.unlink(order, order.leaves)
             order.leaves = 0
@@ -424,6 +462,412 @@ class MatchingEngine:
         if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
             return CancelReplaceResult(cancelled, None)
         return CancelReplaceResult(cancelled, self.submit(req.new, now))
+
+    # ------------------------------------------------------------------ order lists
+
+    def submit_oco(self, req: NewOco, now: int) -> ListAck | VenueError:
+        """POST orderList/oco: an above and a below leg; one activating expires the other."""
+        if not self.instrument.spec.ocoAllowed:
+            return errors.not_supported("OCO orders")
+        error = lists.check_oco_legs(req.side, req.above, req.below)
+        if error is not None:
+            return error
+        legs = [
+            self._leg_request(req.account, req.side, req.quantity, leg, req.stp_mode)
+            for leg in (req.above, req.below)
+        ]
+        error = self._check_list(legs, req.list_client_order_id, req.account, now)
+        if error is not None:
+            return error
+        error = lists.check_oco_prices(req.above, req.below, self.avg_price.state()[0])
+        if error is not None:
+            return error
+        base, quote = self._account(req.account)
+        need = self._pair_need(legs)
+        if isinstance(need, VenueError):
+            return need
+        if need > (quote if req.side is BUY else base).free:
+            return errors.INSUFFICIENT_BALANCE
+        lst = self._new_list(req.list_client_order_id, req.account, ContingencyType.OCO)
+        out: list[ExecutionReport] = []
+        pair = [self._new_order(leg, leg.quantity, now, base, quote, lst.list_id) for leg in legs]
+        lst.orders = lst.oco = pair
+        self._place_pair(pair, now, out)
+        self._list_event(lst, now, out)
+        self._drain(now, out)
+        return self._list_ack(lst, now, out)
+
+    def submit_oto(self, req: NewOto, now: int) -> ListAck | VenueError:
+        """POST orderList/oto: `pending` is placed only when `working` has completely filled."""
+        if not self.instrument.spec.otoAllowed:
+            return errors.not_supported("OTO orders")
+        pending = req.pending
+        if pending.type is MARKET and pending.quote_order_qty:
+            return lists.PENDING_QUOTE_QTY
+        return self._submit_triggering(req.working, [pending], req.list_client_order_id, now)
+
+    def submit_otoco(self, req: NewOtoco, now: int) -> ListAck | VenueError:
+        """POST orderList/otoco: an OCO pair placed when `working` has completely filled."""
+        if not self.instrument.spec.otoAllowed or not self.instrument.spec.ocoAllowed:
+            return errors.not_supported("OTOCO orders")
+        error = lists.check_oco_legs(req.pending_side, req.above, req.below)
+        if error is not None:
+            return error
+        account = req.working.account
+        pair = [
+            self._leg_request(account, req.pending_side, req.pending_quantity, leg, None)
+            for leg in (req.above, req.below)
+        ]
+        if lists.check_oco_prices(req.above, req.below, None) is not None:
+            return lists.BAD_PRICES
+        return self._submit_triggering(req.working, pair, req.list_client_order_id, now)
+
+    def cancel_list(self, req: CancelOrderList, now: int) -> ListAck | VenueError:
+        """DELETE orderList: cancel every live leg; the list ends ALL_DONE."""
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        if req.order_list_id is None and req.list_client_order_id is None:
+            return errors.one_of_params("orderListId", "listClientOrderId")
+        lst: OrderList | None
+        if req.order_list_id is not None:
+            lst = self._lists.get(req.order_list_id)
+            if lst is not None and req.list_client_order_id not in (None, lst.client_id):
+                lst = None
+        else:
+            lst = self._list_by_client.get((req.account, req.list_client_order_id or ""))
+        if lst is None or lst.account != req.account:
+            return lists.UNKNOWN_LIST
+        out: list[ExecutionReport] = []
+        self._cancel_list_legs(lst, req.new_client_order_id, now, out)
+        self._drain(now, out)
+        return self._list_ack(lst, now, out)
+
+    def _leg_request(
+        self, account: str, side: Side, qty: int, leg: ListLeg, stp: StpMode | None
+    ) -> NewOrder:
+        return NewOrder(
+            account, side, leg.type, qty, leg.price, leg.time_in_force, 0,
+            leg.client_order_id, stp, leg.stop_price, leg.trailing_delta,
+        )  # fmt: skip
+
+    def _check_list(
+        self, legs: list[NewOrder], list_cid: str | None, account: str, now: int
+    ) -> VenueError | None:
+        """Every leg's own checks, plus the counts and ids a list adds up."""
+        for leg in legs:
+            error = self._check_filters(leg, now)
+            if error is not None:
+                return error
+        if list_cid is not None:
+            if CLIENT_ID_RE.match(list_cid) is None:
+                return _bad_client_id("listClientOrderId", list_cid)
+            if (account, list_cid) in self._list_by_client:
+                return lists.DUPLICATE_LIST
+        cids = [leg.client_order_id for leg in legs if leg.client_order_id is not None]
+        if len(set(cids)) < len(cids) or any((account, c) in self._by_client for c in cids):
+            return errors.DUPLICATE_ORDER
+        inst = self.instrument
+        limit = inst.max_num_orders
+        if limit is not None and self._open_count.get(account, 0) + len(legs) > limit:
+            return errors.filter_failure("MAX_NUM_ORDERS")
+        algo = sum(1 for leg in legs if leg.type in STOP_TYPES)
+        limit = inst.max_num_algo_orders
+        if limit is not None and algo and self._algo_count.get(account, 0) + algo > limit:
+            return errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+        last = self.avg_price.state()[0]
+        for leg in legs:
+            if leg.type is LIMIT_MAKER and self._crosses(leg.side, leg.price):
+                return errors.WOULD_MATCH
+            if (
+                leg.type in STOP_TYPES
+                and leg.stop_price
+                and last is not None
+                and would_trigger(leg.type, leg.side, leg.stop_price, last)
+            ):
+                return errors.WOULD_TRIGGER
+        return None
+
+    def _leg_need(self, leg: NewOrder) -> int | VenueError:
+        """What one leg locks on its own (as a standalone order would)."""
+        inst = self.instrument
+        if leg.side is SELL:
+            return leg.quantity * inst.base_per_lot
+        if leg.type is MARKET:
+            return self._market_cost(BUY, leg.quantity, 0, self.ledger.stp_key(leg.account),
+                                     leg.stp_mode or self._stp_default)  # fmt: skip
+        at = (
+            leg.price
+            if leg.type not in MARKET_STOPS
+            else leg.stop_price or self.avg_price.state()[0]
+        )
+        if at is None:
+            return errors.NO_REFERENCE_PRICE
+        return at * leg.quantity * inst.quote_per_ticklot
+
+    def _pair_need(self, legs: list[NewOrder]) -> int | VenueError:
+        """An OCO pair locks once: the larger of its legs' needs (they never both execute)."""
+        needs = [self._leg_need(leg) for leg in legs]
+        for need in needs:
+            if isinstance(need, VenueError):
+                return need
+        return max(n for n in needs if not isinstance(n, VenueError))
+
+    def _new_list(self, client_id: str | None, account: str, kind: ContingencyType) -> OrderList:
+        self.last_order_list_id += 1
+        list_id = self.last_order_list_id
+        lst = OrderList(list_id, client_id or f"bot4-list-{list_id}", account, kind)
+        self._lists[list_id] = lst
+        self._list_by_client[(account, lst.client_id)] = lst
+        return lst
+
+    def _lock(self, order: Order, amount: int) -> None:
+        bal = order.quote_bal if order.side is BUY else order.base_bal
+        bal.free -= amount
+        bal.locked += amount
+        order.locked += amount
+
+    def _place_pair(self, pair: list[Order], now: int, out: list[ExecutionReport]) -> None:
+        """Lock an OCO pair once and put its legs to work: the book, or the stop book.
+
+        The leg that is not a stop loss holds its own need; the stop-loss leg holds what the
+        pair needs beyond that, and receives its sibling's lock when it triggers.
+        """
+        needs = [self._leg_need(self._as_request(o)) for o in pair]
+        primary = 0 if pair[0].type not in lists.STOP_LOSSES else 1
+        own = needs[primary]
+        total = max(n for n in needs if not isinstance(n, VenueError))
+        assert not isinstance(own, VenueError)
+        self._lock(pair[primary], own)
+        self._lock(pair[1 - primary], total - own)
+        for order in pair:
+            self._register(order)
+            self.seq += 1
+            if order.type in STOP_TYPES:
+                order.working_time = -1
+                order.head = (*order.head[:11], -1, *order.head[12:])
+                self.stops.add(order, self.avg_price.state()[0])
+                self._algo_count[order.account] = self._algo_count.get(order.account, 0) + 1
+                out.append(self._event(order, X_NEW, NO_EXPIRY, now, False))
+            else:
+                (self.bids if order.side is BUY else self.asks).add(order)
+                out.append(self._event(order, X_NEW, NO_EXPIRY, now, True))
+
+    def _as_request(self, order: Order) -> NewOrder:
+        return NewOrder(
+            order.account, order.side, order.type, order.leaves, order.price, order.tif, 0,
+            order.client_order_id, order.stp_mode, order.stop_price, order.trailing_delta,
+        )  # fmt: skip
+
+    def _submit_triggering(
+        self, working: NewOrder, pending: list[NewOrder], list_cid: str | None, now: int
+    ) -> ListAck | VenueError:
+        """OTO and OTOCO: a working LIMIT/LIMIT_MAKER leg, pending legs placed when it fills."""
+        if working.type not in lists.WORKING_TYPES:
+            return lists.WORKING_TYPE_REJECTED
+        if any(p.account != working.account for p in pending):
+            return errors.invalid_parameter("account")
+        error = self._check_list([working, *pending], list_cid, working.account, now)
+        if error is not None:
+            return error
+        base, quote = self._account(working.account)
+        need = self._leg_need(working)
+        assert not isinstance(need, VenueError)
+        if need > (quote if working.side is BUY else base).free:
+            return errors.INSUFFICIENT_BALANCE
+        lst = self._new_list(list_cid, working.account, ContingencyType.OTO)
+        out: list[ExecutionReport] = []
+        lead = self._new_order(working, working.quantity, now, base, quote, lst.list_id)
+        legs = [self._new_order(p, p.quantity, now, base, quote, lst.list_id) for p in pending]
+        lst.working, lst.pending, lst.orders = lead, legs, [lead, *legs]
+        if len(legs) == 2:
+            lst.oco = legs
+        self._lock(lead, need)
+        self.seq += 1
+        out.append(
+            self._event(lead, X_NEW, NO_EXPIRY, now, lead.tif is GTC or lead.type is LIMIT_MAKER)
+        )
+        for leg in legs:
+            leg.status = OrderStatus.PENDING_NEW
+            leg.working_time = -1
+            leg.head = (*leg.head[:11], -1, *leg.head[12:])
+            self._register(leg)
+            self.seq += 1
+            out.append(self._event(leg, X_NEW, NO_EXPIRY, now, False))
+        self._list_event(lst, now, out)
+        self._register(lead)
+        self._work(lead, now, out, registered=True)
+        self._drain(now, out)
+        return self._list_ack(lst, now, out)
+
+    def _algo_done(self, account: str) -> None:
+        count = self._algo_count[account] - 1
+        if count:
+            self._algo_count[account] = count
+        else:
+            del self._algo_count[account]
+
+    def _drain(self, now: int, out: list[ExecutionReport]) -> None:
+        """Work off what a request set in motion: stop triggers and list transitions."""
+        while self._trade_prices or self._ended_legs:
+            if self._trade_prices:
+                self._fire_stops(now, out)
+            if self._ended_legs:
+                self._settle_lists(now, out)
+
+    def _oco_activated(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
+        """One OCO leg activated (triggered, or filled at all): its sibling expires.
+
+        A triggered leg takes over its sibling's lock; a filled limit leg lets it go.
+        """
+        lst = self._lists.get(order.list_id)
+        if lst is None or lst.oco_done or order not in lst.oco:
+            return
+        lst.oco_done = True
+        for sibling in lst.oco:
+            if sibling is order or not sibling.leaves or sibling.status is OrderStatus.PENDING_NEW:
+                continue
+            self._expire_leg(sibling, ExpiryReason.OCO_TRIGGER, now, out, heir=order)
+
+    def _expire_leg(
+        self,
+        order: Order,
+        reason: ExpiryReason,
+        now: int,
+        out: list[ExecutionReport],
+        heir: Order | None = None,
+        status: OrderStatus = EXPIRED,
+        client_order_id: str | None = None,
+    ) -> None:
+        """End a list leg (EXPIRED or CANCELED) wherever it waits; `heir` inherits its lock."""
+        if order.order_id in self.stops.orders:
+            self.stops.remove(order)
+            self._algo_done(order.account)
+        elif order.status is not OrderStatus.PENDING_NEW:
+            (self.bids if order.side is BUY else self.asks).unlink(order, order.leaves)
+        if heir is not None and heir.type in STOP_TYPES and order.locked:
+            heir.locked += order.locked
+            order.locked = 0
+        order.status = status
+        order.leaves = 0
+        self._release(order)
+        self._retire(order)
+        self._remember(order)
+        self.seq += 1
+        if status is CANCELED:
+            head = order.head
+            cancel_id = client_order_id or f"cancel-{order.order_id}"
+            out.append(
+                _new_tuple(
+                    ExecutionReport,
+                    (*head[:3], cancel_id, *head[4:], self.seq, order.client_order_id,
+                     X_CANCELED, CANCELED, NO_EXPIRY, 0, 0, order.cum_qty, order.cum_quote, 0,
+                     "", -1, False, False, now, -1, order.prevented, 0, 0, -1),
+                )
+            )  # fmt: skip
+        else:
+            out.append(self._event(order, X_EXPIRED, reason, now, False))
+
+    def _cancel_list_legs(
+        self, lst: OrderList, new_cid: str | None, now: int, out: list[ExecutionReport]
+    ) -> None:
+        lst.oco_done = True
+        for leg in lst.orders:
+            if leg.order_id in self._open:
+                self._expire_leg(leg, NO_EXPIRY, now, out, status=CANCELED, client_order_id=new_cid)
+
+    def _settle_lists(self, now: int, out: list[ExecutionReport]) -> None:
+        """After legs ended: release or expire OTO pending legs, end finished lists."""
+        while self._ended_legs:
+            leg = self._ended_legs.pop(0)
+            lst = self._lists.get(leg.list_id)
+            if lst is None:
+                continue
+            if leg is lst.working:
+                if leg.status is FILLED:
+                    self._release_pending(lst, now, out)
+                else:
+                    for pending in lst.pending:
+                        if pending.order_id in self._open:
+                            self._expire_leg(pending, ExpiryReason.OTO_PHASE_ONE_EXPIRED, now, out)
+            elif leg in lst.oco and not lst.oco_done:
+                lst.oco_done = True  # a leg ended without activating: the pair ends with it
+                for sibling in lst.oco:
+                    if sibling.order_id in self._open:
+                        self._expire_leg(sibling, ExpiryReason.OCO_TRIGGER, now, out)
+            if all(o.order_id not in self._open for o in lst.orders):
+                lst.status = ListOrderStatus.ALL_DONE
+                del self._lists[lst.list_id]
+                del self._list_by_client[(lst.account, lst.client_id)]
+                self._list_event(lst, now, out)
+
+    def _release_pending(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> None:
+        """The working leg filled: the pending leg(s) go to work, locking their funds now."""
+        legs = [p for p in lst.pending if p.status is OrderStatus.PENDING_NEW]
+        if not legs:
+            return
+        needs = [self._leg_need(self._as_request(p)) for p in legs]
+        total = max((n for n in needs if not isinstance(n, VenueError)), default=None)
+        refused = total is None or any(isinstance(n, VenueError) for n in needs)
+        first = legs[0]
+        wallet = first.quote_bal if first.side is BUY else first.base_bal
+        crossing = [p for p in legs if p.type is LIMIT_MAKER and self._crosses(p.side, p.price)]
+        if refused or crossing or (total is not None and total > wallet.free):
+            for leg in legs:
+                leg.status = OrderStatus.REJECTED
+                leg.leaves = 0
+                self._retire(leg)
+                self._remember(leg)
+                self.seq += 1
+                out.append(self._event(leg, X_REJECTED, NO_EXPIRY, now, False))
+            return
+        for leg in legs:
+            leg.status = NEW
+            leg.working_time = now
+            leg.head = (*leg.head[:11], now, *leg.head[12:])
+        if len(legs) == 2:
+            for leg in legs:
+                self._unregister(leg)
+            self._place_pair(legs, now, out)
+            return
+        (leg,) = legs
+        need = needs[0]
+        assert not isinstance(need, VenueError)
+        self._lock(leg, need)
+        if leg.type in STOP_TYPES:
+            self.stops.add(leg, self.avg_price.state()[0])
+            self._algo_count[leg.account] = self._algo_count.get(leg.account, 0) + 1
+            self.seq += 1
+            out.append(self._event(leg, X_NEW, NO_EXPIRY, now, False))
+            return
+        self.seq += 1
+        out.append(
+            self._event(leg, X_NEW, NO_EXPIRY, now, leg.tif is GTC or leg.type is LIMIT_MAKER)
+        )
+        self._work(leg, now, out, registered=True)
+
+    def _unregister(self, order: Order) -> None:
+        """Undo `_register` without ending the order (a pending leg about to be placed)."""
+        ended = self._ended_legs[:]
+        self._retire(order)
+        self._ended_legs[:] = ended
+
+    def _list_event(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> None:
+        self._list_events.append(
+            ListStatus(
+                self.seq, self.instrument.symbol, lst.list_id, lst.contingency,
+                lst.status_type(), lst.status, lst.client_id, now,
+                tuple((o.order_id, o.client_order_id) for o in lst.orders),
+            )
+        )  # fmt: skip
+
+    def _list_ack(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> ListAck:
+        if self.on_events is not None:
+            self.on_events(out)
+        statuses, self._list_events = tuple(self._list_events), []
+        return ListAck(
+            lst.list_id, lst.client_id, lst.contingency, lst.status,
+            tuple(OrderView.of(o) for o in lst.orders), now, tuple(out), statuses,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ queries
 
@@ -737,9 +1181,10 @@ class MatchingEngine:
             )
         return pair
 
-    def _accept(
-        self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
-    ) -> Ack:
+    def _new_order(
+        self, req: NewOrder, qty: int, now: int, base: Balance, quote: Balance, list_id: int = -1
+    ) -> Order:
+        """An Order object for an accepted request, with the next orderId (nothing locked)."""
         account, side, otype, _, price, tif, qoq, cid, stp, stop_price, trailing = req
         self.last_order_id += 1
         oid = self.last_order_id
@@ -747,11 +1192,17 @@ class MatchingEngine:
             cid = f"bot4-{oid}"
             while (account, cid) in self._by_client:
                 cid = "x" + cid
-        order = Order(
+        return Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
             self.instrument.symbol, base, quote, stp or self._stp_default,
-            self.ledger.stp_key(account), stop_price, trailing,
+            self.ledger.stp_key(account), stop_price, trailing, list_id,
         )  # fmt: skip
+
+    def _accept(
+        self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
+    ) -> Ack:
+        account, side, otype, tif = req.account, req.side, req.type, req.time_in_force
+        order = self._new_order(req, qty, now, base, quote)
         bal = quote if side is BUY else base
         bal.free -= need
         bal.locked += need
@@ -769,8 +1220,7 @@ class MatchingEngine:
         self.seq += 1
         out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
         self._work(order, now, out, registered=False)
-        if self._trade_prices:
-            self._fire_stops(now, out)
+        self._drain(now, out)
         return self._finish(order, now, out)
 
     def _work(self, order: Order, now: int, out: list[ExecutionReport], registered: bool) -> None:
@@ -821,11 +1271,9 @@ class MatchingEngine:
 
     def _activate(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
         """A stop order's trigger: it starts working as its MARKET or LIMIT order."""
-        count = self._algo_count[order.account] - 1
-        if count:
-            self._algo_count[order.account] = count
-        else:
-            del self._algo_count[order.account]
+        self._algo_done(order.account)
+        if order.list_id >= 0:
+            self._oco_activated(order, now, out)
         order.working_time = now
         order.head = (*order.head[:11], now, *order.head[12:])
         if order.type in MARKET_STOPS and order.side is BUY:
@@ -968,6 +1416,10 @@ class MatchingEngine:
                          maker.leaves > 0, now, -1, maker.prevented, 0, 0, -1),
                     )
                 )  # fmt: skip
+                if maker.list_id >= 0 and maker.cum_qty == fill:
+                    self.seq = seq
+                    self._oco_activated(maker, now, out)
+                    seq = self.seq
             if level_fill:
                 level.qty -= level_fill
                 record(now, price, level_fill)
@@ -1090,6 +1542,8 @@ class MatchingEngine:
 
     def _retire(self, order: Order) -> None:
         """Forget an order that has left the book."""
+        if order.list_id >= 0:
+            self._ended_legs.append(order)
         del self._open[order.order_id]
         del self._by_client[(order.account, order.client_order_id)]
         count = self._open_count[order.account] - 1
@@ -1128,10 +1582,13 @@ class MatchingEngine:
     def _finish(self, order: Order, now: int, out: list[ExecutionReport]) -> Ack:
         if self.on_events is not None:
             self.on_events(out)
+        statuses: tuple[ListStatus, ...] = ()
+        if self._list_events:
+            statuses, self._list_events = tuple(self._list_events), []
         ack: Ack = _new_tuple(
             Ack,
             (order.order_id, order.client_order_id, order.status, order.cum_qty,
-             order.cum_quote, now, tuple(out)),
+             order.cum_quote, now, tuple(out), statuses),
         )  # fmt: skip
         return ack
 
