@@ -29,6 +29,7 @@ from bot4.core.orders import (
 )
 from bot4.sim.engine import Ack, ListAck, MatchingEngine
 from bot4.sim.lists import check_oco_prices
+from bot4.sim.venue import Venue
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
@@ -323,3 +324,84 @@ def test_lists_count_every_leg_for_max_num_orders() -> None:
         "user", BUY, 1, ListLeg(SL, stop_price=11_000), ListLeg(TP, stop_price=9_000)
     )
     assert engine.submit_oco(two_stops, 4) == errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+
+
+# --------------------------------------------------------------------------- the venue's edge
+
+
+@pytest.fixture()
+def venue() -> Venue:
+    spec = simple_spec(symbol="BTCUSDT", baseAsset="BTC", orderTypes=TYPES)
+    venue = Venue({"BTCUSDT": Instrument.compile(spec)}, reference_prices={"BTCUSDT": 10_000})
+    venue.deposit("user", "BTC", "10")
+    venue.deposit("user", "USDT", "100000")
+    return venue
+
+
+def test_oco_over_the_edge(venue: Venue) -> None:
+    params = {"symbol": "BTCUSDT", "side": "SELL", "quantity": "1", "listClientOrderId": "L1",
+              "aboveType": "LIMIT_MAKER", "abovePrice": "110", "aboveClientOrderId": "tp",
+              "belowType": "STOP_LOSS_LIMIT", "belowPrice": "89", "belowStopPrice": "90",
+              "belowTimeInForce": "GTC", "selfTradePreventionMode": "EXPIRE_TAKER"}  # fmt: skip
+    body = venue.place_list("oco", "user", params, 1)
+    assert (body["contingencyType"], body["listStatusType"], body["listOrderStatus"]) == (
+        "OCO", "EXEC_STARTED", "EXECUTING")  # fmt: skip
+    assert (
+        body["listClientOrderId"] == "L1"
+        and body["orders"][0]["clientOrderId"] == "tp"
+    )
+    reports = body["orderReports"]
+    assert [(r["type"], r["status"], r["workingTime"]) for r in reports] == [
+        ("LIMIT_MAKER", "NEW", 1), ("STOP_LOSS_LIMIT", "NEW", -1)]  # fmt: skip
+    assert reports[1]["stopPrice"] == "90.00000000"
+    assert reports[0]["selfTradePreventionMode"] == "EXPIRE_TAKER"
+    cancelled = venue.cancel_list("user", {"symbol": "BTCUSDT", "listClientOrderId": "L1"}, 2)
+    assert cancelled["listStatusType"] == "ALL_DONE"
+    assert [r["status"] for r in cancelled["orderReports"]] == ["CANCELED", "CANCELED"]
+    for broken, code in [
+        ({"aboveType": None}, -1102),
+        ({"side": "UP"}, -1117),
+        ({"aboveType": "LIMIT"}, -1158),
+        ({"belowStopPrice": "90.001"}, -1013),
+        ({"quantity": "0.0001"}, -1013),
+        ({"selfTradePreventionMode": "X"}, -1130),
+        ({"listClientOrderId": 5}, -1130),
+        ({"symbol": "NOPE"}, -1121),
+    ]:
+        assert venue.place_list("oco", "user", {**params, **broken}, 3)["code"] == code, broken
+    assert venue.cancel_list("user", {"symbol": "BTCUSDT"}, 3)["code"] == -1102
+    assert venue.cancel_list("user", {"symbol": "BTCUSDT", "orderListId": 7}, 3)["code"] == -2011
+    assert venue.cancel_list("user", {"symbol": "NOPE", "orderListId": 7}, 3)["code"] == -1121
+    with pytest.raises(ValueError, match="oco, oto or otoco"):
+        venue.place_list("opo", "user", params, 3)
+
+
+def test_oto_and_otoco_over_the_edge(venue: Venue) -> None:
+    working = {"symbol": "BTCUSDT", "workingType": "LIMIT", "workingSide": "BUY",
+               "workingPrice": "99", "workingQuantity": "1",
+               "workingTimeInForce": "GTC"}  # fmt: skip
+    oto = {**working, "pendingType": "LIMIT", "pendingSide": "SELL", "pendingQuantity": "1",
+           "pendingPrice": "105", "pendingTimeInForce": "GTC"}  # fmt: skip
+    body = venue.place_list("oto", "user", oto, 1)
+    assert body["contingencyType"] == "OTO"
+    assert [r["status"] for r in body["orderReports"]] == ["NEW", "PENDING_NEW"]
+    otoco = {**working, "pendingSide": "SELL", "pendingQuantity": "1",
+             "pendingAboveType": "LIMIT_MAKER", "pendingAbovePrice": "110",
+             "pendingBelowType": "STOP_LOSS", "pendingBelowStopPrice": "90"}  # fmt: skip
+    body = venue.place_list("otoco", "user", otoco, 2)
+    assert [r["status"] for r in body["orderReports"]] == ["NEW", "PENDING_NEW", "PENDING_NEW"]
+    for kind, base, broken, code in [
+        ("oto", oto, {"workingPrice": None}, -1102),
+        ("oto", oto, {"pendingSide": None}, -1102),
+        ("oto", oto, {"pendingType": "SOMETIMES"}, -1116),
+        ("oto", oto, {"listClientOrderId": 1}, -1130),
+        ("oto", oto, {"workingType": "LIMIT", "workingTimeInForce": None}, -1102),
+        ("otoco", otoco, {"pendingAboveType": None}, -1102),
+        ("otoco", otoco, {"pendingSide": "UP"}, -1117),
+        ("otoco", otoco, {"pendingQuantity": "0.0001"}, -1013),
+        ("otoco", otoco, {"pendingBelowStopPrice": "x"}, -1100),
+        ("otoco", otoco, {"workingQuantity": "-1"}, -1100),
+        ("otoco", otoco, {"listClientOrderId": 1}, -1130),
+    ]:
+        body = venue.place_list(kind, "user", {**base, **broken}, 3)
+        assert body.get("code") == code, (kind, broken, body)

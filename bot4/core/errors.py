@@ -243,3 +243,31 @@ CLIENT_ORDER_ID_MISMATCH = VenueError(
 UNKNOWN_ACCOUNT = VenueError(
     int(Code.REJECTED_MBX_KEY), "Invalid API-key, IP, or permissions for action.", Category.AUTH
 )
+
+
+# order lists (rest-api.md, errors.md)
+
+
+def _oco_error(code: int, msg: str) -> VenueError:
+    return VenueError(code, msg, Category.VALIDATION)
+
+
+OCO_TYPE_REJECTED = _oco_error(-1158, "Order type not supported in OCO.")
+BUY_LIMIT_MUST_BE_BELOW = _oco_error(-1165, "A limit order in a buy OCO must be below.")
+SELL_LIMIT_MUST_BE_ABOVE = _oco_error(-1166, "A limit order in a sell OCO must be above.")
+BOTH_CANNOT_BE_LIMIT = _oco_error(-1168, "At least one OCO order must be contingent.")
+BUY_STOP_MUST_BE_ABOVE = _oco_error(-1196, "A stop loss order in a buy OCO must be above.")
+SELL_STOP_MUST_BE_BELOW = _oco_error(-1197, "A stop loss order in a sell OCO must be below.")
+BUY_PROFIT_MUST_BE_BELOW = _oco_error(-1198, "A take profit order in a buy OCO must be below.")
+SELL_PROFIT_MUST_BE_ABOVE = _oco_error(-1199, "A take profit order in a sell OCO must be above.")
+BAD_PRICES = VenueError(
+    int(Code.NEW_ORDER_REJECTED),
+    "The relationship of the prices for the orders is not correct.",
+    Category.VENUE_RULE,
+)
+WORKING_TYPE_REJECTED = _oco_error(-1158, "Order type not supported as the working order.")
+PENDING_QUOTE_QTY = param_not_required("pendingQuoteOrderQty")
+DUPLICATE_LIST = _engine("Duplicate order sent.")
+UNKNOWN_LIST = VenueError(
+    int(Code.CANCEL_REJECTED), "Unknown order list sent.", Category.VENUE_RULE
+)

@@ -24,7 +24,17 @@ from bot4.core.enums import (
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.money import decimals_of, parse_decimal, to_units
-from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    ListLeg,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+)
 
 NEW_ORDER_PARAMS = frozenset(
     {
@@ -301,3 +311,153 @@ def parse_cancel_replace(
     if isinstance(new, VenueError):
         return new
     return CancelReplace(CancelOrder(account, *ref, restriction), new, mode)
+
+
+def _leg_params(
+    params: Mapping[str, object], prefix: str, side: object, quantity: object
+) -> dict[str, object]:
+    """A list leg's prefixed parameters (aboveType, abovePrice, ...) as a new order's."""
+    out: dict[str, object] = {"side": side, "quantity": quantity}
+    for name, key in (
+        ("type", "Type"),
+        ("price", "Price"),
+        ("stopPrice", "StopPrice"),
+        ("trailingDelta", "TrailingDelta"),
+        ("timeInForce", "TimeInForce"),
+        ("newClientOrderId", "ClientOrderId"),
+    ):
+        value = params.get(prefix + key)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _list_leg(
+    instrument: Instrument, account: str, params: dict[str, object], prefix: str
+) -> ListLeg | VenueError:
+    if "type" not in params:
+        return errors.mandatory_param(prefix + "Type")
+    if _enum(OrderType, params["type"]) in (OrderType.LIMIT, OrderType.MARKET):
+        return errors.OCO_TYPE_REJECTED
+    order = parse_new_order(instrument, account, params)
+    if isinstance(order, VenueError):
+        return order
+    return ListLeg(
+        order.type, order.price, order.stop_price, order.trailing_delta, order.time_in_force,
+        order.client_order_id,
+    )  # fmt: skip
+
+
+def _stp(params: Mapping[str, object]) -> StpMode | VenueError | None:
+    if not _present(params, "selfTradePreventionMode"):
+        return None
+    mode = _enum(StpMode, params["selfTradePreventionMode"])
+    return errors.invalid_parameter("selfTradePreventionMode") if mode is None else mode
+
+
+def _list_cid(params: Mapping[str, object]) -> str | VenueError | None:
+    value = params.get("listClientOrderId")
+    if value is not None and not isinstance(value, str):
+        return errors.invalid_parameter("listClientOrderId")
+    return value
+
+
+def parse_oco(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> NewOco | VenueError:
+    """POST /api/v3/orderList/oco parameters to a `NewOco`."""
+    for name in ("side", "quantity", "aboveType", "belowType"):
+        if not _present(params, name):
+            return errors.mandatory_param(name)
+    side = _enum(Side, params["side"])
+    if side is None:
+        return errors.INVALID_SIDE
+    legs = []
+    for prefix in ("above", "below"):
+        leg = _list_leg(
+            instrument, account, _leg_params(params, prefix, params["side"], params["quantity"]),
+            prefix,
+        )  # fmt: skip
+        if isinstance(leg, VenueError):
+            return leg
+        legs.append(leg)
+    quantity = _amount(
+        params, "quantity", instrument.step, instrument.spec.baseAssetPrecision, "LOT_SIZE"
+    )
+    stp, cid = _stp(params), _list_cid(params)
+    if isinstance(quantity, VenueError):
+        return quantity
+    if isinstance(stp, VenueError):
+        return stp
+    if isinstance(cid, VenueError):
+        return cid
+    return NewOco(account, side, quantity, legs[0], legs[1], cid, stp)
+
+
+def _working(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> NewOrder | VenueError:
+    for name in ("workingType", "workingSide", "workingPrice", "workingQuantity"):
+        if not _present(params, name):
+            return errors.mandatory_param(name)
+    leg = _leg_params(params, "working", params["workingSide"], params["workingQuantity"])
+    return parse_new_order(instrument, account, leg)
+
+
+def parse_oto(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> NewOto | VenueError:
+    """POST /api/v3/orderList/oto parameters to a `NewOto`."""
+    working = _working(instrument, account, params)
+    if isinstance(working, VenueError):
+        return working
+    for name in ("pendingType", "pendingSide", "pendingQuantity"):
+        if not _present(params, name):
+            return errors.mandatory_param(name)
+    leg = _leg_params(params, "pending", params["pendingSide"], params["pendingQuantity"])
+    pending = parse_new_order(instrument, account, leg)
+    if isinstance(pending, VenueError):
+        return pending
+    cid = _list_cid(params)
+    if isinstance(cid, VenueError):
+        return cid
+    return NewOto(working, pending, cid)
+
+
+def parse_otoco(
+    instrument: Instrument, account: str, params: Mapping[str, object]
+) -> NewOtoco | VenueError:
+    """POST /api/v3/orderList/otoco parameters to a `NewOtoco`."""
+    working = _working(instrument, account, params)
+    if isinstance(working, VenueError):
+        return working
+    for name in ("pendingSide", "pendingQuantity", "pendingAboveType", "pendingBelowType"):
+        if not _present(params, name):
+            return errors.mandatory_param(name)
+    side = _enum(Side, params["pendingSide"])
+    if side is None:
+        return errors.INVALID_SIDE
+    legs = []
+    for prefix in ("pendingAbove", "pendingBelow"):
+        fields = _leg_params(params, prefix, params["pendingSide"], params["pendingQuantity"])
+        leg = _list_leg(instrument, account, fields, prefix)
+        if isinstance(leg, VenueError):
+            return leg
+        legs.append(leg)
+    quantity = _amount(
+        params, "pendingQuantity", instrument.step, instrument.spec.baseAssetPrecision, "LOT_SIZE"
+    )
+    cid = _list_cid(params)
+    if isinstance(quantity, VenueError):
+        return quantity
+    if isinstance(cid, VenueError):
+        return cid
+    return NewOtoco(working, side, quantity, legs[0], legs[1], cid)
+
+
+def parse_cancel_list(account: str, params: Mapping[str, object]) -> CancelOrderList | VenueError:
+    """DELETE /api/v3/orderList parameters to a `CancelOrderList`."""
+    ref = _order_ref(params, "orderListId", "listClientOrderId", "newClientOrderId")
+    if isinstance(ref, VenueError):
+        return ref
+    return CancelOrderList(account, *ref)

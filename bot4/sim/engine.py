@@ -503,7 +503,7 @@ class MatchingEngine:
             return errors.not_supported("OTO orders")
         pending = req.pending
         if pending.type is MARKET and pending.quote_order_qty:
-            return lists.PENDING_QUOTE_QTY
+            return errors.PENDING_QUOTE_QTY
         return self._submit_triggering(req.working, [pending], req.list_client_order_id, now)
 
     def submit_otoco(self, req: NewOtoco, now: int) -> ListAck | VenueError:
@@ -519,7 +519,7 @@ class MatchingEngine:
             for leg in (req.above, req.below)
         ]
         if lists.check_oco_prices(req.above, req.below, None) is not None:
-            return lists.BAD_PRICES
+            return errors.BAD_PRICES
         return self._submit_triggering(req.working, pair, req.list_client_order_id, now)
 
     def cancel_list(self, req: CancelOrderList, now: int) -> ListAck | VenueError:
@@ -536,7 +536,7 @@ class MatchingEngine:
         else:
             lst = self._list_by_client.get((req.account, req.list_client_order_id or ""))
         if lst is None or lst.account != req.account:
-            return lists.UNKNOWN_LIST
+            return errors.UNKNOWN_LIST
         out: list[ExecutionReport] = []
         self._cancel_list_legs(lst, req.new_client_order_id, now, out)
         self._drain(now, out)
@@ -562,7 +562,7 @@ class MatchingEngine:
             if CLIENT_ID_RE.match(list_cid) is None:
                 return _bad_client_id("listClientOrderId", list_cid)
             if (account, list_cid) in self._list_by_client:
-                return lists.DUPLICATE_LIST
+                return errors.DUPLICATE_LIST
         cids = [leg.client_order_id for leg in legs if leg.client_order_id is not None]
         if len(set(cids)) < len(cids) or any((account, c) in self._by_client for c in cids):
             return errors.DUPLICATE_ORDER
@@ -663,7 +663,7 @@ class MatchingEngine:
     ) -> ListAck | VenueError:
         """OTO and OTOCO: a working LIMIT/LIMIT_MAKER leg, pending legs placed when it fills."""
         if working.type not in lists.WORKING_TYPES:
-            return lists.WORKING_TYPE_REJECTED
+            return errors.WORKING_TYPE_REJECTED
         if any(p.account != working.account for p in pending):
             return errors.invalid_parameter("account")
         error = self._check_list([working, *pending], list_cid, working.account, now)

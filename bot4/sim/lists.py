@@ -10,40 +10,25 @@ whole list. This module holds the list state and the leg rules; the engine moves
 
 from __future__ import annotations
 
-from bot4.core import errors
 from bot4.core.enums import ContingencyType, ListOrderStatus, ListStatusType, OrderType, Side
-from bot4.core.errors import Code, VenueError
+from bot4.core.errors import (
+    BAD_PRICES,
+    BOTH_CANNOT_BE_LIMIT,
+    BUY_LIMIT_MUST_BE_BELOW,
+    BUY_PROFIT_MUST_BE_BELOW,
+    BUY_STOP_MUST_BE_ABOVE,
+    OCO_TYPE_REJECTED,
+    SELL_LIMIT_MUST_BE_ABOVE,
+    SELL_PROFIT_MUST_BE_ABOVE,
+    SELL_STOP_MUST_BE_BELOW,
+    VenueError,
+)
 from bot4.core.orders import ListLeg, Order
 
 STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
 TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT})
 OCO_TYPES = STOP_LOSSES | TAKE_PROFITS | {OrderType.LIMIT_MAKER}
 WORKING_TYPES = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
-
-
-def _oco_error(code: int, msg: str) -> VenueError:
-    return VenueError(code, msg, errors.Category.VALIDATION)
-
-
-OCO_TYPE_REJECTED = _oco_error(-1158, "Order type not supported in OCO.")
-BUY_LIMIT_MUST_BE_BELOW = _oco_error(-1165, "A limit order in a buy OCO must be below.")
-SELL_LIMIT_MUST_BE_ABOVE = _oco_error(-1166, "A limit order in a sell OCO must be above.")
-BOTH_CANNOT_BE_LIMIT = _oco_error(-1168, "At least one OCO order must be contingent.")
-BUY_STOP_MUST_BE_ABOVE = _oco_error(-1196, "A stop loss order in a buy OCO must be above.")
-SELL_STOP_MUST_BE_BELOW = _oco_error(-1197, "A stop loss order in a sell OCO must be below.")
-BUY_PROFIT_MUST_BE_BELOW = _oco_error(-1198, "A take profit order in a buy OCO must be below.")
-SELL_PROFIT_MUST_BE_ABOVE = _oco_error(-1199, "A take profit order in a sell OCO must be above.")
-BAD_PRICES = VenueError(
-    int(Code.NEW_ORDER_REJECTED),
-    "The relationship of the prices for the orders is not correct.",
-    errors.Category.VENUE_RULE,
-)
-WORKING_TYPE_REJECTED = _oco_error(-1158, "Order type not supported as the working order.")
-PENDING_QUOTE_QTY = errors.param_not_required("pendingQuoteOrderQty")
-DUPLICATE_LIST = errors._engine("Duplicate order sent.")
-UNKNOWN_LIST = VenueError(
-    int(Code.CANCEL_REJECTED), "Unknown order list sent.", errors.Category.VENUE_RULE
-)
 
 
 def check_oco_legs(side: Side, above: ListLeg, below: ListLeg) -> VenueError | None:

@@ -22,10 +22,14 @@ from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.requests import (
     parse_amend,
     parse_cancel,
+    parse_cancel_list,
     parse_cancel_replace,
     parse_new_order,
+    parse_oco,
+    parse_oto,
+    parse_otoco,
 )
-from bot4.sim.engine import Ack, EventSink, MatchingEngine
+from bot4.sim.engine import Ack, EventSink, ListAck, MatchingEngine
 
 
 class Venue:
@@ -211,6 +215,84 @@ class Venue:
         if isinstance(acks, VenueError):
             return acks.as_dict()
         return [order_response(engine.instrument, ack) for ack in acks]
+
+    def place_list(
+        self, kind: str, account: str, params: Mapping[str, object], now: int
+    ) -> dict[str, Any]:
+        """POST /api/v3/orderList/{oco,oto,otoco}: the list response (or error)."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        fields = {k: v for k, v in params.items() if k != "symbol"}
+        inst = engine.instrument
+        result: ListAck | VenueError
+        if kind == "oco":
+            oco = parse_oco(inst, account, fields)
+            result = oco if isinstance(oco, VenueError) else engine.submit_oco(oco, now)
+        elif kind == "oto":
+            oto = parse_oto(inst, account, fields)
+            result = oto if isinstance(oto, VenueError) else engine.submit_oto(oto, now)
+        elif kind == "otoco":
+            otoco = parse_otoco(inst, account, fields)
+            result = otoco if isinstance(otoco, VenueError) else engine.submit_otoco(otoco, now)
+        else:
+            raise ValueError(f"unknown order list kind {kind!r}: oco, oto or otoco")
+        return result.as_dict() if isinstance(result, VenueError) else list_response(inst, result)
+
+    def cancel_list(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """DELETE /api/v3/orderList: the cancelled list (or error)."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        fields = {k: v for k, v in params.items() if k != "symbol"}
+        request = parse_cancel_list(account, fields)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        result = engine.cancel_list(request, now)
+        if isinstance(result, VenueError):
+            return result.as_dict()
+        return list_response(engine.instrument, result)
+
+
+def list_response(inst: Instrument, ack: ListAck) -> dict[str, Any]:
+    """The venue's order-list response: the list, its legs, and each leg's report."""
+    status_type = (
+        ack.list_statuses[-1].list_status_type.value if ack.list_statuses else "EXEC_STARTED"
+    )
+    return {
+        "orderListId": ack.order_list_id,
+        "contingencyType": ack.contingency_type.value,
+        "listStatusType": status_type,
+        "listOrderStatus": ack.list_order_status.value,
+        "listClientOrderId": ack.list_client_order_id,
+        "transactionTime": ack.transact_time,
+        "symbol": inst.symbol,
+        "orders": [
+            {"symbol": inst.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in ack.orders
+        ],
+        "orderReports": [
+            {
+                "symbol": inst.symbol,
+                "orderId": o.order_id,
+                "orderListId": ack.order_list_id,
+                "clientOrderId": o.client_order_id,
+                "transactTime": ack.transact_time,
+                "price": format_units(o.price, inst.tick),
+                "origQty": format_units(o.orig_qty, inst.step),
+                "executedQty": format_units(o.executed_qty, inst.step),
+                "cummulativeQuoteQty": format_units(o.cum_quote, inst.tick * inst.step),
+                "status": o.status.value,
+                "timeInForce": o.time_in_force.value if o.time_in_force else "GTC",
+                "type": o.type.value,
+                "side": o.side.value,
+                "stopPrice": format_units(o.stop_price, inst.tick),
+                "workingTime": o.working_time,
+                "selfTradePreventionMode": o.stp_mode.value,
+            }
+            for o in ack.orders
+        ],
+    }
 
 
 def _body(inst: Instrument, result: Ack | VenueError) -> dict[str, Any]:
