@@ -5,6 +5,12 @@ LIMIT GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity and by quoteOrderQty, cancels
 (possibly dead, possibly another account's) order ids and client ids, and a few malformed
 requests, with prices in a narrow band around a mid so that most orders cross.
 
+Self-trade prevention: on the markets marked `stp`, bob and carol share a tradeGroupId and dave
+is alone in another, each new order carries a random selfTradePreventionMode (None: the
+symbol's default; every StpMode, TRANSFER included, whether or not the symbol allows it) and
+half of the new orders come from the account of the previous one, so that takers often meet
+their own (or their group's) makers. The `simple` market stays STP-free: no groups, no modes.
+
 Both generators share one body (`generate`), which draws every choice through a `Picker`: the
 hypothesis strategy draws from hypothesis (so failures shrink), the seeded one from its own
 `random.Random(seed)` (never the global RNG). Request `i` of a stream runs at `now_of(i)`.
@@ -21,13 +27,14 @@ from typing import Any, Protocol
 from hypothesis import strategies as st
 
 from bot4.core.accounts import Ledger
-from bot4.core.enums import OrderType, Side, TimeInForce
+from bot4.core.enums import ExecutionType, OrderType, Side, StpMode, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.sim.engine import Ack, MatchingEngine
 from tests.conftest import SYMBOLS_FILE, simple_spec
+from tests.reference_book import Fill, Prevented, Transfer
 
 Request = NewOrder | CancelOrder
 Result = Ack | VenueError
@@ -41,6 +48,7 @@ STRANGER = "mallory"  # never funded: the engine does not know this account
 T0 = 1_700_000_000_000  # ms
 STEP_MS = 5_000  # 60 requests per 5-minute avgPriceMins window, so windows roll
 CLIENT_IDS = tuple(f"c{k}" for k in range(6))
+TRADE_GROUPS = (("bob", 7), ("carol", 7), ("dave", 3))  # account, tradeGroupId (stp markets)
 
 
 def now_of(index: int) -> int:
@@ -65,6 +73,7 @@ class Market:
     qoq_hi: int
     reference_price: int | None = None  # ticks, seeds the average price
     poor_lots: int = 25  # what the poor account holds: this many lots' worth at mid
+    stp: bool = False  # streams draw STP modes and the accounts of TRADE_GROUPS share groups
 
     def __repr__(self) -> str:
         return f"Market({self.name})"
@@ -72,6 +81,28 @@ class Market:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """Short form in hypothesis' falsifying examples."""
         printer.text(repr(self))
+
+    @property
+    def groups(self) -> tuple[tuple[str, int], ...]:
+        """(account, tradeGroupId) of the accounts in a trade group on this market."""
+        return TRADE_GROUPS if self.stp else ()
+
+    def stp_key(self, account: str) -> str | int:
+        """What STP compares for this account: its tradeGroupId, or the account itself."""
+        return dict(self.groups).get(account, account)
+
+    @property
+    def default_mode(self) -> StpMode:
+        """The mode an order sent without one gets (the symbol's default)."""
+        return self.instrument.spec.defaultSelfTradePreventionMode
+
+    def mode_of(self, requested: StpMode | None) -> StpMode:
+        """The STP mode an accepted order has: the one sent, or the symbol's default."""
+        return self.default_mode if requested is None else requested
+
+    def allows(self, mode: StpMode | None) -> bool:
+        """Whether the symbol accepts an order sent with this mode."""
+        return mode is None or mode in self.instrument.spec.allowedSelfTradePreventionModes
 
     def rich(self) -> tuple[int, int]:
         """(base units, quote units) of a well-funded account."""
@@ -96,16 +127,18 @@ def _simple_market() -> Market:
 
 def _wide_market() -> Market:
     """The simple symbol with prices spread over 20..80 ticks: big relative price steps, so
-    price improvement and quoteOrderQty level-walking matter."""
+    price improvement and quoteOrderQty level-walking matter. STP: default NONE, every mode
+    allowed."""
     inst = Instrument.compile(simple_spec(symbol="WIDEUSDT", baseAsset="WIDE"))
     mid = 50
     per = inst.quote_per_ticklot
-    return Market("wide", inst, mid, 30, 1, 20, mid * per // 2, 25 * mid * per)
+    return Market("wide", inst, mid, 30, 1, 20, mid * per // 2, 25 * mid * per, stp=True)
 
 
 def _coarse_market() -> Market:
     """Coarse asset units (1 lot = 1 base unit, 1 tick-lot = 1 quote unit) and unequal fee
-    rates, so that fee rounding is visible on every trade."""
+    rates, so that fee rounding is visible on every trade. STP: default TRANSFER (so that
+    transfers are frequent), EXPIRE_BOTH not allowed (-1013)."""
     spec = simple_spec(
         symbol="COARSEUSDT",
         baseAsset="COARSE",
@@ -113,15 +146,24 @@ def _coarse_market() -> Market:
         quoteAssetPrecision=5,
         makerCommission="0",
         takerCommission="0.00075",
+        defaultSelfTradePreventionMode="TRANSFER",
+        allowedSelfTradePreventionModes=[
+            "NONE",
+            "EXPIRE_TAKER",
+            "EXPIRE_MAKER",
+            "DECREMENT",
+            "TRANSFER",
+        ],
     )
     inst = Instrument.compile(spec)
     mid = 2_500  # 25.00
     per = inst.quote_per_ticklot
-    return Market("coarse", inst, mid, 3, 1, 15, mid * per // 2, 20 * mid * per)
+    return Market("coarse", inst, mid, 3, 1, 15, mid * per // 2, 20 * mid * per, stp=True)
 
 
 def _btc_market() -> Market:
-    """configs/symbols.toml BTCUSDT: NOTIONAL (min 5 USDT, also for MARKET), bands, limits."""
+    """configs/symbols.toml BTCUSDT: NOTIONAL (min 5 USDT, also for MARKET), bands, limits,
+    and the STP default and allowed modes the file gives."""
     inst = load_symbols(SYMBOLS_FILE)["BTCUSDT"]
     mid = 6_000_000  # 60000.00
     per = inst.quote_per_ticklot
@@ -137,6 +179,7 @@ def _btc_market() -> Market:
         qoq_hi=200 * mid * per,
         reference_price=mid,
         poor_lots=60,
+        stp=True,
     )
 
 
@@ -145,6 +188,7 @@ WIDE = _wide_market()
 COARSE = _coarse_market()
 BTC = _btc_market()
 MARKETS = (SIMPLE, WIDE, COARSE, BTC)
+STP_MARKETS = tuple(m for m in MARKETS if m.stp)
 
 
 def build_engine(
@@ -152,7 +196,8 @@ def build_engine(
     accounts: Sequence[str],
     on_events: Callable[[list[ExecutionReport]], None] | None = None,
 ) -> MatchingEngine:
-    """A fresh engine whose accounts are funded; with 3+ accounts the last one is poor."""
+    """A fresh engine whose accounts are funded; with 3+ accounts the last one is poor. On
+    an stp market the accounts of TRADE_GROUPS get their tradeGroupId."""
     inst = market.instrument
     ledger = Ledger()
     for k, account in enumerate(accounts):
@@ -160,6 +205,9 @@ def build_engine(
         base, quote = market.poor() if poor else market.rich()
         ledger.deposit(account, inst.base, base)
         ledger.deposit(account, inst.quote, quote)
+    for account, group in market.groups:
+        if account in accounts:
+            ledger.set_trade_group(account, group)
     return MatchingEngine(inst, ledger, reference_price=market.reference_price, on_events=on_events)
 
 
@@ -223,9 +271,36 @@ def _client_id(pick: Picker) -> str | None:
     return CLIENT_IDS[pick.integer(0, len(CLIENT_IDS) - 1)]
 
 
+# STP modes a new order on an stp market is sent with: None (the symbol's default) first, so
+# that hypothesis shrinks towards it; TRANSFER twice, since it needs both sides on it.
+STP_CHOICES: tuple[StpMode | None, ...] = (
+    None,
+    None,
+    None,
+    StpMode.NONE,
+    StpMode.EXPIRE_TAKER,
+    StpMode.EXPIRE_MAKER,
+    StpMode.EXPIRE_BOTH,
+    StpMode.DECREMENT,
+    StpMode.TRANSFER,
+    StpMode.TRANSFER,
+)
+
+
+def _stp_mode(pick: Picker, m: Market) -> StpMode | None:
+    if not m.stp:
+        return None
+    return STP_CHOICES[pick.integer(0, len(STP_CHOICES) - 1)]
+
+
 def _junk(pick: Picker, m: Market, account: str, side: Side, price: int, qty: int) -> NewOrder:
     """A request the engine must refuse (or, for a few, may accept: the tests don't assume)."""
-    choice = pick.integer(0, 8)
+    choice = pick.integer(0, 9)
+    if choice == 9:
+        refused = [mode for mode in StpMode if not m.allows(mode)]
+        if refused:  # a well-formed order with a mode the symbol does not allow: -1013
+            mode = refused[pick.integer(0, len(refused) - 1)]
+            return NewOrder(account, side, LIMIT, qty, price, GTC, stp_mode=mode)
     if choice == 0:
         return NewOrder(STRANGER, side, LIMIT, qty, price, GTC)
     if choice == 1:
@@ -260,39 +335,51 @@ def _cancel(pick: Picker, accounts: Sequence[str], n_new: int) -> CancelOrder:
     return CancelOrder(account)  # neither id: refused
 
 
-def _request(pick: Picker, m: Market, accounts: Sequence[str], n_new: int) -> Request:
+def _request(
+    pick: Picker, m: Market, accounts: Sequence[str], n_new: int, last: str | None
+) -> Request:
+    """One request; `last` is the account of the previous new order (stp markets send half
+    of the new orders from it, so that self-matches are frequent)."""
     kind = _kind(pick)
     if kind == "cancel":
         return _cancel(pick, accounts, n_new)
-    account = accounts[pick.integer(0, len(accounts) - 1)]
+    if m.stp and last is not None and pick.integer(0, 1) == 0:
+        account = last
+    else:
+        account = accounts[pick.integer(0, len(accounts) - 1)]
     side = BUY if pick.integer(0, 1) == 0 else SELL
     price = m.mid + pick.integer(-m.band, m.band)
     qty = pick.integer(m.qty_lo, m.qty_hi)
     cid = _client_id(pick)
+    if kind == "junk":
+        return _junk(pick, m, account, side, price, qty)
+    stp = _stp_mode(pick, m)
     if kind == "gtc":
-        return NewOrder(account, side, LIMIT, qty, price, GTC, client_order_id=cid)
+        return NewOrder(account, side, LIMIT, qty, price, GTC, client_order_id=cid, stp_mode=stp)
     if kind == "ioc":
-        return NewOrder(account, side, LIMIT, qty, price, IOC, client_order_id=cid)
+        return NewOrder(account, side, LIMIT, qty, price, IOC, client_order_id=cid, stp_mode=stp)
     if kind == "fok":
-        return NewOrder(account, side, LIMIT, qty, price, FOK, client_order_id=cid)
+        return NewOrder(account, side, LIMIT, qty, price, FOK, client_order_id=cid, stp_mode=stp)
     if kind == "maker":
-        return NewOrder(account, side, LIMIT_MAKER, qty, price, client_order_id=cid)
+        return NewOrder(account, side, LIMIT_MAKER, qty, price, client_order_id=cid, stp_mode=stp)
     if kind == "market":
-        return NewOrder(account, side, MARKET, qty, client_order_id=cid)
-    if kind == "market_quote":
-        qoq = pick.integer(m.qoq_lo, m.qoq_hi)
-        return NewOrder(account, side, MARKET, 0, 0, None, qoq, client_order_id=cid)
-    return _junk(pick, m, account, side, price, qty)
+        return NewOrder(account, side, MARKET, qty, client_order_id=cid, stp_mode=stp)
+    assert kind == "market_quote", kind
+    qoq = pick.integer(m.qoq_lo, m.qoq_hi)
+    return NewOrder(account, side, MARKET, 0, 0, None, qoq, client_order_id=cid, stp_mode=stp)
 
 
 def generate(pick: Picker, market: Market, accounts: Sequence[str], n: int) -> list[Request]:
     """`n` requests for `market` from `accounts`."""
     out: list[Request] = []
     n_new = 0
+    last: str | None = None
     for _ in range(n):
-        req = _request(pick, market, accounts, n_new)
+        req = _request(pick, market, accounts, n_new, last)
         if isinstance(req, NewOrder):
             n_new += 1
+            if req.account in accounts:
+                last = req.account
         out.append(req)
     return out
 
@@ -380,3 +467,109 @@ class Harness:
         for request in self.scenario.requests:
             self.step(request)
         return self
+
+
+# ---------------------------------------------------------------------- reading reports
+
+
+def engine_matches(reports: Sequence[ExecutionReport]) -> list[Fill | Prevented]:
+    """The fills and prevented matches in one request's reports, in order.
+
+    A fill is a taker TRADE report followed at once by its maker's. A prevented match is one
+    or two consecutive TRADE_PREVENTION reports with one preventedMatchId, one per order whose
+    quantity it took (the taker's first when both); each names the other order."""
+    out: list[Fill | Prevented] = []
+    i = 0
+    while i < len(reports):
+        r = reports[i]
+        if r.execution_type is ExecutionType.TRADE:
+            assert not r.is_maker and i + 1 < len(reports), r
+            maker = reports[i + 1]
+            assert maker.execution_type is ExecutionType.TRADE and maker.is_maker, (r, maker)
+            assert maker.trade_id == r.trade_id
+            assert (maker.last_price, maker.last_qty) == (r.last_price, r.last_qty)
+            out.append(Fill(r.order_id, maker.order_id, r.last_price, r.last_qty))
+            i += 2
+            continue
+        if r.execution_type is not ExecutionType.TRADE_PREVENTION:
+            i += 1
+            continue
+        group = [r]
+        while (
+            i + len(group) < len(reports)
+            and reports[i + len(group)].execution_type is ExecutionType.TRADE_PREVENTION
+            and reports[i + len(group)].prevented_match_id == r.prevented_match_id
+        ):
+            group.append(reports[i + len(group)])
+        assert len(group) <= 2, group
+        if len(group) == 2:
+            assert not group[0].is_maker and group[1].is_maker, group
+        taker_ids, maker_ids = set(), set()
+        taker_q = maker_q = 0
+        for g in group:
+            assert g.prevented_price == r.prevented_price, group
+            if g.is_maker:
+                maker_ids.add(g.order_id)
+                taker_ids.add(g.counter_order_id)
+                maker_q = g.last_prevented_qty
+            else:
+                taker_ids.add(g.order_id)
+                maker_ids.add(g.counter_order_id)
+                taker_q = g.last_prevented_qty
+        assert len(taker_ids) == len(maker_ids) == 1, group
+        out.append(
+            Prevented(
+                r.prevented_match_id,
+                taker_ids.pop(),
+                maker_ids.pop(),
+                r.prevented_price,
+                taker_q,
+                maker_q,
+            )
+        )
+        i += len(group)
+    return out
+
+
+Holdings = dict[tuple[str, str], int]
+
+
+def holdings(engine: MatchingEngine, accounts: Sequence[str]) -> Holdings:
+    """free + locked of each account's base and quote."""
+    inst = engine.instrument
+    out: Holdings = {}
+    for account in accounts:
+        for asset in (inst.base, inst.quote):
+            bal = engine.ledger.balance(account, asset)
+            out[(account, asset)] = bal.free + bal.locked
+    return out
+
+
+def moves(
+    instrument: Instrument, reports: Sequence[ExecutionReport], transfers: Sequence[Transfer]
+) -> Holdings:
+    """How holdings change by these reports' trades (as reported, commission deducted) and
+    these transfers (at their price, no commission)."""
+    out: Holdings = {}
+    base, quote = instrument.base, instrument.quote
+
+    def move(account: str, asset: str, units: int) -> None:
+        out[(account, asset)] = out.get((account, asset), 0) + units
+
+    for r in reports:
+        if r.execution_type is not ExecutionType.TRADE:
+            continue
+        base_units = r.last_qty * instrument.base_per_lot
+        quote_units = r.last_qty * r.last_price * instrument.quote_per_ticklot
+        sign = 1 if r.side is BUY else -1
+        move(r.account, base, sign * base_units)
+        move(r.account, quote, -sign * quote_units)
+        move(r.account, r.commission_asset, -r.commission)
+    for t in transfers:
+        base_units = t.qty * instrument.base_per_lot
+        quote_units = t.qty * t.price * instrument.quote_per_ticklot
+        move(t.buyer, base, base_units)
+        move(t.buyer, quote, -quote_units)
+        move(t.seller, base, -base_units)
+        move(t.seller, quote, quote_units)
+    return out

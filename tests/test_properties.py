@@ -1,8 +1,10 @@
 """Property tests of the matching engine's invariants (DESIGN.md) over random request streams.
 
-Each test drives a fresh engine with a stream from `tests.streams` (simple, coarse-unit and
+Each test drives a fresh engine with a stream from `tests.streams` (simple, wide, coarse-unit and
 configs/symbols.toml BTCUSDT markets, 2-4 accounts) and checks one invariant, either after every
-request or over the whole event log.
+request or over the whole event log. On every market but `simple`, orders carry random
+self-trade prevention modes and two accounts share a tradeGroupId, so that prevented matches
+(TRADE_PREVENTION reports, EXPIRED_IN_MATCH orders, TRANSFERs) are frequent.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot4.core import errors
 from bot4.core.enums import (
     TERMINAL_STATUSES,
     ExecutionType,
     OrderStatus,
     OrderType,
     Side,
+    StpMode,
     TimeInForce,
 )
 from bot4.core.errors import Category, VenueError
@@ -34,7 +38,20 @@ from bot4.core.money import (
 )
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
 from bot4.sim.engine import Ack, MatchingEngine
-from tests.streams import Harness, Scenario, build_engine, now_of, send, streams
+from tests.reference_book import Fill, Prevented, Transfer, effective_mode
+from tests.streams import (
+    STP_MARKETS,
+    Harness,
+    Market,
+    Scenario,
+    build_engine,
+    engine_matches,
+    holdings,
+    moves,
+    now_of,
+    send,
+    streams,
+)
 
 X = ExecutionType
 S = OrderStatus
@@ -68,7 +85,40 @@ def trades_of(
 
 
 def leaves_of(view: OrderView) -> int:
-    return view.orig_qty - view.executed_qty
+    """What an open order still has working: original - executed - prevented."""
+    return view.orig_qty - view.executed_qty - view.prevented_qty
+
+
+def prevention_groups(
+    reports: list[ExecutionReport] | tuple[ExecutionReport, ...],
+) -> dict[int, list[ExecutionReport]]:
+    """TRADE_PREVENTION reports grouped by preventedMatchId, in log order."""
+    out: dict[int, list[ExecutionReport]] = defaultdict(list)
+    for r in reports:
+        if r.execution_type is X.TRADE_PREVENTION:
+            out[r.prevented_match_id].append(r)
+    return out
+
+
+def transfers_of(reports: list[ExecutionReport] | tuple[ExecutionReport, ...]) -> list[Transfer]:
+    """The TRANSFERs among these reports' prevented matches: both orders on TRANSFER, two
+    accounts (then both lost the same quantity, which changed hands at the maker's price)."""
+    out: list[Transfer] = []
+    for group in prevention_groups(reports).values():
+        if len(group) != 2:
+            continue
+        taker, maker = group
+        if (
+            taker.stp_mode is StpMode.TRANSFER
+            and maker.stp_mode is StpMode.TRANSFER
+            and taker.account != maker.account
+        ):
+            assert taker.last_prevented_qty == maker.last_prevented_qty
+            buyer, seller = (taker, maker) if taker.side is Side.BUY else (maker, taker)
+            out.append(
+                Transfer(buyer.account, seller.account, maker.price, maker.last_prevented_qty)
+            )
+    return out
 
 
 def expected_locks(engine: MatchingEngine) -> dict[tuple[str, str], int]:
@@ -101,6 +151,7 @@ def logical_state(engine: MatchingEngine) -> tuple[object, ...]:
         engine.seq,
         engine.last_order_id,
         engine.last_trade_id,
+        engine.last_prevented_match_id,
         engine.open_orders(),
         engine.depth(10_000),
         [(a, s, b.free, b.locked) for a, s, b in engine.ledger.items()],
@@ -140,49 +191,94 @@ def _priority_key(view: OrderView) -> tuple[int, int]:
     return price, view.order_id  # order ids grow with arrival time
 
 
-def _check_priority(before: list[OrderView], req: NewOrder, ack: Ack) -> None:
-    """The request's trades took the opposite side in (best price, earliest) order, and the
-    taker stopped only when done or nothing it may trade with remained. `before` is the open
-    orders as they were before the request."""
+class QueueEntry:
+    """A maker in the shadow queue of `_check_priority`."""
+
+    def __init__(self, view: OrderView, market: Market) -> None:
+        self.order_id, self.price, self.leaves = view.order_id, view.price, leaves_of(view)
+        self.account, self.mode = view.account, view.stp_mode
+        self.key = market.stp_key(view.account)
+
+
+def _check_priority(market: Market, before: list[OrderView], req: NewOrder, ack: Ack) -> None:
+    """The request's trades and prevented self-trades took the opposite side in (best price,
+    earliest) order, each prevention took what the effective STP mode says, and the taker
+    stopped only when done or nothing it may trade with remained. `before` is the open orders
+    as they were before the request."""
     maker_side = Side.SELL if req.side is Side.BUY else Side.BUY
     queue = [
-        [v.order_id, v.price, leaves_of(v)]
+        QueueEntry(v, market)
         for v in sorted((v for v in before if v.side is maker_side), key=_priority_key)
     ]
-    pairs = trades_of(ack.reports)
-    for taker, maker in pairs:
-        assert taker.order_id == ack.order_id
-        assert queue, f"trade {taker.trade_id} with an empty opposite side"
+    first = ack.reports[0]
+    taker_mode, taker_key = first.stp_mode, market.stp_key(req.account)
+    taker_left = first.orig_qty
+
+    def mode_against(entry: QueueEntry) -> StpMode | None:
+        return effective_mode(
+            taker_mode, taker_key, req.account, entry.mode, entry.key, entry.account
+        )
+
+    events = engine_matches(ack.reports)
+    for ev in events:
+        assert ev.taker_order_id == ack.order_id
+        assert queue, f"{ev} with an empty opposite side"
         head = queue[0]
-        assert maker.order_id == head[0], f"maker {maker.order_id} traded before {head[0]}"
-        assert maker.last_price == head[1]
-        assert maker.last_qty <= head[2]
-        head[2] -= maker.last_qty
-        if head[2] == 0:
+        assert ev.maker_order_id == head.order_id, f"{ev} before maker {head.order_id}"
+        assert ev.price == head.price
+        mode = mode_against(head)
+        if isinstance(ev, Fill):
+            assert mode is None, f"{ev}: a trade within one stp key under {taker_mode}"
+            assert ev.qty <= min(head.leaves, taker_left)
+            taken = given = ev.qty
+        else:
+            assert mode is not None, f"{ev}: a prevention between different stp keys"
+            if mode is StpMode.DECREMENT or mode is StpMode.TRANSFER:
+                given = taken = min(head.leaves, taker_left)
+            else:
+                expire_taker = mode in (StpMode.EXPIRE_TAKER, StpMode.EXPIRE_BOTH)
+                expire_maker = mode in (StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH)
+                given = taker_left if expire_taker else 0
+                taken = head.leaves if expire_maker else 0
+            assert (ev.taker_qty, ev.maker_qty) == (given, taken), f"{ev} under {mode}"
+        head.leaves -= taken
+        taker_left -= given
+        if head.leaves == 0:
             queue.pop(0)
-    if ack.status is not S.FILLED and req.type is not OrderType.LIMIT_MAKER:
+    if ack.status in (S.FILLED, S.EXPIRED_IN_MATCH):
+        assert taker_left == 0, f"{ack.status.value} with {taker_left} lots left"
+    if req.type is OrderType.LIMIT_MAKER:
+        assert not events, "a LIMIT_MAKER took"
+    elif ack.status not in (S.FILLED, S.EXPIRED_IN_MATCH):
+        assert taker_left > 0
         if req.time_in_force is TimeInForce.FOK:
-            assert not pairs, "a FOK that expired must not trade"
-            crossing = sum(
-                q
-                for _, p, q in queue
-                if (p <= req.price if req.side is Side.BUY else p >= req.price)
-            )
-            assert crossing < req.quantity, "FOK expired though it could fill"
+            assert not events, "a FOK that expired must not trade or prevent"
+            need = req.quantity  # could it fill whole, skipping what EXPIRE_MAKER expires?
+            for entry in queue:
+                if (entry.price > req.price) if req.side is Side.BUY else (entry.price < req.price):
+                    break
+                mode = mode_against(entry)
+                if mode is StpMode.EXPIRE_MAKER:
+                    continue
+                if mode is not None:
+                    break
+                need -= entry.leaves
+            assert need > 0, "FOK expired though it could fill"
         elif req.type is OrderType.MARKET:
             if req.quote_order_qty == 0:
                 assert not queue, "MARKET by quantity expired with liquidity left"
         elif queue:
-            best = queue[0][1]
+            best = queue[0].price
             crosses = best <= req.price if req.side is Side.BUY else best >= req.price
             assert not crosses, "the taker left a crossing maker untouched"
 
 
 @given(streams())
 def test_trades_follow_price_time_priority(scenario: Scenario) -> None:
-    """Each trade's maker is, at that moment, the best-priced and earliest live order on the
-    opposite side (checked against a shadow queue rebuilt from open orders before each
-    request); a taker stops only when filled or when nothing crossing is left."""
+    """Each trade's or prevented self-trade's maker is, at that moment, the best-priced and
+    earliest live order on the opposite side (checked against a shadow queue rebuilt from open
+    orders before each request); a taker stops only when filled, expired in match, or when
+    nothing crossing is left."""
     harness = Harness(scenario)
     engine = harness.engine
     for req in scenario.requests:
@@ -191,16 +287,17 @@ def test_trades_follow_price_time_priority(scenario: Scenario) -> None:
         if not isinstance(result, Ack):
             continue
         if isinstance(req, NewOrder):
-            _check_priority(before, req, result)
+            _check_priority(scenario.market, before, req, result)
         else:
-            assert not trades_of(result.reports), "a cancel traded"
+            assert not engine_matches(result.reports), "a cancel traded or prevented"
 
 
 @given(streams())
 def test_quantity_is_conserved_per_order(scenario: Scenario) -> None:
-    """For every accepted order: executed + remaining + cancelled/expired = original. An ended
-    order has nothing left on the book; FILLED means executed = original, CANCELED/EXPIRED
-    means the difference was cancelled; the book's depth is the sum of open orders' leaves."""
+    """For every accepted order: executed + prevented + remaining + cancelled/expired =
+    original. An ended order has nothing left on the book; FILLED and EXPIRED_IN_MATCH mean
+    executed + prevented = original, CANCELED/EXPIRED mean the difference was cancelled; the
+    book's depth is the sum of open orders' leaves."""
     harness = Harness(scenario).run()
     engine = harness.engine
     open_ids = {v.order_id: v for v in engine.open_orders()}
@@ -208,21 +305,22 @@ def test_quantity_is_conserved_per_order(scenario: Scenario) -> None:
     assert set(book) == set(open_ids)
     for oid, reports in by_order(harness.reports).items():
         last = reports[-1]
-        orig, executed = last.orig_qty, last.cum_qty
-        assert 0 <= executed <= orig
+        orig, executed, prevented = last.orig_qty, last.cum_qty, last.prevented_qty
+        assert executed >= 0 and prevented >= 0 and executed + prevented <= orig
         if last.status in TERMINAL_STATUSES:
             assert oid not in open_ids
             assert not last.is_working
-            cancelled = orig - executed
-            if last.status is S.FILLED:
-                assert cancelled == 0
+            cancelled = orig - executed - prevented
+            if last.status in (S.FILLED, S.EXPIRED_IN_MATCH):
+                assert cancelled == 0, last
             else:
                 assert last.status in (S.CANCELED, S.EXPIRED)
                 assert cancelled > 0
         else:
             order = book[oid]
-            assert order.leaves > 0 and executed + order.leaves == orig
-            assert order.cum_qty == executed
+            assert order.leaves > 0 and executed + prevented + order.leaves == orig
+            assert (order.cum_qty, order.prevented) == (executed, prevented)
+            assert open_ids[oid].prevented_qty == prevented
             assert last.is_working
     assert engine.depth(10_000) == open_depth(engine)
 
@@ -283,6 +381,7 @@ def test_same_stream_gives_identical_event_log_and_state(scenario: Scenario) -> 
         a, b = first.step(req), second.step(req)
         assert a == b
         assert first.engine.state_digest() == second.engine.state_digest()
+        assert logical_state(first.engine) == logical_state(second.engine)
     assert digest(first.reports) == digest(second.reports)
 
 
@@ -292,7 +391,8 @@ def test_same_stream_gives_identical_event_log_and_state(scenario: Scenario) -> 
 @given(streams())
 def test_balances_are_conserved_and_never_negative(scenario: Scenario) -> None:
     """ledger.total(asset) (free + locked over all accounts, plus collected fees) of the base
-    and the quote never changes, and no free or locked balance ever goes negative."""
+    and the quote never changes (TRANSFERs included), and no free or locked balance ever goes
+    negative."""
     harness = Harness(scenario)
     engine = harness.engine
     start = totals(engine)
@@ -305,10 +405,30 @@ def test_balances_are_conserved_and_never_negative(scenario: Scenario) -> None:
 
 
 @given(streams())
+def test_holdings_move_only_by_trades_and_transfers(scenario: Scenario) -> None:
+    """Each request changes an account's holdings (free + locked) of the base and the quote
+    exactly by its trades (gross, less the reported commission) and its TRANSFERs (a prevented
+    match between two accounts of one trade group, both orders on TRANSFER: the prevented
+    quantity and its notional at the maker's price change hands, without commission). Other
+    prevented matches move nothing."""
+    harness = Harness(scenario)
+    engine = harness.engine
+    inst = scenario.market.instrument
+    for req in scenario.requests:
+        before = holdings(engine, scenario.accounts)
+        result = harness.step(req)
+        reports = () if isinstance(result, VenueError) else result.reports
+        moved = moves(inst, reports, transfers_of(reports))
+        after = holdings(engine, scenario.accounts)
+        assert after == {k: v + moved.get(k, 0) for k, v in before.items()}, req
+
+
+@given(streams())
 def test_locked_equals_what_open_orders_still_lock(scenario: Scenario) -> None:
     """After every request, each account's locked balance of each asset is exactly what its
     open orders still need: price x leaves x quote_per_ticklot for a BUY, leaves x base_per_lot
-    for a SELL."""
+    for a SELL, where leaves = original - executed - prevented (a prevented match releases
+    what it took; a TRANSFER spends it)."""
     harness = Harness(scenario)
     engine = harness.engine
     inst = engine.instrument
@@ -420,12 +540,16 @@ _NEXT_STATUS = {
     S.NEW: {
         (X.TRADE, S.PARTIALLY_FILLED),
         (X.TRADE, S.FILLED),
+        (X.TRADE_PREVENTION, S.NEW),
+        (X.TRADE_PREVENTION, S.EXPIRED_IN_MATCH),
         (X.CANCELED, S.CANCELED),
         (X.EXPIRED, S.EXPIRED),
     },
     S.PARTIALLY_FILLED: {
         (X.TRADE, S.PARTIALLY_FILLED),
         (X.TRADE, S.FILLED),
+        (X.TRADE_PREVENTION, S.PARTIALLY_FILLED),
+        (X.TRADE_PREVENTION, S.EXPIRED_IN_MATCH),
         (X.CANCELED, S.CANCELED),
         (X.EXPIRED, S.EXPIRED),
     },
@@ -435,9 +559,11 @@ _NEXT_STATUS = {
 @given(streams())
 def test_status_transitions_are_legal(scenario: Scenario) -> None:
     """Per order: NEW first, then TRADEs (PARTIALLY_FILLED while short of the quantity, FILLED
-    exactly when reached), then possibly CANCELED/EXPIRED; nothing follows a terminal status.
-    IOC, FOK and MARKET orders never stay working, a FOK fills whole or not at all, and a
-    LIMIT_MAKER never takes."""
+    exactly when executed + prevented reaches it) and TRADE_PREVENTIONs (status unchanged, or
+    EXPIRED_IN_MATCH exactly when executed + prevented reaches the quantity), then possibly
+    CANCELED/EXPIRED; nothing follows a terminal status (EXPIRED_IN_MATCH included). IOC, FOK
+    and MARKET orders never stay working, a FOK fills whole or not at all and never loses
+    quantity to STP, and a LIMIT_MAKER never takes."""
     harness = Harness(scenario).run()
     open_ids = {v.order_id for v in harness.engine.open_orders()}
     for oid, reports in by_order(harness.reports).items():
@@ -445,8 +571,13 @@ def test_status_transitions_are_legal(scenario: Scenario) -> None:
         for r in reports:
             assert status not in TERMINAL_STATUSES, f"order {oid}: report after {status}"
             assert (r.execution_type, r.status) in _NEXT_STATUS[status], f"{status} -> {r}"
+            used_up = r.cum_qty + r.prevented_qty == r.orig_qty
             if r.execution_type is X.TRADE:
-                assert (r.status is S.FILLED) == (r.cum_qty == r.orig_qty)
+                assert (r.status is S.FILLED) == used_up, r
+            if r.execution_type is X.TRADE_PREVENTION:
+                assert (r.status is S.EXPIRED_IN_MATCH) == used_up, r
+            if r.status in TERMINAL_STATUSES:
+                assert not r.is_working, r
             status = r.status
         assert (oid in open_ids) == (status not in TERMINAL_STATUSES)
         first = reports[0]
@@ -457,8 +588,11 @@ def test_status_transitions_are_legal(scenario: Scenario) -> None:
             assert status in TERMINAL_STATUSES and not any(r.is_working for r in reports)
         if first.time_in_force is TimeInForce.FOK:
             assert status is S.FILLED or reports[-1].cum_qty == 0
+            assert all(r.execution_type is not X.TRADE_PREVENTION for r in reports)
+            assert reports[-1].prevented_qty == 0
         if first.type is OrderType.LIMIT_MAKER:
-            assert all(r.is_maker for r in reports if r.execution_type is X.TRADE)
+            taking = (X.TRADE, X.TRADE_PREVENTION)
+            assert all(r.is_maker for r in reports if r.execution_type in taking)
 
 
 @given(streams())
@@ -471,11 +605,13 @@ def test_every_accepted_order_is_queryable_with_its_last_status(scenario: Scenar
         last = reports[-1]
         view = engine.get_order(last.account, oid)
         assert isinstance(view, OrderView), f"order {oid} ({last.status.value}): {view}"
-        assert (view.status, view.executed_qty, view.cum_quote) == (
+        assert (view.status, view.executed_qty, view.cum_quote, view.prevented_qty) == (
             last.status,
             last.cum_qty,
             last.cum_quote,
+            last.prevented_qty,
         )
+        assert view.stp_mode is last.stp_mode
         for other in scenario.accounts:
             if other != last.account:
                 assert isinstance(engine.get_order(other, oid), VenueError)
@@ -554,17 +690,110 @@ def test_client_order_ids_are_unique_among_an_accounts_open_orders(scenario: Sce
 @given(streams())
 def test_quote_order_qty_market_stays_within_its_quote(scenario: Scenario) -> None:
     """A MARKET order sized by quoteOrderQty never trades a notional above it (a BUY never
-    spends more quote, a SELL never sells more base than that quote's worth at its fills),
-    trades at least one lot, and locks no more than it may need."""
+    spends more quote, a SELL never sells more base than that quote's worth), whatever
+    self-trade prevention takes from it; it uses at least one lot and never stays open."""
     harness = Harness(scenario)
     per = scenario.market.instrument.quote_per_ticklot
     for req in scenario.requests:
         result = harness.step(req)
         if not (isinstance(req, NewOrder) and req.quote_order_qty and isinstance(result, Ack)):
             continue
+        prevented = [e for e in engine_matches(result.reports) if isinstance(e, Prevented)]
+        lost = sum(e.taker_qty for e in prevented)
         assert result.cum_quote * per <= req.quote_order_qty
-        assert result.executed_qty > 0
-        assert result.status in (S.FILLED, S.EXPIRED)
+        assert result.executed_qty + lost > 0
+        assert result.status in (S.FILLED, S.EXPIRED, S.EXPIRED_IN_MATCH)
+
+
+# ---------------------------------------------------------------------- self-trade prevention
+
+
+@given(streams())
+def test_prevented_match_ids_count_from_zero_without_gaps(scenario: Scenario) -> None:
+    """The symbol's preventedMatchIds, in log order, are 0, 1, 2, ... with no gap or repeat;
+    each prevented match has one or two TRADE_PREVENTION reports, one after the other (the
+    taker's first); reports of anything else carry no prevention fields."""
+    harness = Harness(scenario).run()
+    ids = [
+        e.match_id
+        for batch in harness.batches
+        for e in engine_matches(batch)
+        if isinstance(e, Prevented)
+    ]
+    assert ids == list(range(len(ids)))
+    assert harness.engine.last_prevented_match_id == len(ids) - 1
+    assert sorted(prevention_groups(harness.reports)) == ids
+    for r in harness.reports:
+        if r.execution_type is not X.TRADE_PREVENTION:
+            assert (r.prevented_match_id, r.last_prevented_qty, r.prevented_price) == (-1, 0, 0)
+            assert r.counter_order_id == -1
+
+
+@given(streams())
+def test_no_trade_within_one_stp_key_unless_the_taker_mode_is_none(scenario: Scenario) -> None:
+    """Two orders of one stp key (one account, or accounts of one tradeGroupId) trade only when
+    the taker's mode is NONE; a prevented match is always between orders of one stp key, the
+    taker's mode not NONE, on opposite sides, at the maker's price."""
+    harness = Harness(scenario).run()
+    market = scenario.market
+    ledger = harness.engine.ledger
+    assert all(ledger.stp_key(a) == market.stp_key(a) for a in scenario.accounts)
+    first = {oid: reports[0] for oid, reports in by_order(harness.reports).items()}
+    for batch in harness.batches:
+        for e in engine_matches(batch):
+            taker, maker = first[e.taker_order_id], first[e.maker_order_id]
+            assert taker.side is not maker.side and e.price == maker.price
+            same_key = market.stp_key(taker.account) == market.stp_key(maker.account)
+            if isinstance(e, Fill):
+                assert not same_key or taker.stp_mode is StpMode.NONE, (e, taker, maker)
+            else:
+                assert same_key and taker.stp_mode is not StpMode.NONE, (e, taker, maker)
+                assert taker.type is not OrderType.LIMIT_MAKER
+                assert maker.type is not OrderType.MARKET
+
+
+@given(streams())
+def test_trade_prevention_reports_accumulate_prevented_qty(scenario: Scenario) -> None:
+    """Each TRADE_PREVENTION report takes a positive last_prevented_qty, names another order
+    (counter_order_id) and a price, trades nothing and charges nothing; an order's
+    prevented_qty on every report is the sum of its last_prevented_qty so far, and a query
+    gives the same."""
+    harness = Harness(scenario).run()
+    engine = harness.engine
+    for oid, reports in by_order(harness.reports).items():
+        total = 0
+        for r in reports:
+            if r.execution_type is X.TRADE_PREVENTION:
+                assert r.last_prevented_qty > 0, r
+                assert r.prevented_match_id >= 0 and r.prevented_price > 0, r
+                assert r.counter_order_id > 0 and r.counter_order_id != oid, r
+                assert (r.last_qty, r.last_price, r.commission, r.trade_id) == (0, 0, 0, -1)
+                total += r.last_prevented_qty
+            assert r.prevented_qty == total, f"order {oid}: {r}"
+        view = engine.get_order(reports[0].account, oid)
+        assert isinstance(view, OrderView) and view.prevented_qty == total
+
+
+@given(streams(STP_MARKETS))
+def test_stp_mode_is_the_one_sent_or_the_symbol_default(scenario: Scenario) -> None:
+    """An order sent with a mode the symbol does not allow is refused with -1013 "This symbol
+    does not allow the specified self-trade prevention mode." (the engine checks the mode with
+    the request's shape, before any filter); an accepted order reports the mode it was sent
+    with, or the symbol's defaultSelfTradePreventionMode when it was sent without one."""
+    harness = Harness(scenario)
+    market = scenario.market
+    for req in scenario.requests:
+        result = harness.step(req)
+        if not isinstance(req, NewOrder):
+            continue
+        if not market.allows(req.stp_mode):
+            assert result == errors.STP_MODE_NOT_ALLOWED, (req, result)
+            assert isinstance(result, VenueError) and result.code == -1013
+            assert result.msg == (
+                "This symbol does not allow the specified self-trade prevention mode."
+            )
+        elif isinstance(result, Ack):
+            assert all(r.stp_mode is market.mode_of(req.stp_mode) for r in result.reports[:1])
 
 
 def test_a_cancelled_order_can_still_be_queried() -> None:

@@ -288,7 +288,9 @@ def test_quote_order_qty_buy_with_expire_maker_stays_within_its_quote(venue: Ven
     assert body["executedQty"] == "0.75000000" and body["cummulativeQuoteQty"] == "15.00000000"
     expire_taker = dict(market, selfTradePreventionMode="EXPIRE_TAKER")
     venue.place("user", limit("SELL", "1", "5"), 4)
-    assert venue.place("user", expire_taker, 5)["code"] == -2010  # no liquidity before its own
+    # sized by its quote as if its own ask would trade; it meets that ask first and expires
+    body = venue.place("user", expire_taker, 5)
+    assert body["status"] == "EXPIRED_IN_MATCH" and body["executedQty"] == "0.00000000"
 
 
 def test_fok_cannot_fill_through_a_prevented_match(venue: Venue) -> None:

@@ -98,4 +98,6 @@ class Ledger:
             h.update(f"{account}|{asset}|{bal.free}|{bal.locked}\n".encode())
         for asset in sorted(self.fees):
             h.update(f"fee|{asset}|{self.fees[asset]}\n".encode())
+        for account in sorted(self.trade_groups):
+            h.update(f"group|{account}|{self.trade_groups[account]}\n".encode())
         return h.hexdigest()

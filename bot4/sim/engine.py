@@ -917,13 +917,15 @@ class MatchingEngine:
         """A hash of the whole symbol state: book in priority order, ids, counters, balances."""
         h = hashlib.sha256()
         h.update(
-            f"{self.seq}|{self.last_order_id}|{self.last_trade_id}|{self.status.value}\n".encode()
+            f"{self.seq}|{self.last_order_id}|{self.last_trade_id}|{self.status.value}|"
+            f"{self.last_prevented_match_id}|{self.last_order_list_id}\n".encode()
         )
         for order in self.bids.orders() + self.asks.orders():
             h.update(
                 f"{order.order_id}|{order.client_order_id}|{order.account}|{order.side.value}|"
                 f"{order.price}|{order.qty}|{order.leaves}|{order.cum_qty}|{order.cum_quote}|"
-                f"{order.locked}|{order.status.value}\n".encode()
+                f"{order.locked}|{order.status.value}|{order.stp_mode.value}|{order.stp_key}|"
+                f"{order.prevented}|{order.list_id}\n".encode()
             )
         for order in self.stops.orders.values():
             h.update(
@@ -931,6 +933,9 @@ class MatchingEngine:
                 f"{order.side.value}|{order.type.value}|{order.stop_price}|"
                 f"{order.trailing_delta}|{order.trail_ref}|{order.leaves}|{order.locked}\n".encode()
             )
+        for lst in self._lists.values():
+            legs = ",".join(f"{o.order_id}:{o.status.value}" for o in lst.orders)
+            h.update(f"list|{lst.list_id}|{lst.client_id}|{lst.oco_done}|{legs}\n".encode())
         h.update(repr(self.avg_price.state()).encode())
         h.update(self.ledger.digest().encode())
         return h.hexdigest()
@@ -1100,17 +1105,15 @@ class MatchingEngine:
         """The lots a quoteOrderQty MARKET order takes: the most whose notional fits in qoq.
 
         With self-trade prevention, own orders the taker will skip (EXPIRE_MAKER) are left
-        out, and the walk stops where the taker itself would expire (EXPIRE_TAKER/BOTH).
+        out; under the other modes they count as if they traded, so the order is sized by its
+        quote and matching then prevents what it must (never spending more than qoq).
         """
         inst = self.instrument
         per = inst.quote_per_ticklot
         left, lots, liquidity = qoq, 0, 0
         for price, qty, own in self._liquidity(side, None, key, mode):
-            if own:
-                if mode is EXPIRE_MAKER:
-                    continue
-                if mode is EXPIRE_TAKER or mode is EXPIRE_BOTH:
-                    break
+            if own and mode is EXPIRE_MAKER:
+                continue
             liquidity += qty
             take = min(qty, left // (price * per))
             lots += take
