@@ -63,6 +63,11 @@ class AveragePrice:
         if head >= _COMPACT_AT and head * 2 >= len(times):
             self._compact()
 
+    @property
+    def last(self) -> int | None:
+        """The last trade price in ticks (or the seed before any trade)."""
+        return self._last
+
     def reference(self, now: int) -> tuple[int, int] | None:
         """(tick-lots, lots) whose ratio is the reference price in ticks at `now`, or None."""
         times = self._times

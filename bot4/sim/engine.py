@@ -230,7 +230,7 @@ class MatchingEngine:
         limit = inst.max_num_algo_orders
         if limit is not None and self._algo_count.get(req.account, 0) >= limit:
             return errors.filter_failure("MAX_NUM_ALGO_ORDERS")
-        last = self.avg_price.state()[0]
+        last = self.avg_price.last
         if (
             req.stop_price
             and last is not None
@@ -479,7 +479,7 @@ class MatchingEngine:
         error = self._check_list(legs, req.list_client_order_id, req.account, now)
         if error is not None:
             return error
-        error = lists.check_oco_prices(req.above, req.below, self.avg_price.state()[0])
+        error = lists.check_oco_prices(req.above, req.below, self.avg_price.last)
         if error is not None:
             return error
         base, quote = self._account(req.account)
@@ -574,7 +574,7 @@ class MatchingEngine:
         limit = inst.max_num_algo_orders
         if limit is not None and algo and self._algo_count.get(account, 0) + algo > limit:
             return errors.filter_failure("MAX_NUM_ALGO_ORDERS")
-        last = self.avg_price.state()[0]
+        last = self.avg_price.last
         for leg in legs:
             if leg.type is LIMIT_MAKER and self._crosses(leg.side, leg.price):
                 return errors.WOULD_MATCH
@@ -598,7 +598,7 @@ class MatchingEngine:
         at = (
             leg.price
             if leg.type not in MARKET_STOPS
-            else leg.stop_price or self.avg_price.state()[0]
+            else leg.stop_price or self.avg_price.last
         )
         if at is None:
             return errors.NO_REFERENCE_PRICE
@@ -645,7 +645,7 @@ class MatchingEngine:
             if order.type in STOP_TYPES:
                 order.working_time = -1
                 order.head = (*order.head[:11], -1, *order.head[12:])
-                self.stops.add(order, self.avg_price.state()[0])
+                self.stops.add(order, self.avg_price.last)
                 self._algo_count[order.account] = self._algo_count.get(order.account, 0) + 1
                 out.append(self._event(order, X_NEW, NO_EXPIRY, now, False))
             else:
@@ -834,7 +834,7 @@ class MatchingEngine:
         assert not isinstance(need, VenueError)
         self._lock(leg, need)
         if leg.type in STOP_TYPES:
-            self.stops.add(leg, self.avg_price.state()[0])
+            self.stops.add(leg, self.avg_price.last)
             self._algo_count[leg.account] = self._algo_count.get(leg.account, 0) + 1
             self.seq += 1
             out.append(self._event(leg, X_NEW, NO_EXPIRY, now, False))
@@ -1214,7 +1214,7 @@ class MatchingEngine:
             order.working_time = -1
             order.head = (*order.head[:11], -1, *order.head[12:])
             self._register(order)
-            self.stops.add(order, self.avg_price.state()[0])
+            self.stops.add(order, self.avg_price.last)
             self._algo_count[account] = self._algo_count.get(account, 0) + 1
             self.seq += 1
             out = [self._event(order, X_NEW, NO_EXPIRY, now, False)]
