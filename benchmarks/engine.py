@@ -1,6 +1,6 @@
-"""Throughput of the matching engine against a naive book, on one standard workload.
+"""Throughput of the matching engine: a standard workload against a naive book, and a mixed one.
 
-The workload (seeded, generated once up front, never inside a timed section):
+The standard workload (seeded, generated once up front, never inside a timed section):
 
 * one symbol shaped like BTCUSDT in configs/symbols.toml: tick 0.01, lot 0.00001, with
   PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE, PERCENT_PRICE_BY_SIDE, NOTIONAL (min 5, also for
@@ -34,6 +34,32 @@ Fills are counted from the engine's taker TRADE reports and by the naive book as
 they, the cancels that hit a live order and the final aggregated books must agree (checked
 unless `--no-check`).
 
+The mixed workload (`--workload mixed`, or `both`, the default) adds the semantics the naive
+book lacks, so it has no baseline: its engine ops/s is reported beside the standard one (same
+process, ratio mixed/standard), with its reports counted by execution type. It runs on the same
+symbol with the stop types enabled, defaultSelfTradePreventionMode EXPIRE_MAKER (every mode
+allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp; acct0 and acct1 share
+tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group (STP on). Same `--ops`,
+seed, clock and mid walk; the operations (see MIXED_MIX):
+
+* 42% LIMIT GTC and 7% MARKET, 21% cancels of an open order: the standard mix at 70%;
+* 14% stop orders, STOP_LOSS / STOP_LOSS_LIMIT / TAKE_PROFIT / TAKE_PROFIT_LIMIT with equal
+  odds, stop price 1-40 ticks from the last trade on the side where it waits (so a good share
+  triggers within an order's life), _LIMIT price 0-20 ticks past it; 30% of them trailing
+  (1-3 bp, half with an activation price). 1 bp is 300 ticks at 30000.00, far more than the
+  price moves while an order lives, so trailing orders are tracked on every trade but seldom
+  or never fire;
+* 8% amends (keep-priority, quantity cut to 50-99%, new client id) and 8% cancel-replaces
+  (STOP_ON_FAILURE; a limit order requoted near the mid, a stop re-placed around the last
+  price), each of a uniformly drawn open order (resting, or a stop waiting);
+* a quarter of new orders name an STP mode other than the default (NONE, EXPIRE_TAKER,
+  EXPIRE_BOTH, DECREMENT, TRANSFER).
+
+OCO lists are not in the mix yet: MIXED_MIX and MixedGenerator mark where they go. The
+generator draws the stream while running it on a shadow engine (to know which orders are open
+and the last trade price); the timed run, on a fresh engine, must end in the same state with the
+same fills and refusals.
+
 Run from the repository root:
 
     .venv/bin/python benchmarks/engine.py                 # human-readable figures
@@ -42,6 +68,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/engine.py --profile       # plus cProfile of the engine run
     .venv/bin/python benchmarks/engine.py --ops 50000 --seed 7
     .venv/bin/python benchmarks/engine.py --cancels submitted   # deep-book variant
+    .venv/bin/python benchmarks/engine.py --workload standard   # or mixed; default both
 """
 
 from __future__ import annotations
@@ -55,7 +82,7 @@ import pstats
 import random
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -67,12 +94,13 @@ from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot4.core.accounts import Ledger
-from bot4.core.enums import ExecutionType, OrderType, Side, TimeInForce
+from bot4.core.enums import ExecutionType, OrderType, Side, StpMode, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, SymbolSpec
-from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder
 from bot4.core.requests import parse_cancel, parse_new_order
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.sim.engine import Ack, CancelReplaceResult, MatchingEngine
+from bot4.sim.stops import STOP_TYPES, fires_on_rise
 
 SYMBOL = "BTCUSDT"
 START_MID = 3_000_000  # ticks: 30000.00
@@ -91,66 +119,76 @@ LIMIT_OP, MARKET_OP, CANCEL_OP = 0, 1, 2
 # ---------------------------------------------------------------------------- the symbol
 
 
-def btc_spec() -> SymbolSpec:
-    """BTCUSDT as configs/symbols.toml has it, with MAX_NUM_ORDERS raised to 200,000."""
-    return SymbolSpec.model_validate(
-        {
-            "symbol": SYMBOL,
-            "baseAsset": "BTC",
-            "quoteAsset": "USDT",
-            "baseAssetPrecision": 8,
-            "quoteAssetPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-            "quoteOrderQtyMarketAllowed": True,
-            "makerCommission": "0.001",
-            "takerCommission": "0.001",
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": "0.01",
-                    "maxPrice": "1000000.00",
-                    "tickSize": "0.01",
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": "0.00001",
-                    "maxQty": "9000.00000",
-                    "stepSize": "0.00001",
-                },
-                {
-                    "filterType": "MARKET_LOT_SIZE",
-                    "minQty": "0",
-                    "maxQty": "83.50000",
-                    "stepSize": "0",
-                },
-                {
-                    "filterType": "PERCENT_PRICE_BY_SIDE",
-                    "bidMultiplierUp": "5",
-                    "bidMultiplierDown": "0.2",
-                    "askMultiplierUp": "5",
-                    "askMultiplierDown": "0.2",
-                    "avgPriceMins": 5,
-                },
-                {
-                    "filterType": "NOTIONAL",
-                    "minNotional": "5.00",
-                    "applyMinToMarket": True,
-                    "maxNotional": "9000000.00",
-                    "applyMaxToMarket": False,
-                    "avgPriceMins": 5,
-                },
-                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200_000},
-            ],
-        }
-    )
+BTC_FILTERS: list[dict[str, object]] = [
+    {
+        "filterType": "PRICE_FILTER",
+        "minPrice": "0.01",
+        "maxPrice": "1000000.00",
+        "tickSize": "0.01",
+    },
+    {
+        "filterType": "LOT_SIZE",
+        "minQty": "0.00001",
+        "maxQty": "9000.00000",
+        "stepSize": "0.00001",
+    },
+    {
+        "filterType": "MARKET_LOT_SIZE",
+        "minQty": "0",
+        "maxQty": "83.50000",
+        "stepSize": "0",
+    },
+    {
+        "filterType": "PERCENT_PRICE_BY_SIDE",
+        "bidMultiplierUp": "5",
+        "bidMultiplierDown": "0.2",
+        "askMultiplierUp": "5",
+        "askMultiplierDown": "0.2",
+        "avgPriceMins": 5,
+    },
+    {
+        "filterType": "NOTIONAL",
+        "minNotional": "5.00",
+        "applyMinToMarket": True,
+        "maxNotional": "9000000.00",
+        "applyMaxToMarket": False,
+        "avgPriceMins": 5,
+    },
+    {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200_000},
+]
 
 
-def new_engine(instrument: Instrument) -> MatchingEngine:
+def btc_spec(**overrides: object) -> SymbolSpec:
+    """BTCUSDT as configs/symbols.toml has it, with MAX_NUM_ORDERS raised to 200,000.
+
+    Without overrides this is the standard workload's symbol (STP default NONE, no stop types).
+    """
+    fields: dict[str, object] = {
+        "symbol": SYMBOL,
+        "baseAsset": "BTC",
+        "quoteAsset": "USDT",
+        "baseAssetPrecision": 8,
+        "quoteAssetPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "quoteOrderQtyMarketAllowed": True,
+        "makerCommission": "0.001",
+        "takerCommission": "0.001",
+        "filters": BTC_FILTERS,
+    }
+    fields.update(overrides)
+    return SymbolSpec.model_validate(fields)
+
+
+def new_engine(
+    instrument: Instrument, trade_groups: Mapping[str, int] | None = None
+) -> MatchingEngine:
     """A fresh engine whose accounts hold far more than the workload can lock."""
     ledger = Ledger()
     for account in ACCOUNTS:
         ledger.deposit(account, instrument.base, int(Decimal(10**7) / instrument.base_unit))
         ledger.deposit(account, instrument.quote, int(Decimal(10**13) / instrument.quote_unit))
+    for account, group in (trade_groups or {}).items():
+        ledger.set_trade_group(account, group)
     return MatchingEngine(instrument, ledger, reference_price=START_MID)
 
 
@@ -428,6 +466,335 @@ def engine_depth_decimal(engine: MatchingEngine) -> dict[str, list[tuple[Decimal
     }
 
 
+# ---------------------------------------------------------------------------- mixed workload
+
+SL, SLL = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
+TP, TPL = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
+STOP_KINDS = (SL, SLL, TP, TPL)
+X_NEW = ExecutionType.NEW
+GTC = TimeInForce.GTC
+MIXED_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
+                     "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]  # fmt: skip
+TRADE_GROUPS = {"acct0": 1, "acct1": 1}  # tradeGroupId 1: acct0 and acct1 self-trade as one
+OTHER_MODES = (StpMode.NONE, StpMode.EXPIRE_TAKER, StpMode.EXPIRE_BOTH, StpMode.DECREMENT,
+               StpMode.TRANSFER)  # fmt: skip
+MODE_SHARE = 0.25  # new orders naming one of OTHER_MODES; the rest take the symbol default
+STOP_BAND = 40  # stop prices 1..STOP_BAND ticks from the last trade, on the side that waits
+STOP_SLIP = 20  # a _LIMIT stop's limit price: 0..STOP_SLIP ticks past its stop price
+TRAILING_SHARE = 0.3  # stops with a trailingDelta; half of them also have an activation price
+TRAILING_BPS = (1, 3)  # trailingDelta range, basis points (1 bp of 30000.00 is 300 ticks)
+
+# The mixed workload's operations and their shares: the standard mix (limit, market, cancel)
+# at 70% of its weight, plus 30% of operations with the extra semantics. Each name is a
+# MixedGenerator method that draws one operation.
+# OCO lists are not in the mix yet. To add them: put ("oco", weight) here, taking its share
+# from the others; write MixedGenerator.oco (draw the list, place it through `apply`, track
+# both legs in `live`); give `apply` and run_mixed a branch for the list request type.
+MIXED_MIX: tuple[tuple[str, float], ...] = (
+    ("limit", 0.42),
+    ("market", 0.07),
+    ("cancel", 0.21),
+    ("stop", 0.14),
+    ("amend", 0.08),
+    ("replace", 0.08),
+)
+
+Request = NewOrder | CancelOrder | AmendOrder | CancelReplace
+MixedOp = tuple[int, Request]  # now, request
+Result = Ack | VenueError | CancelReplaceResult
+
+
+def mixed_spec() -> SymbolSpec:
+    """The standard symbol plus stop types, STP default EXPIRE_MAKER (every mode allowed),
+    MAX_NUM_ALGO_ORDERS raised like MAX_NUM_ORDERS, and TRAILING_DELTA from 1 bp (the venue's
+    BTCUSDT starts at 10; at this price and spread nothing that wide would ever fire)."""
+    return btc_spec(
+        orderTypes=MIXED_ORDER_TYPES,
+        defaultSelfTradePreventionMode="EXPIRE_MAKER",
+        filters=[
+            *BTC_FILTERS,
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 200_000},
+            {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 1,
+             "maxTrailingAboveDelta": 2000, "minTrailingBelowDelta": 1,
+             "maxTrailingBelowDelta": 2000},
+        ],
+    )  # fmt: skip
+
+
+@dataclass
+class LiveOrder:
+    """What the generator knows of an order that was open when it last looked."""
+
+    account: str
+    cid: str
+    qty: int
+    side: Side
+    type: OrderType
+
+
+@dataclass
+class MixedStream:
+    ops: list[MixedOp]
+    counts: dict[str, int]  # operations by kind (MIXED_MIX names)
+    events: dict[str, int]  # reports by execution type, plus STOP_TRIGGERED(_TRAILING)
+    refused: dict[str, int]  # refused requests (or halves of a cancel-replace) by error
+    fills: int  # taker TRADE reports
+    prevented_matches: int
+    mean_open: int  # open orders (resting or waiting stops) after an operation, on average
+    digest: str  # the generator's engine state at the end
+
+
+class MixedGenerator:
+    """Draws the mixed workload while running it on a shadow engine.
+
+    The engine is deterministic, so the timed run on a fresh engine goes through the very same
+    states: the shadow tells the generator which orders are open (for cancels, amends and
+    cancel-replaces) and the last trade price (stops are placed around it so that they do not
+    trigger at once), and its reports give the event counts. The timed run is checked against
+    it (fills, refusals, final state digest).
+    """
+
+    def __init__(self, instrument: Instrument, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.engine = new_engine(instrument, TRADE_GROUPS)
+        self.mid = START_MID
+        self.last = START_MID  # the last trade price (the engine's reference seed at first)
+        self.live_ids: list[int] = []  # ids that were open at some point, pruned lazily
+        self.live: dict[int, LiveOrder] = {}
+        self.ops: list[MixedOp] = []
+        self.events: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.fills = 0
+        self.steps: dict[str, Callable[[int, int], None]] = {
+            "limit": self.limit,
+            "market": self.market,
+            "cancel": self.cancel,
+            "stop": self.stop,
+            "amend": self.amend,
+            "replace": self.replace,
+            # "oco": self.oco,  <- the OCO step, once MIXED_MIX lists it
+        }
+
+    def run(self, n_ops: int) -> MixedStream:
+        rng = self.rng
+        table: list[tuple[float, str]] = []
+        edge = 0.0
+        for kind, weight in MIXED_MIX:
+            edge += weight
+            table.append((edge, kind))
+        counts = dict.fromkeys(self.steps, 0)
+        open_sum = 0
+        for i in range(n_ops):
+            now = T0 + i * MS_PER_OP
+            r = rng.random()
+            kind = table[-1][1]
+            for edge, name in table:
+                if r < edge:
+                    kind = name
+                    break
+            self.steps[kind](i, now)
+            counts[kind] += 1
+            self.mid += (-1, 0, 0, 1)[rng.randrange(4)]
+            open_sum += len(self.engine.open_orders()) if i % 100 == 0 else 0
+        engine = self.engine
+        labels = [x.value for x in ExecutionType] + ["STOP_TRIGGERED", "STOP_TRIGGERED_TRAILING"]
+        return MixedStream(
+            self.ops,
+            counts,
+            {label: self.events[label] for label in labels},
+            dict(self.refused),
+            self.fills,
+            engine.last_prevented_match_id + 1,
+            round(open_sum / max((n_ops + 99) // 100, 1)),
+            engine.state_digest(),
+        )
+
+    # -------------------------------------------------------- drawing one operation
+
+    def account(self) -> str:
+        return ACCOUNTS[self.rng.randrange(len(ACCOUNTS))]
+
+    def side(self) -> Side:
+        return Side.BUY if self.rng.random() < 0.5 else Side.SELL
+
+    def mode(self) -> StpMode | None:
+        rng = self.rng
+        return OTHER_MODES[rng.randrange(len(OTHER_MODES))] if rng.random() < MODE_SHARE else None
+
+    def new_limit(self, i: int, account: str, side: Side) -> NewOrder:
+        rng = self.rng
+        lots = rng.randint(MIN_LOTS, MAX_LOTS)
+        price = self.mid + rng.randint(-BAND, BAND)
+        return NewOrder(account, side, OrderType.LIMIT, lots, price, GTC, 0, f"m{i}", self.mode())
+
+    def new_stop(self, i: int, account: str, side: Side, otype: OrderType) -> NewOrder:
+        """A stop 1..STOP_BAND ticks from the last trade on the side where it waits; some
+        trailing (with an activation price or, for half of them, from the last price)."""
+        rng = self.rng
+        lots = rng.randint(MIN_LOTS, MAX_LOTS)
+        offset = rng.randint(1, STOP_BAND)
+        stop = self.last + offset if fires_on_rise(otype, side) else self.last - offset
+        trailing = 0
+        if rng.random() < TRAILING_SHARE:
+            trailing = rng.randint(*TRAILING_BPS)
+            if rng.random() < 0.5:
+                stop = 0
+        price, tif = 0, None
+        if otype is SLL or otype is TPL:
+            slip = rng.randint(0, STOP_SLIP)
+            at = stop or self.last
+            price, tif = (at + slip if side is Side.BUY else at - slip), GTC
+        return NewOrder(
+            account, side, otype, lots, price, tif, 0, f"m{i}", self.mode(), stop, trailing
+        )
+
+    def limit(self, i: int, now: int) -> None:
+        self.apply(now, self.new_limit(i, self.account(), self.side()), "limit")
+
+    def market(self, i: int, now: int) -> None:
+        account, side = self.account(), self.side()
+        lots = self.rng.randint(MIN_LOTS, MAX_LOTS)
+        order = NewOrder(account, side, OrderType.MARKET, lots, 0, None, 0, f"m{i}", self.mode())
+        self.apply(now, order, "market")
+
+    def stop(self, i: int, now: int) -> None:
+        account, side = self.account(), self.side()
+        otype = STOP_KINDS[self.rng.randrange(len(STOP_KINDS))]
+        self.apply(now, self.new_stop(i, account, side, otype), "stop")
+
+    def cancel(self, i: int, now: int) -> None:
+        target = self.pick()
+        if target is None:  # nothing open: name an id that never existed
+            self.apply(now, CancelOrder(ACCOUNTS[0], None, "none"), "cancel")
+            return
+        order = self.live[target]
+        self.apply(now, CancelOrder(order.account, None, order.cid), "cancel")
+
+    def amend(self, i: int, now: int) -> None:
+        """Lower an open order's quantity (keep-priority), by order id, with a new client id."""
+        target = self.pick()
+        if target is None:
+            self.apply(now, AmendOrder(ACCOUNTS[0], MIN_LOTS, None, "none"), "amend")
+            return
+        order = self.live[target]
+        new_qty = self.rng.randint(max(1, order.qty // 2), order.qty - 1)
+        req = AmendOrder(order.account, new_qty, target, None, f"a{i}")
+        if isinstance(self.apply(now, req, "amend"), Ack):
+            order.qty, order.cid = new_qty, f"a{i}"
+
+    def replace(self, i: int, now: int) -> None:
+        """Cancel-replace an open order (STOP_ON_FAILURE) by a fresh one of its kind and side:
+        a limit order at a new price near the mid, or a stop around the last price."""
+        target = self.pick()
+        if target is None:
+            new = self.new_limit(i, ACCOUNTS[0], self.side())
+            self.apply(now, CancelReplace(CancelOrder(ACCOUNTS[0], None, "none"), new), "replace")
+            return
+        order = self.live[target]
+        if order.type in STOP_TYPES:
+            new = self.new_stop(i, order.account, order.side, order.type)
+        else:
+            new = self.new_limit(i, order.account, order.side)
+        self.apply(now, CancelReplace(CancelOrder(order.account, None, order.cid), new), "replace")
+
+    # -------------------------------------------------------- the shadow engine
+
+    def pick(self) -> int | None:
+        """A uniformly drawn open order (resting, or a stop waiting for its trigger)."""
+        rng, live_ids, is_open = self.rng, self.live_ids, self.engine.is_open
+        while live_ids:
+            j = rng.randrange(len(live_ids))
+            oid = live_ids[j]
+            if is_open(oid):
+                return oid
+            live_ids[j] = live_ids[-1]
+            live_ids.pop()
+            del self.live[oid]
+        return None
+
+    def apply(self, now: int, req: Request, kind: str) -> Result:
+        """Run one request on the shadow engine, record it, count what it did."""
+        self.ops.append((now, req))
+        engine = self.engine
+        res: Result
+        if isinstance(req, NewOrder):
+            res = engine.submit(req, now)
+            self.note(res, kind, req)
+        elif isinstance(req, CancelOrder):
+            res = engine.cancel(req, now)
+            self.note(res, kind, None)
+        elif isinstance(req, AmendOrder):
+            res = engine.amend(req, now)
+            self.note(res, kind, None)
+        else:
+            res = engine.cancel_replace(req, now)
+            if isinstance(res, VenueError):
+                self.note(res, kind, None)
+            else:
+                self.note(res.cancel, kind + " (cancel)", None)
+                if res.new is not None:
+                    self.note(res.new, kind + " (new)", req.new)
+        return res
+
+    def note(self, res: Ack | VenueError, what: str, placed: NewOrder | None) -> None:
+        if isinstance(res, VenueError):
+            self.refused[f"{what}: {res.code} {res.msg}"] += 1
+            return
+        events = self.events
+        for rep in res.reports:
+            x = rep.execution_type
+            events[x.value] += 1
+            if x is X_TRADE:
+                self.last = rep.last_price
+                if not rep.is_maker:
+                    self.fills += 1
+            elif x is X_NEW and rep.working_time != -1 and rep.type in STOP_TYPES:
+                events["STOP_TRIGGERED"] += 1
+                if rep.trailing_delta:
+                    events["STOP_TRIGGERED_TRAILING"] += 1
+        if placed is not None and self.engine.is_open(res.order_id):
+            self.live[res.order_id] = LiveOrder(
+                placed.account, res.client_order_id, placed.quantity, placed.side, placed.type
+            )
+            self.live_ids.append(res.order_id)
+
+
+def run_mixed(engine: MatchingEngine, ops: list[MixedOp]) -> Run:
+    """The mixed stream, timed; counts taker fills and refusals as the generator did."""
+    submit, cancel, amend, replace = (
+        engine.submit, engine.cancel, engine.amend, engine.cancel_replace
+    )  # fmt: skip
+    fills = volume = rejects = 0
+    first_reject = ""
+    t0 = time.perf_counter()
+    for now, req in ops:
+        res: Result
+        if isinstance(req, NewOrder):
+            res = submit(req, now)
+        elif isinstance(req, CancelOrder):
+            res = cancel(req, now)
+        elif isinstance(req, AmendOrder):
+            res = amend(req, now)
+        else:
+            res = replace(req, now)
+            if isinstance(res, CancelReplaceResult):
+                if isinstance(res.cancel, VenueError):
+                    rejects += 1
+                if res.new is None:
+                    continue
+                res = res.new
+        if isinstance(res, Ack):
+            for rep in res.reports:
+                if rep.execution_type is X_TRADE and not rep.is_maker:
+                    fills += 1
+                    volume += rep.last_qty
+        else:
+            rejects += 1
+            first_reject = first_reject or f"{req} -> {res}"
+    seconds = time.perf_counter() - t0
+    return Run(seconds, fills, volume, 0, rejects, first_reject)
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -442,33 +809,20 @@ def best_of(repeat: int, once: Callable[[], tuple[Run, object]]) -> tuple[Run, o
     return best
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--ops", type=int, default=200_000, help="operations (default 200000)")
-    ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    ap.add_argument("--repeat", type=int, default=1, help="best of K runs (default 1)")
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument(
-        "--profile",
-        action="store_true",
-        help="also run the engine under cProfile; print the top 25 by tottime",
-    )
-    ap.add_argument(
-        "--cancels",
-        choices=("resting", "submitted"),
-        default="resting",
-        help="what a cancel names: a random resting order (default, as specified) or a random "
-        "previously submitted limit order, live or not (deeper book, mostly rejected cancels)",
-    )
-    ap.add_argument(
-        "--no-check",
-        action="store_true",
-        help="do not assert that the engine and the naive book agree",
-    )
-    args = ap.parse_args(argv)
-    if args.ops <= 0 or args.repeat <= 0:
-        ap.error("--ops and --repeat must be positive")
+def print_profile(title: str, run: Callable[[], object], out: TextIO) -> None:
+    prof = cProfile.Profile()
+    prof.enable()
+    run()
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
+    print(f"\n{title} under cProfile (top 25 by tottime):", file=out)
+    print(buf.getvalue(), file=out)
 
+
+def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[str], float]:
+    """The standard workload: engine, engine+parse and naive; its JSON fields, problems and
+    the engine's ops/s."""
     instrument = Instrument.compile(btc_spec())
     t_gen = time.perf_counter()
     stream = generate(args.ops, args.seed, args.cancels)
@@ -520,29 +874,24 @@ def main(argv: list[str] | None = None) -> int:
         problems.append("final books differ")
 
     resting = len(naive_state.orders)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "engine_ops_per_s": round(eng_rate, 1),
-                    "naive_ops_per_s": round(naive_rate, 1),
-                    "ratio": round(eng_rate / naive_rate, 4),
-                    "fills": eng.fills,
-                    "naive_fills": naive.fills,
-                    "engine_parse_ops_per_s": round(parse_rate, 1),
-                    "parse_ratio": round(parse_rate / naive_rate, 4),
-                    "ops": n,
-                    "seed": args.seed,
-                    "cancels": args.cancels,
-                    "mean_resting": stream.counts["mean_resting"],
-                    "repeat": args.repeat,
-                    "cancels_ok": eng.cancels_ok,
-                    "resting_at_end": resting,
-                    "agree": not problems,
-                }
-            )
-        )
-    else:
+    fields: dict[str, object] = {
+        "engine_ops_per_s": round(eng_rate, 1),
+        "naive_ops_per_s": round(naive_rate, 1),
+        "ratio": round(eng_rate / naive_rate, 4),
+        "fills": eng.fills,
+        "naive_fills": naive.fills,
+        "engine_parse_ops_per_s": round(parse_rate, 1),
+        "parse_ratio": round(parse_rate / naive_rate, 4),
+        "ops": n,
+        "seed": args.seed,
+        "cancels": args.cancels,
+        "mean_resting": stream.counts["mean_resting"],
+        "repeat": args.repeat,
+        "cancels_ok": eng.cancels_ok,
+        "resting_at_end": resting,
+        "agree": not problems,
+    }
+    if not args.json:
         c = stream.counts
         print(
             f"workload: {n} ops, seed {args.seed}: {c['limit']} limit, {c['market']} market, "
@@ -573,17 +922,148 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {problem}", file=sys.stderr)
 
     if args.profile:
-        out: TextIO = sys.stderr if args.json else sys.stdout
         engine = new_engine(instrument)
         gc.collect()
-        prof = cProfile.Profile()
-        prof.enable()
-        run_engine(engine, stream.engine)
-        prof.disable()
-        buf = io.StringIO()
-        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
-        print("\nengine under cProfile (top 25 by tottime):", file=out)
-        print(buf.getvalue(), file=out)
+        out: TextIO = sys.stderr if args.json else sys.stdout
+        print_profile("engine", lambda: run_engine(engine, stream.engine), out)
+    return fields, problems, eng_rate
+
+
+def bench_mixed(
+    args: argparse.Namespace, standard_rate: float | None
+) -> tuple[dict[str, object], list[str]]:
+    """The mixed workload, engine only; its JSON fields and problems."""
+    instrument = Instrument.compile(mixed_spec())
+    t_gen = time.perf_counter()
+    stream = MixedGenerator(instrument, args.seed).run(args.ops)
+    t_gen = time.perf_counter() - t_gen
+    gc.collect()
+    gc.freeze()
+
+    def once() -> tuple[Run, object]:
+        engine = new_engine(instrument, TRADE_GROUPS)
+        gc.collect()
+        return run_mixed(engine, stream.ops), engine
+
+    run, state = best_of(args.repeat, once)
+    assert isinstance(state, MatchingEngine)
+    rate = args.ops / run.seconds
+    vs_standard = round(rate / standard_rate, 4) if standard_rate else None
+    refused = sum(stream.refused.values())
+
+    problems: list[str] = []
+    if run.fills != stream.fills:
+        problems.append(f"mixed: taker TRADE reports {run.fills} != generator's {stream.fills}")
+    if run.fills != state.last_trade_id:
+        problems.append(f"mixed: taker TRADE reports {run.fills} != trades {state.last_trade_id}")
+    if run.rejects != refused:
+        problems.append(f"mixed: {run.rejects} refused != generator's {refused}")
+    if state.state_digest() != stream.digest:
+        problems.append("mixed: final engine state differs from the generator's")
+
+    fields: dict[str, object] = {
+        "mixed_ops_per_s": round(rate, 1),
+        "mixed_events": stream.events,
+        "mixed_vs_standard": vs_standard,
+        "mixed_ops": stream.counts,
+        "mixed_fills": run.fills,
+        "mixed_prevented_matches": stream.prevented_matches,
+        "mixed_refused": stream.refused,
+        "mixed_mean_open": stream.mean_open,
+        "mixed_agree": not problems,
+    }
+    if not args.json:
+        ops = ", ".join(f"{count} {kind}" for kind, count in stream.counts.items())
+        print(
+            f"mixed workload: {args.ops} ops, seed {args.seed}: {ops}; "
+            f"{stream.mean_open} orders open on average; "
+            f"generated in {t_gen:.2f}s; best of {args.repeat}"
+        )
+        print(
+            f"  engine        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
+            f"fills {run.fills}  refused {run.rejects}"
+        )
+        ev = stream.events
+        by_type = ", ".join(f"{x.value} {ev.get(x.value, 0)}" for x in ExecutionType)
+        print(f"  reports: {by_type}")
+        print(
+            f"  stops triggered {ev.get('STOP_TRIGGERED', 0)} "
+            f"(trailing {ev.get('STOP_TRIGGERED_TRAILING', 0)}) of {stream.counts['stop']} "
+            f"placed (+ those from cancel-replaces); "
+            f"prevented matches {stream.prevented_matches}"
+        )
+        for what, count in sorted(stream.refused.items(), key=lambda kv: -kv[1]):
+            print(f"  refused {count:>6}  {what}")
+        if vs_standard is not None:
+            print(f"  ratio mixed/standard (engine) {vs_standard:.3f}")
+        print(
+            "  engine run agrees with the generator's (fills, refusals, final state)"
+            if not problems
+            else "  DISAGREEMENT:"
+        )
+    for problem in problems:
+        print(f"    {problem}", file=sys.stderr)
+
+    if args.profile:
+        engine = new_engine(instrument, TRADE_GROUPS)
+        gc.collect()
+        out: TextIO = sys.stderr if args.json else sys.stdout
+        print_profile("engine (mixed)", lambda: run_mixed(engine, stream.ops), out)
+    return fields, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--ops", type=int, default=200_000, help="operations (default 200000)")
+    ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    ap.add_argument("--repeat", type=int, default=1, help="best of K runs (default 1)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument(
+        "--workload",
+        choices=("standard", "mixed", "both"),
+        default="both",
+        help="the standard workload (with its naive baseline), the mixed one (stops, STP, "
+        "amends, cancel-replaces; engine only), or both (default)",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the engine under cProfile; print the top 25 by tottime",
+    )
+    ap.add_argument(
+        "--cancels",
+        choices=("resting", "submitted"),
+        default="resting",
+        help="what a cancel names: a random resting order (default, as specified) or a random "
+        "previously submitted limit order, live or not (deeper book, mostly rejected cancels); "
+        "standard workload only",
+    )
+    ap.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not assert that the engine and the naive book agree",
+    )
+    args = ap.parse_args(argv)
+    if args.ops <= 0 or args.repeat <= 0:
+        ap.error("--ops and --repeat must be positive")
+
+    fields: dict[str, object] = {}
+    problems: list[str] = []
+    standard_rate: float | None = None
+    if args.workload in ("standard", "both"):
+        got, found, standard_rate = bench_standard(args)
+        fields.update(got)
+        problems += found
+    if args.workload in ("mixed", "both"):
+        if args.workload == "mixed":
+            fields.update(ops=args.ops, seed=args.seed, repeat=args.repeat)
+        elif not args.json:
+            print()
+        got, found = bench_mixed(args, standard_rate)
+        fields.update(got)
+        problems += found
+    if args.json:
+        print(json.dumps(fields))
 
     if problems and not args.no_check:
         return 1
