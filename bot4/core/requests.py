@@ -68,15 +68,14 @@ CANCEL_REPLACE_PARAMS = frozenset(
 )  # fmt: skip
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 E = TypeVar("E", Side, OrderType, TimeInForce, StpMode)
-_WITH_TIF = frozenset({OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
-_NO_PRICE = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
-_STOPS = frozenset(
-    {
-        OrderType.STOP_LOSS,
-        OrderType.STOP_LOSS_LIMIT,
-        OrderType.TAKE_PROFIT,
-        OrderType.TAKE_PROFIT_LIMIT,
-    }
+# tuples of enums: `in` by identity, no Enum.__hash__ per request
+_WITH_TIF = (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+_NO_PRICE = (OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+_STOPS = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
 )
 
 

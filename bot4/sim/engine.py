@@ -59,6 +59,7 @@ CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+STOP_LOSS, TAKE_PROFIT = OrderType.STOP_LOSS, OrderType.TAKE_PROFIT
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
 NEW, PARTIAL, FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
 CANCELED, EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
@@ -160,7 +161,7 @@ class MatchingEngine:
         self._open: dict[int, Order] = {}
         self._by_client: dict[tuple[str, str], Order] = {}
         self._open_count: dict[str, int] = {}
-        self._key_open: dict[str | int, int] = {}  # open orders per self-trade key
+        self._key_open: dict[str | int, int] = {}  # open orders per tradeGroupId key
         self._done: dict[int, Order] = {}
         self._done_ids: deque[int] = deque()
         self._done_by_client: dict[tuple[str, str], Order] = {}
@@ -199,7 +200,17 @@ class MatchingEngine:
         if otype is LIMIT_MAKER and self._crosses(side, price):
             return errors.WOULD_MATCH
         base, quote = self._account(account)
-        if otype in STOP_TYPES:
+        if otype is LIMIT or otype is LIMIT_MAKER:
+            if side is BUY:
+                need = price * qty * inst.quote_per_ticklot
+                if need > quote.free:
+                    return errors.INSUFFICIENT_BALANCE
+            else:
+                need = qty * inst.base_per_lot
+                if need > base.free:
+                    return errors.INSUFFICIENT_BALANCE
+            return self._accept(req, qty, need, base, quote, now)
+        if otype is not MARKET:
             return self._submit_stop(req, base, quote, now)
         if otype is MARKET:
             key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
@@ -246,7 +257,7 @@ class MatchingEngine:
             need, bal = at * req.quantity * inst.quote_per_ticklot, quote
         if need > bal.free:
             return errors.INSUFFICIENT_BALANCE
-        return self._accept(req, req.quantity, need, base, quote, now)
+        return self._park(req, need, base, quote, now)
 
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
         """The request's shape and the symbol filters that need no account state."""
@@ -265,7 +276,7 @@ class MatchingEngine:
             bounds = inst.trailing_above if fires_on_rise(otype, side) else inst.trailing_below
             if bounds is not None and not bounds[0] <= req.trailing_delta <= bounds[1]:
                 return errors.filter_failure("TRAILING_DELTA")
-        market_like = otype is MARKET or otype in MARKET_STOPS
+        market_like = otype is MARKET or otype is STOP_LOSS or otype is TAKE_PROFIT
         if not market_like:
             if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
                 return errors.filter_failure("PRICE_FILTER")
@@ -286,9 +297,17 @@ class MatchingEngine:
                 or qty % inst.market_step
             ):
                 return errors.filter_failure("MARKET_LOT_SIZE")
-        if otype in MARKET_STOPS:
+        if not market_like:  # NOTIONAL / MIN_NOTIONAL at the order's own price
+            notional = price * qty
+            lo, hi, legacy = inst.min_notional, inst.max_notional, inst.legacy_min_notional
+            if (lo is not None and notional < lo) or (hi is not None and notional > hi):
+                return errors.filter_failure("NOTIONAL")
+            if legacy is not None and notional < legacy:
+                return errors.filter_failure("MIN_NOTIONAL")
+            return None
+        if otype is not MARKET:
             return self._check_stop_notional(stop_price, qty, now)
-        return self._check_notional(otype, price, qty, qoq, now)
+        return self._check_market_notional(qty, qoq, now)
 
     def _check_stop_notional(self, stop_price: int, qty: int, now: int) -> VenueError | None:
         """NOTIONAL/MIN_NOTIONAL of a market-type stop, priced at its stop price (or, for a
@@ -1006,11 +1025,10 @@ class MatchingEngine:
                 return errors.TIF_NOT_REQUIRED
             if req.quote_order_qty:
                 return errors.param_not_required("quoteOrderQty")
-        if otype not in STOP_TYPES:
+        if (stop_price or trailing) and otype not in STOP_TYPES:
             if stop_price:
                 return errors.param_not_required("stopPrice")
-            if trailing:
-                return errors.param_not_required("trailingDelta")
+            return errors.param_not_required("trailingDelta")
         cid = req.client_order_id
         if cid is not None and CLIENT_ID_RE.match(cid) is None:
             return _bad_client_id("newClientOrderId", cid)
@@ -1033,19 +1051,11 @@ class MatchingEngine:
         self._ask_band = (-((-total * adn) // (lots * add)), (total * aun) // (lots * aud))
         self._band_ref = ref
 
-    def _check_notional(
-        self, otype: OrderType, price: int, qty: int, qoq: int, now: int
-    ) -> VenueError | None:
-        """NOTIONAL and MIN_NOTIONAL; MARKET orders use the average price when they apply."""
+    def _check_market_notional(self, qty: int, qoq: int, now: int) -> VenueError | None:
+        """NOTIONAL and MIN_NOTIONAL of a MARKET order, where they apply to market orders:
+        its quoteOrderQty, or its quantity at the average price."""
         inst = self.instrument
         lo, hi, legacy = inst.min_notional, inst.max_notional, inst.legacy_min_notional
-        if otype is not MARKET:
-            notional = price * qty
-            if (lo is not None and notional < lo) or (hi is not None and notional > hi):
-                return errors.filter_failure("NOTIONAL")
-            if legacy is not None and notional < legacy:
-                return errors.filter_failure("MIN_NOTIONAL")
-            return None
         lo = lo if inst.min_notional_market else None
         hi = hi if inst.max_notional_market else None
         legacy = legacy if inst.legacy_min_notional_market else None
@@ -1087,7 +1097,8 @@ class MatchingEngine:
         book = self.asks if side is BUY else self.bids
         prices = book.prices if side is BUY else reversed(book.prices)
         levels = book.levels
-        whole = mode is STP_NONE or key not in self._key_open
+        # an account's own key is its name, counted in _open_count; groups in _key_open
+        whole = mode is STP_NONE or (key not in self._open_count and key not in self._key_open)
         for price in prices:
             if limit is not None and ((price > limit) if side is BUY else (price < limit)):
                 return
@@ -1201,35 +1212,74 @@ class MatchingEngine:
             self.ledger.stp_key(account), stop_price, trailing, list_id,
         )  # fmt: skip
 
+    def _park(self, req: NewOrder, need: int, base: Balance, quote: Balance, now: int) -> Ack:
+        """Accept a stop order: lock, then wait in the stop book for the trigger."""
+        order = self._new_order(req, req.quantity, now, base, quote)
+        self._lock(order, need)
+        order.working_time = -1
+        order.head = (*order.head[:11], -1, *order.head[12:])
+        self._register(order)
+        self.stops.add(order, self.avg_price.last)
+        self._algo_count[order.account] = self._algo_count.get(order.account, 0) + 1
+        self.seq += 1
+        return self._finish(order, now, [self._event(order, X_NEW, NO_EXPIRY, now, False)])
+
     def _accept(
         self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
     ) -> Ack:
-        account, side, otype, tif = req.account, req.side, req.type, req.time_in_force
-        order = self._new_order(req, qty, now, base, quote)
+        account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
+        self.last_order_id += 1
+        oid = self.last_order_id
+        if cid is None:
+            cid = f"bot4-{oid}"
+            while (account, cid) in self._by_client:
+                cid = "x" + cid
+        order = Order(
+            oid, cid, account, side, otype, tif, price, qty, qoq, now,
+            self.instrument.symbol, base, quote, stp or self._stp_default,
+            self.ledger.stp_key(account),
+        )  # fmt: skip
         bal = quote if side is BUY else base
         bal.free -= need
         bal.locked += need
         order.locked = need
-        if otype in STOP_TYPES:
-            order.working_time = -1
-            order.head = (*order.head[:11], -1, *order.head[12:])
-            self._register(order)
-            self.stops.add(order, self.avg_price.last)
-            self._algo_count[account] = self._algo_count.get(account, 0) + 1
-            self.seq += 1
-            out = [self._event(order, X_NEW, NO_EXPIRY, now, False)]
-            return self._finish(order, now, out)
         rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
         self.seq += 1
         out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
-        self._work(order, now, out, registered=False)
-        self._drain(now, out)
+        if otype is MARKET:
+            self._take(order, None, now, out)
+        elif otype is LIMIT and (tif is not FOK or self._fillable(order)):
+            best = self.asks.best() if side is BUY else self.bids.best()
+            if best is not None and (best <= price if side is BUY else best >= price):
+                self._take(order, price, now, out)
+        if not order.leaves:
+            self._release(order)
+            self._remember(order)
+        elif rests:
+            (self.bids if side is BUY else self.asks).add(order)
+            self._register(order)
+        else:
+            order.status = EXPIRED
+            order.leaves = 0
+            self.seq += 1
+            reason = (
+                ExpiryReason.INSUFFICIENT_LIQUIDITY
+                if otype is MARKET
+                else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+                if tif is FOK
+                else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
+            )
+            out.append(self._event(order, X_EXPIRED, reason, now, False))
+            self._release(order)
+            self._remember(order)
+        if self._trade_prices or self._ended_legs:
+            self._drain(now, out)
         return self._finish(order, now, out)
 
     def _work(self, order: Order, now: int, out: list[ExecutionReport], registered: bool) -> None:
         """Match a new (or just triggered) order, then rest it or expire what is left."""
         otype, side, tif, price = order.type, order.side, order.tif, order.price
-        market_like = otype is MARKET or otype in MARKET_STOPS
+        market_like = otype is MARKET or otype is STOP_LOSS or otype is TAKE_PROFIT
         rests = not market_like and (otype is LIMIT_MAKER or tif is GTC)
         if market_like:
             self._take(order, None, now, out)
@@ -1541,7 +1591,8 @@ class MatchingEngine:
         self._by_client[(order.account, order.client_order_id)] = order
         self._open_count[order.account] = self._open_count.get(order.account, 0) + 1
         key = order.stp_key
-        self._key_open[key] = self._key_open.get(key, 0) + 1
+        if key is not order.account:
+            self._key_open[key] = self._key_open.get(key, 0) + 1
 
     def _retire(self, order: Order) -> None:
         """Forget an order that has left the book."""
@@ -1555,11 +1606,12 @@ class MatchingEngine:
         else:
             del self._open_count[order.account]
         key = order.stp_key
-        count = self._key_open[key] - 1
-        if count:
-            self._key_open[key] = count
-        else:
-            del self._key_open[key]
+        if key is not order.account:
+            count = self._key_open[key] - 1
+            if count:
+                self._key_open[key] = count
+            else:
+                del self._key_open[key]
 
     def _remember(self, order: Order) -> None:
         """Keep an ended order queryable, evicting the oldest beyond `history`."""

@@ -15,16 +15,16 @@ from bisect import bisect_left, insort
 from bot4.core.enums import OrderType, Side
 from bot4.core.orders import Order
 
-STOP_TYPES = frozenset(
-    {
-        OrderType.STOP_LOSS,
-        OrderType.STOP_LOSS_LIMIT,
-        OrderType.TAKE_PROFIT,
-        OrderType.TAKE_PROFIT_LIMIT,
-    }
+# Tuples, not sets: `in` then compares by identity, while a set would call Enum.__hash__
+# (a Python-level function) for every order on the hot path.
+STOP_TYPES = (
+    OrderType.STOP_LOSS,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.TAKE_PROFIT_LIMIT,
 )
-MARKET_STOPS = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
-_STOP_LOSS = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
+MARKET_STOPS = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+_STOP_LOSS = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
 
 
 def fires_on_rise(order_type: OrderType, side: Side) -> bool:
