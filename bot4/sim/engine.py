@@ -1227,6 +1227,7 @@ class MatchingEngine:
     def _accept(
         self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
     ) -> Ack:
+        # `_new_order` and `_work`, inlined: this is the path of every plain order
         account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
         self.last_order_id += 1
         oid = self.last_order_id
