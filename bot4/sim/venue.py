@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from bot4.core import errors
 from bot4.core.accounts import Ledger
@@ -29,7 +29,10 @@ from bot4.core.requests import (
     parse_oto,
     parse_otoco,
 )
-from bot4.sim.engine import Ack, EventSink, ListAck, MatchingEngine
+from bot4.sim.engine import Ack, CancelReplaceResult, EventSink, ListAck, MatchingEngine
+
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 
 class Venue:
@@ -111,98 +114,62 @@ class Venue:
 
     # ------------------------------------------------------------------ venue JSON edge
 
-    def place(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
-        """POST /api/v3/order: Binance parameters in, Binance's FULL response (or error) out."""
+    def _endpoint(
+        self,
+        params: Mapping[str, object],
+        parse: Callable[[Instrument], Q | VenueError],
+        call: Callable[[MatchingEngine, Q], R | VenueError],
+        render: Callable[[Instrument, R], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One REST call: route by `symbol`, parse, run, render; any error as the venue's JSON."""
         engine = self.engine(str(params.get("symbol", "")))
         if isinstance(engine, VenueError):
             return engine.as_dict()
-        request = parse_new_order(engine.instrument, account, params)
+        request = parse(engine.instrument)
         if isinstance(request, VenueError):
             return request.as_dict()
-        ack = engine.submit(request, now)
-        if isinstance(ack, VenueError):
-            return ack.as_dict()
-        return order_response(engine.instrument, ack)
+        result = call(engine, request)
+        if isinstance(result, VenueError):
+            return result.as_dict()
+        return render(engine.instrument, result)
+
+    def place(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """POST /api/v3/order: Binance parameters in, Binance's FULL response (or error) out."""
+        return self._endpoint(
+            params,
+            lambda inst: parse_new_order(inst, account, params),
+            lambda engine, request: engine.submit(request, now),
+            order_response,
+        )
 
     def cancel_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
         """DELETE /api/v3/order: Binance parameters in, the cancelled order (or error) out."""
-        engine = self.engine(str(params.get("symbol", "")))
-        if isinstance(engine, VenueError):
-            return engine.as_dict()
-        request = parse_cancel(account, params)
-        if isinstance(request, VenueError):
-            return request.as_dict()
-        ack = engine.cancel(request, now)
-        if isinstance(ack, VenueError):
-            return ack.as_dict()
-        return order_response(engine.instrument, ack)
+        return self._endpoint(
+            params,
+            lambda _: parse_cancel(account, params),
+            lambda engine, request: engine.cancel(request, now),
+            order_response,
+        )
 
     def amend_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
         """PUT /api/v3/order/amend/keepPriority: the amended order (or error)."""
-        engine = self.engine(str(params.get("symbol", "")))
-        if isinstance(engine, VenueError):
-            return engine.as_dict()
-        request = parse_amend(engine.instrument, account, params)
-        if isinstance(request, VenueError):
-            return request.as_dict()
-        ack = engine.amend(request, now)
-        if isinstance(ack, VenueError):
-            return ack.as_dict()
-        inst, report = engine.instrument, ack.reports[0]
-        return {
-            "transactTime": ack.transact_time,
-            "executionId": report.seq,
-            "amendedOrder": {
-                "symbol": inst.symbol,
-                "orderId": ack.order_id,
-                "orderListId": -1,
-                "origClientOrderId": report.orig_client_order_id,
-                "clientOrderId": report.client_order_id,
-                "price": format_units(report.price, inst.tick),
-                "qty": format_units(report.orig_qty, inst.step),
-                "executedQty": format_units(report.cum_qty, inst.step),
-                "preventedQty": format_units(report.prevented_qty, inst.step),
-                "quoteOrderQty": format_units(report.quote_order_qty, inst.quote_unit),
-                "cumulativeQuoteQty": format_units(report.cum_quote, inst.tick * inst.step),
-                "status": report.status.value,
-                "timeInForce": report.time_in_force.value if report.time_in_force else "GTC",
-                "type": report.type.value,
-                "side": report.side.value,
-                "workingTime": report.working_time,
-                "selfTradePreventionMode": report.stp_mode.value,
-            },
-        }
+        return self._endpoint(
+            params,
+            lambda inst: parse_amend(inst, account, params),
+            lambda engine, request: engine.amend(request, now),
+            amend_response,
+        )
 
     def cancel_replace(
         self, account: str, params: Mapping[str, object], now: int
     ) -> dict[str, Any]:
         """POST /api/v3/order/cancelReplace: both results, or -2021/-2022 with them in `data`."""
-        engine = self.engine(str(params.get("symbol", "")))
-        if isinstance(engine, VenueError):
-            return engine.as_dict()
-        request = parse_cancel_replace(engine.instrument, account, params)
-        if isinstance(request, VenueError):
-            return request.as_dict()
-        result = engine.cancel_replace(request, now)
-        if isinstance(result, VenueError):
-            return result.as_dict()
-        inst = engine.instrument
-        halves: dict[str, Any] = {
-            "cancelResult": "SUCCESS" if isinstance(result.cancel, Ack) else "FAILURE",
-            "newOrderResult": (
-                "NOT_ATTEMPTED"
-                if result.new is None
-                else "SUCCESS"
-                if isinstance(result.new, Ack)
-                else "FAILURE"
-            ),
-            "cancelResponse": _body(inst, result.cancel),
-            "newOrderResponse": None if result.new is None else _body(inst, result.new),
-        }
-        error = result.error
-        if error is None:
-            return halves
-        return {**error.as_dict(), "data": halves}
+        return self._endpoint(
+            params,
+            lambda inst: parse_cancel_replace(inst, account, params),
+            lambda engine, request: engine.cancel_replace(request, now),
+            cancel_replace_response,
+        )
 
     def cancel_open_orders(
         self, account: str, params: Mapping[str, object], now: int
@@ -241,17 +208,61 @@ class Venue:
 
     def cancel_list(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
         """DELETE /api/v3/orderList: the cancelled list (or error)."""
-        engine = self.engine(str(params.get("symbol", "")))
-        if isinstance(engine, VenueError):
-            return engine.as_dict()
         fields = {k: v for k, v in params.items() if k != "symbol"}
-        request = parse_cancel_list(account, fields)
-        if isinstance(request, VenueError):
-            return request.as_dict()
-        result = engine.cancel_list(request, now)
-        if isinstance(result, VenueError):
-            return result.as_dict()
-        return list_response(engine.instrument, result)
+        return self._endpoint(
+            params,
+            lambda _: parse_cancel_list(account, fields),
+            lambda engine, request: engine.cancel_list(request, now),
+            list_response,
+        )
+
+
+def amend_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
+    """The venue's amend keep-priority response."""
+    report = ack.reports[0]
+    return {
+        "transactTime": ack.transact_time,
+        "executionId": report.seq,
+        "amendedOrder": {
+            "symbol": inst.symbol,
+            "orderId": ack.order_id,
+            "orderListId": -1,
+            "origClientOrderId": report.orig_client_order_id,
+            "clientOrderId": report.client_order_id,
+            "price": format_units(report.price, inst.tick),
+            "qty": format_units(report.orig_qty, inst.step),
+            "executedQty": format_units(report.cum_qty, inst.step),
+            "preventedQty": format_units(report.prevented_qty, inst.step),
+            "quoteOrderQty": format_units(report.quote_order_qty, inst.quote_unit),
+            "cumulativeQuoteQty": format_units(report.cum_quote, inst.tick * inst.step),
+            "status": report.status.value,
+            "timeInForce": report.time_in_force.value if report.time_in_force else "GTC",
+            "type": report.type.value,
+            "side": report.side.value,
+            "workingTime": report.working_time,
+            "selfTradePreventionMode": report.stp_mode.value,
+        },
+    }
+
+
+def cancel_replace_response(inst: Instrument, result: CancelReplaceResult) -> dict[str, Any]:
+    """The venue's cancel-replace response: both halves, under `data` when one failed."""
+    halves: dict[str, Any] = {
+        "cancelResult": "SUCCESS" if isinstance(result.cancel, Ack) else "FAILURE",
+        "newOrderResult": (
+            "NOT_ATTEMPTED"
+            if result.new is None
+            else "SUCCESS"
+            if isinstance(result.new, Ack)
+            else "FAILURE"
+        ),
+        "cancelResponse": _body(inst, result.cancel),
+        "newOrderResponse": None if result.new is None else _body(inst, result.new),
+    }
+    error = result.error
+    if error is None:
+        return halves
+    return {**error.as_dict(), "data": halves}
 
 
 def list_response(inst: Instrument, ack: ListAck) -> dict[str, Any]:
