@@ -26,21 +26,21 @@ class Ledger:
     (opened or funded) can trade; a balance exists once asked for.
     """
 
-    __slots__ = ("_accounts", "_balances", "fees", "trade_groups")
+    __slots__ = ("_balances", "fees", "known", "trade_groups")
 
     def __init__(self) -> None:
-        self._accounts: set[str] = set()
+        self.known: set[str] = set()  # accounts that may trade
         self._balances: dict[tuple[str, str], Balance] = {}
         self.fees: dict[str, int] = {}  # commission the venue collected, by asset
         self.trade_groups: dict[str, int] = {}  # account -> tradeGroupId (absent: -1, none)
 
     def open(self, account: str) -> None:
         """Make an account known (with nothing in it)."""
-        self._accounts.add(account)
+        self.known.add(account)
 
     def set_trade_group(self, account: str, group: int) -> None:
         """Put an account in a tradeGroupId (-1: none); a group self-trades as one account."""
-        self._accounts.add(account)
+        self.known.add(account)
         if group == -1:
             self.trade_groups.pop(account, None)
         elif group < 0:
@@ -53,13 +53,13 @@ class Ledger:
         return self.trade_groups.get(account, account)
 
     def knows(self, account: str) -> bool:
-        return account in self._accounts
+        return account in self.known
 
     def deposit(self, account: str, asset: str, units: int) -> None:
         """Credit `units` of `asset` to the account's free balance, opening it if needed."""
         if units < 0:
             raise ValueError("a deposit cannot be negative")
-        self._accounts.add(account)
+        self.known.add(account)
         self.balance(account, asset).free += units
 
     def withdraw(self, account: str, asset: str, units: int) -> None:
@@ -78,7 +78,7 @@ class Ledger:
         return bal
 
     def accounts(self) -> list[str]:
-        return sorted(self._accounts)
+        return sorted(self.known)
 
     def items(self) -> Iterator[tuple[str, str, Balance]]:
         """Every non-empty balance, sorted by account then asset."""

@@ -177,6 +177,8 @@ class MatchingEngine:
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
         self._rates = (instrument.maker_rate, instrument.taker_rate)
         self._stp_default = instrument.spec.defaultSelfTradePreventionMode
+        self._known = self.ledger.known  # the ledger's own set and dict, read on the hot path
+        self._groups = self.ledger.trade_groups
         self._stp_allowed = tuple(instrument.spec.allowedSelfTradePreventionModes)
         self._band_ref: tuple[int, int] | None = None
         self._bid_band = self._ask_band = (0, 0)
@@ -1032,7 +1034,7 @@ class MatchingEngine:
         cid = req.client_order_id
         if cid is not None and CLIENT_ID_RE.match(cid) is None:
             return _bad_client_id("newClientOrderId", cid)
-        if not self.ledger.knows(req.account):
+        if req.account not in self._known:
             return errors.UNKNOWN_ACCOUNT
         return None
 
@@ -1238,7 +1240,7 @@ class MatchingEngine:
         order = Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
             self.instrument.symbol, base, quote, stp or self._stp_default,
-            self.ledger.stp_key(account),
+            self._groups.get(account, account),
         )  # fmt: skip
         bal = quote if side is BUY else base
         bal.free -= need
