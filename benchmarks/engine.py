@@ -43,22 +43,29 @@ tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group (STP o
 seed, clock and mid walk; the operations (see MIXED_MIX):
 
 * 42% LIMIT GTC and 7% MARKET, 21% cancels of an open order: the standard mix at 70%;
-* 14% stop orders, STOP_LOSS / STOP_LOSS_LIMIT / TAKE_PROFIT / TAKE_PROFIT_LIMIT with equal
+* 12% stop orders, STOP_LOSS / STOP_LOSS_LIMIT / TAKE_PROFIT / TAKE_PROFIT_LIMIT with equal
   odds, stop price 1-40 ticks from the last trade on the side where it waits (so a good share
   triggers within an order's life), _LIMIT price 0-20 ticks past it; 30% of them trailing
   (1-3 bp, half with an activation price). 1 bp is 300 ticks at 30000.00, far more than the
   price moves while an order lives, so trailing orders are tracked on every trade but seldom
   or never fire;
-* 8% amends (keep-priority, quantity cut to 50-99%, new client id) and 8% cancel-replaces
+* 7% amends (keep-priority, quantity cut to 50-99%, new client id) and 6% cancel-replaces
   (STOP_ON_FAILURE; a limit order requoted near the mid, a stop re-placed around the last
-  price), each of a uniformly drawn open order (resting, or a stop waiting);
+  price), each of a uniformly drawn open order (resting, or a stop waiting; OCO legs too,
+  which the engine refuses to amend: -2038);
+* 4% OCO lists (SELL: LIMIT_MAKER 1-40 ticks above the last trade and the best bid, BUY:
+  below it and the best ask; the other leg a STOP_LOSS or STOP_LOSS_LIMIT 1-STOP_BAND ticks
+  away on the other side of the last trade, so some trigger) and 1%
+  cancel_list of a uniformly drawn open list (by orderListId; when none is open, an unknown
+  id, refused -2011); both legs join the open orders the other operations draw from;
 * a quarter of new orders name an STP mode other than the default (NONE, EXPIRE_TAKER,
   EXPIRE_BOTH, DECREMENT, TRANSFER).
 
-OCO lists are not in the mix yet: MIXED_MIX and MixedGenerator mark where they go. The
-generator draws the stream while running it on a shadow engine (to know which orders are open
-and the last trade price); the timed run, on a fresh engine, must end in the same state with the
-same fills and refusals.
+List requests are counted in the report's line `lists:` and in the JSON (`mixed_ops_by_kind`
+"oco" and "cancel_list", `mixed_lists` the accepted ones). The generator draws the stream
+while running it on a shadow engine (to know which orders and lists are open and the last trade
+price); the timed run, on a fresh engine, must end in the same state with the same fills and
+refusals.
 
 Run from the repository root:
 
@@ -97,9 +104,17 @@ from bot4.core.accounts import Ledger
 from bot4.core.enums import ExecutionType, OrderType, Side, StpMode, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, SymbolSpec
-from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    ListLeg,
+    NewOco,
+    NewOrder,
+)
 from bot4.core.requests import parse_cancel, parse_new_order
-from bot4.sim.engine import Ack, CancelReplaceResult, MatchingEngine
+from bot4.sim.engine import Ack, CancelReplaceResult, ListAck, MatchingEngine
 from bot4.sim.stops import STOP_TYPES, fires_on_rise
 
 SYMBOL = "BTCUSDT"
@@ -487,21 +502,25 @@ TRAILING_BPS = (1, 3)  # trailingDelta range, basis points (1 bp of 30000.00 is 
 # The mixed workload's operations and their shares: the standard mix (limit, market, cancel)
 # at 70% of its weight, plus 30% of operations with the extra semantics. Each name is a
 # MixedGenerator method that draws one operation.
-# OCO lists are not in the mix yet. To add them: put ("oco", weight) here, taking its share
-# from the others; write MixedGenerator.oco (draw the list, place it through `apply`, track
-# both legs in `live`); give `apply` and run_mixed a branch for the list request type.
+# "oco" places an OCO list around the last price, "cancel_list" cancels an open one.
 MIXED_MIX: tuple[tuple[str, float], ...] = (
     ("limit", 0.42),
     ("market", 0.07),
     ("cancel", 0.21),
-    ("stop", 0.14),
-    ("amend", 0.08),
-    ("replace", 0.08),
+    ("stop", 0.12),
+    ("amend", 0.07),
+    ("replace", 0.06),
+    ("oco", 0.04),
+    ("cancel_list", 0.01),
 )
+MAKER = OrderType.LIMIT_MAKER
+# An OCO's stop leg waits OCO_STOP_GAP ticks from the last trade, like the plain stops, so
+# some trigger (and some fire in one batch with a stop that fills their sibling first).
+OCO_STOP_GAP = (1, STOP_BAND)
 
-Request = NewOrder | CancelOrder | AmendOrder | CancelReplace
+Request = NewOrder | CancelOrder | AmendOrder | CancelReplace | NewOco | CancelOrderList
 MixedOp = tuple[int, Request]  # now, request
-Result = Ack | VenueError | CancelReplaceResult
+Result = Ack | VenueError | CancelReplaceResult | ListAck
 
 
 def mixed_spec() -> SymbolSpec:
@@ -538,6 +557,7 @@ class MixedStream:
     counts: dict[str, int]  # operations by kind (MIXED_MIX names)
     events: dict[str, int]  # reports by execution type, plus STOP_TRIGGERED(_TRAILING)
     refused: dict[str, int]  # refused requests (or halves of a cancel-replace) by error
+    lists: dict[str, int]  # list requests accepted: oco_placed, cancel_list_ok
     fills: int  # taker TRADE reports
     prevented_matches: int
     mean_open: int  # open orders (resting or waiting stops) after an operation, on average
@@ -561,6 +581,8 @@ class MixedGenerator:
         self.last = START_MID  # the last trade price (the engine's reference seed at first)
         self.live_ids: list[int] = []  # ids that were open at some point, pruned lazily
         self.live: dict[int, LiveOrder] = {}
+        self.lists: list[tuple[int, str, tuple[int, ...]]] = []  # list id, account, leg ids
+        self.list_counts: Counter[str] = Counter()
         self.ops: list[MixedOp] = []
         self.events: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
@@ -572,7 +594,8 @@ class MixedGenerator:
             "stop": self.stop,
             "amend": self.amend,
             "replace": self.replace,
-            # "oco": self.oco,  <- the OCO step, once MIXED_MIX lists it
+            "oco": self.oco,
+            "cancel_list": self.cancel_list,
         }
 
     def run(self, n_ops: int) -> MixedStream:
@@ -603,6 +626,7 @@ class MixedGenerator:
             counts,
             {label: self.events[label] for label in labels},
             dict(self.refused),
+            {k: self.list_counts[k] for k in ("oco_placed", "cancel_list_ok")},
             self.fills,
             engine.last_prevented_match_id + 1,
             round(open_sum / max((n_ops + 99) // 100, 1)),
@@ -697,6 +721,46 @@ class MixedGenerator:
             new = self.new_limit(i, order.account, order.side)
         self.apply(now, CancelReplace(CancelOrder(order.account, None, order.cid), new), "replace")
 
+    def oco(self, i: int, now: int) -> None:
+        """An OCO around the last price: a LIMIT_MAKER 1..STOP_BAND ticks on the passive side
+        (past the best opposite quote too, so it does not cross) and a STOP_LOSS or
+        STOP_LOSS_LIMIT (limit 0..STOP_SLIP ticks past its stop) OCO_STOP_GAP ticks from the
+        last price on the other side."""
+        rng, engine = self.rng, self.engine
+        account, side = self.account(), self.side()
+        lots = rng.randint(MIN_LOTS, MAX_LOTS)
+        otype = SL if rng.random() < 0.5 else SLL
+        slip = rng.randint(0, STOP_SLIP) if otype is SLL else 0
+        tif = GTC if otype is SLL else None
+        if side is Side.SELL:
+            bid = engine.best_bid()
+            maker_at = max(self.last, bid if bid is not None else 0) + rng.randint(1, STOP_BAND)
+            stop = self.last - rng.randint(*OCO_STOP_GAP)
+            above = ListLeg(MAKER, maker_at, client_order_id=f"o{i}a")
+            below = ListLeg(otype, stop - slip if tif else 0, stop, 0, tif, f"o{i}b")
+        else:
+            ask = engine.best_ask()
+            maker_at = min(self.last, ask if ask is not None else self.last)
+            maker_at -= rng.randint(1, STOP_BAND)
+            stop = self.last + rng.randint(*OCO_STOP_GAP)
+            above = ListLeg(otype, stop + slip if tif else 0, stop, 0, tif, f"o{i}a")
+            below = ListLeg(MAKER, maker_at, client_order_id=f"o{i}b")
+        req = NewOco(account, side, lots, above, below, f"l{i}", self.mode())
+        self.apply(now, req, "oco")
+
+    def cancel_list(self, i: int, now: int) -> None:
+        """Cancel a uniformly drawn open OCO list (one with a leg still open), by list id."""
+        rng, lists, is_open = self.rng, self.lists, self.engine.is_open
+        while lists:
+            j = rng.randrange(len(lists))
+            list_id, account, legs = lists[j]
+            if any(is_open(oid) for oid in legs):
+                self.apply(now, CancelOrderList(account, list_id), "cancel_list")
+                return
+            lists[j] = lists[-1]
+            lists.pop()
+        self.apply(now, CancelOrderList(ACCOUNTS[0], -1), "cancel_list")
+
     # -------------------------------------------------------- the shadow engine
 
     def pick(self) -> int | None:
@@ -726,6 +790,24 @@ class MixedGenerator:
         elif isinstance(req, AmendOrder):
             res = engine.amend(req, now)
             self.note(res, kind, None)
+        elif isinstance(req, NewOco):
+            res = engine.submit_oco(req, now)
+            self.note(res, kind, None)
+            if isinstance(res, ListAck):
+                self.list_counts["oco_placed"] += 1
+                legs = tuple(o.order_id for o in res.orders)
+                self.lists.append((res.order_list_id, req.account, legs))
+                for o in res.orders:
+                    if engine.is_open(o.order_id):
+                        self.live[o.order_id] = LiveOrder(
+                            o.account, o.client_order_id, o.orig_qty, o.side, o.type
+                        )
+                        self.live_ids.append(o.order_id)
+        elif isinstance(req, CancelOrderList):
+            res = engine.cancel_list(req, now)
+            self.note(res, kind, None)
+            if isinstance(res, ListAck):
+                self.list_counts["cancel_list_ok"] += 1
         else:
             res = engine.cancel_replace(req, now)
             if isinstance(res, VenueError):
@@ -736,7 +818,7 @@ class MixedGenerator:
                     self.note(res.new, kind + " (new)", req.new)
         return res
 
-    def note(self, res: Ack | VenueError, what: str, placed: NewOrder | None) -> None:
+    def note(self, res: Ack | ListAck | VenueError, what: str, placed: NewOrder | None) -> None:
         if isinstance(res, VenueError):
             self.refused[f"{what}: {res.code} {res.msg}"] += 1
             return
@@ -752,7 +834,7 @@ class MixedGenerator:
                 events["STOP_TRIGGERED"] += 1
                 if rep.trailing_delta:
                     events["STOP_TRIGGERED_TRAILING"] += 1
-        if placed is not None and self.engine.is_open(res.order_id):
+        if placed is not None and isinstance(res, Ack) and self.engine.is_open(res.order_id):
             self.live[res.order_id] = LiveOrder(
                 placed.account, res.client_order_id, placed.quantity, placed.side, placed.type
             )
@@ -764,6 +846,7 @@ def run_mixed(engine: MatchingEngine, ops: list[MixedOp]) -> Run:
     submit, cancel, amend, replace = (
         engine.submit, engine.cancel, engine.amend, engine.cancel_replace
     )  # fmt: skip
+    submit_oco, cancel_list = engine.submit_oco, engine.cancel_list
     fills = volume = rejects = 0
     first_reject = ""
     t0 = time.perf_counter()
@@ -775,6 +858,10 @@ def run_mixed(engine: MatchingEngine, ops: list[MixedOp]) -> Run:
             res = cancel(req, now)
         elif isinstance(req, AmendOrder):
             res = amend(req, now)
+        elif isinstance(req, NewOco):
+            res = submit_oco(req, now)
+        elif isinstance(req, CancelOrderList):
+            res = cancel_list(req, now)
         else:
             res = replace(req, now)
             if isinstance(res, CancelReplaceResult):
@@ -783,7 +870,7 @@ def run_mixed(engine: MatchingEngine, ops: list[MixedOp]) -> Run:
                 if res.new is None:
                     continue
                 res = res.new
-        if isinstance(res, Ack):
+        if isinstance(res, Ack | ListAck):
             for rep in res.reports:
                 if rep.execution_type is X_TRADE and not rep.is_maker:
                     fills += 1
@@ -966,6 +1053,8 @@ def bench_mixed(
         "mixed_events": stream.events,
         "mixed_vs_standard": vs_standard,
         "mixed_ops": stream.counts,
+        "mixed_ops_by_kind": stream.counts,
+        "mixed_lists": stream.lists,
         "mixed_fills": run.fills,
         "mixed_prevented_matches": stream.prevented_matches,
         "mixed_refused": stream.refused,
@@ -991,6 +1080,11 @@ def bench_mixed(
             f"(trailing {ev.get('STOP_TRIGGERED_TRAILING', 0)}) of {stream.counts['stop']} "
             f"placed (+ those from cancel-replaces); "
             f"prevented matches {stream.prevented_matches}"
+        )
+        lists, c = stream.lists, stream.counts
+        print(
+            f"  lists: {c['oco']} OCO requests, {lists['oco_placed']} placed; "
+            f"{c['cancel_list']} cancel_list, {lists['cancel_list_ok']} of an open list"
         )
         for what, count in sorted(stream.refused.items(), key=lambda kv: -kv[1]):
             print(f"  refused {count:>6}  {what}")

@@ -346,10 +346,7 @@ def test_oco_over_the_edge(venue: Venue) -> None:
     body = venue.place_list("oco", "user", params, 1)
     assert (body["contingencyType"], body["listStatusType"], body["listOrderStatus"]) == (
         "OCO", "EXEC_STARTED", "EXECUTING")  # fmt: skip
-    assert (
-        body["listClientOrderId"] == "L1"
-        and body["orders"][0]["clientOrderId"] == "tp"
-    )
+    assert body["listClientOrderId"] == "L1" and body["orders"][0]["clientOrderId"] == "tp"
     reports = body["orderReports"]
     assert [(r["type"], r["status"], r["workingTime"]) for r in reports] == [
         ("LIMIT_MAKER", "NEW", 1), ("STOP_LOSS_LIMIT", "NEW", -1)]  # fmt: skip
@@ -405,3 +402,20 @@ def test_oto_and_otoco_over_the_edge(venue: Venue) -> None:
     ]:
         body = venue.place_list(kind, "user", {**base, **broken}, 3)
         assert body.get("code") == code, (kind, broken, body)
+
+
+def test_an_oco_stop_leg_triggered_with_another_stop_that_fills_its_sibling(
+    engine: MatchingEngine,
+) -> None:
+    """One trade fires two stops; the first fills the OCO's limit leg, which expires the OCO's
+    own stop leg before its turn: it must end EXPIRED, not work."""
+    oco = NewOco("user", SELL, 100, ListLeg(MAKER, price=10_500), ListLeg(SL, stop_price=9_500))
+    above, below = ok(engine.submit_oco(oco, 1)).orders
+    buy_stop = NewOrder("m", BUY, TP, 1, 0, None, 0, None, None, 9_600)
+    assert isinstance(engine.submit(buy_stop, 2), Ack)
+    ack = trade_at(engine, 9_500, 3)  # fires the take profit (9,600) first, then the stop loss
+    mine = {r.order_id: r for r in ack.reports if r.account == "user"}
+    assert mine[above.order_id].execution_type is ExecutionType.TRADE
+    assert mine[below.order_id].status is OrderStatus.EXPIRED
+    assert len(engine.stops) == 0 and engine.depth()["asks"] == [(10_500, 99)]
+    assert engine.ledger.balance("user", "TEST").locked == 99 * engine.instrument.base_per_lot

@@ -168,6 +168,7 @@ class MatchingEngine:
         self.stops = StopBook()
         self._algo_count: dict[str, int] = {}  # waiting stop orders per account
         self._trade_prices: list[int] = []  # prices traded since stops were last checked
+        self._firing: set[int] = set()  # stops triggered by one price, not yet activated
         self.last_order_list_id = -1
         self._lists: dict[int, OrderList] = {}  # open order lists
         self._list_by_client: dict[tuple[str, str], OrderList] = {}
@@ -763,6 +764,9 @@ class MatchingEngine:
         if order.order_id in self.stops.orders:
             self.stops.remove(order)
             self._algo_done(order.account)
+        elif order.order_id in self._firing:  # triggered, not yet working: off every book
+            self._firing.discard(order.order_id)
+            self._algo_done(order.account)
         elif order.status is not OrderStatus.PENDING_NEW:
             (self.bids if order.side is BUY else self.asks).unlink(order, order.leaves)
         if heir is not None and heir.type in STOP_TYPES and order.locked:
@@ -1322,8 +1326,14 @@ class MatchingEngine:
             if not self.stops:
                 return
             for price in prices:
-                for order in self.stops.fire(price, now):
-                    self._activate(order, now, out)
+                fired = self.stops.fire(price, now)
+                firing = self._firing
+                firing.update(o.order_id for o in fired)
+                for order in fired:
+                    # an earlier order of the batch may have ended this one (an OCO sibling)
+                    if order.order_id in firing:
+                        firing.discard(order.order_id)
+                        self._activate(order, now, out)
 
     def _activate(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
         """A stop order's trigger: it starts working as its MARKET or LIMIT order."""
