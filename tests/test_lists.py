@@ -419,3 +419,20 @@ def test_an_oco_stop_leg_triggered_with_another_stop_that_fills_its_sibling(
     assert mine[below.order_id].status is OrderStatus.EXPIRED
     assert len(engine.stops) == 0 and engine.depth()["asks"] == [(10_500, 99)]
     assert engine.ledger.balance("user", "TEST").locked == 99 * engine.instrument.base_per_lot
+
+
+def test_max_num_order_lists_counts_open_lists_per_account() -> None:
+    spec = simple_spec(orderTypes=TYPES, filters=[
+        {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "100000",
+         "tickSize": "0.01"},
+        {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
+        {"filterType": "MAX_NUM_ORDER_LISTS", "maxNumOrderLists": 1},
+    ])  # fmt: skip
+    engine = funded_engine(Instrument.compile(spec), ("user", "m", "t"))
+    trade_at(engine, 10_000, 0)
+    first = ok(engine.submit_oco(sell_oco(), 1))
+    working = NewOrder("user", BUY, LIMIT, 100, 9_900, GTC)
+    second = engine.submit_oto(NewOto(working, NewOrder("user", SELL, LIMIT, 100, 10_500, GTC)), 2)
+    assert second == errors.filter_failure("MAX_NUM_ORDER_LISTS")
+    ok(engine.cancel_list(CancelOrderList("user", first.order_list_id), 3))
+    ok(engine.submit_oco(sell_oco(), 4))

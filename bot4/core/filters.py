@@ -142,6 +142,13 @@ class MaxNumAlgoOrders(_Filter):
     maxNumAlgoOrders: int = Field(gt=0)
 
 
+class MaxNumOrderLists(_Filter):
+    """An account may have at most maxNumOrderLists open order lists (an OTOCO is one)."""
+
+    filterType: Literal["MAX_NUM_ORDER_LISTS"]
+    maxNumOrderLists: int = Field(gt=0)
+
+
 class TrailingDelta(_Filter):
     """Bounds of trailingDelta (basis points) for orders whose stop is above / below market."""
 
@@ -171,6 +178,7 @@ SymbolFilter = Annotated[
     | MaxNumOrders
     | MaxNumOrderAmends
     | MaxNumAlgoOrders
+    | MaxNumOrderLists
     | TrailingDelta,
     Field(discriminator="filterType"),
 ]

@@ -156,6 +156,7 @@ class Instrument:
     max_num_orders: int | None
     max_num_amends: int | None
     max_num_algo_orders: int | None
+    max_num_order_lists: int | None
     trailing_above: tuple[int, int] | None  # TRAILING_DELTA (min, max) bips, stop above market
     trailing_below: tuple[int, int] | None
     maker_rate: Fraction
@@ -204,6 +205,7 @@ class Instrument:
         max_orders = spec.find(f.MaxNumOrders)
         max_amends = spec.find(f.MaxNumOrderAmends)
         max_algo = spec.find(f.MaxNumAlgoOrders)
+        max_lists = spec.find(f.MaxNumOrderLists)
         trailing = spec.find(f.TrailingDelta)
         return cls(
             spec=spec,
@@ -238,6 +240,7 @@ class Instrument:
             max_num_orders=max_orders.maxNumOrders if max_orders else None,
             max_num_amends=max_amends.maxNumOrderAmends if max_amends else None,
             max_num_algo_orders=max_algo.maxNumAlgoOrders if max_algo else None,
+            max_num_order_lists=max_lists.maxNumOrderLists if max_lists else None,
             trailing_above=(
                 (trailing.minTrailingAboveDelta, trailing.maxTrailingAboveDelta)
                 if trailing

@@ -592,6 +592,11 @@ class MatchingEngine:
         limit = inst.max_num_orders
         if limit is not None and self._open_count.get(account, 0) + len(legs) > limit:
             return errors.filter_failure("MAX_NUM_ORDERS")
+        limit = inst.max_num_order_lists
+        if limit is not None:
+            open_lists = sum(1 for lst in self._lists.values() if lst.account == account)
+            if open_lists >= limit:
+                return errors.filter_failure("MAX_NUM_ORDER_LISTS")
         algo = sum(1 for leg in legs if leg.type in STOP_TYPES)
         limit = inst.max_num_algo_orders
         if limit is not None and algo and self._algo_count.get(account, 0) + algo > limit:
