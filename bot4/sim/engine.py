@@ -263,14 +263,84 @@ class MatchingEngine:
         return self._park(req, need, base, quote, now)
 
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
-        """The request's shape and the symbol filters that need no account state."""
-        error = self._check_shape(req)
-        if error is not None:
-            return error
-        inst = self.instrument
-        side, otype = req.side, req.type
+        """The request's shape (enumerations, mandatory and forbidden parameters, integer types,
+        account, symbol status), then the symbol filters that need no account state."""
+        # in-process callers can put anything in a NamedTuple: check what the types promise
+        fields: tuple[object, ...] = req
+        _, side, otype, qty, price, tif, qoq, _, stp, stop_price, trailing = fields
+        if side is not BUY and side is not SELL:
+            return errors.INVALID_SIDE
+        if not isinstance(otype, OrderType):
+            return errors.INVALID_ORDER_TYPE
+        if tif is not None and not isinstance(tif, TimeInForce):
+            return errors.INVALID_TIF
+        if type(price) is not int:
+            return errors.invalid_parameter("price")
+        if type(qty) is not int:
+            return errors.invalid_parameter("quantity")
+        if type(qoq) is not int:
+            return errors.invalid_parameter("quoteOrderQty")
+        if stop_price or trailing:
+            if type(stop_price) is not int or stop_price < 0:
+                return errors.invalid_parameter("stopPrice")
+            if type(trailing) is not int or trailing < 0:
+                return errors.invalid_parameter("trailingDelta")
+        if otype not in self._types:
+            return errors.not_supported(_TYPE_NAMES[otype])
+        if self.status is not SymbolStatus.TRADING:
+            return errors.MARKET_CLOSED
+        if stp is not None and stp not in self._stp_allowed:
+            if isinstance(stp, StpMode):
+                return errors.STP_MODE_NOT_ALLOWED
+            return errors.invalid_parameter("selfTradePreventionMode")
+        if otype is LIMIT or otype is LIMIT_MAKER:
+            if otype is LIMIT and tif is None:
+                return errors.mandatory_param("timeInForce")
+            if otype is LIMIT_MAKER and tif is not None:
+                return errors.TIF_NOT_REQUIRED
+            if qoq:
+                return errors.param_not_required("quoteOrderQty")
+        elif otype is MARKET:
+            if tif is not None:
+                return errors.TIF_NOT_REQUIRED
+            if req.price:
+                return errors.param_not_required("price")
+            if req.quantity and req.quote_order_qty:
+                return errors.UNSUPPORTED_COMBINATION
+            if not req.quantity and not req.quote_order_qty:
+                return errors.one_of_params("quantity", "quoteOrderQty")
+            if req.quote_order_qty:
+                if req.quote_order_qty < 0:
+                    return errors.invalid_parameter("quoteOrderQty")
+                if not self.instrument.spec.quoteOrderQtyMarketAllowed:
+                    return errors.not_supported("Quote order qty market orders")
+        elif otype in STOP_TYPES:
+            if not stop_price and not trailing:
+                return errors.one_of_params("stopPrice", "trailingDelta")
+            if qoq:
+                return errors.param_not_required("quoteOrderQty")
+            if otype in MARKET_STOPS:
+                if tif is not None:
+                    return errors.TIF_NOT_REQUIRED
+                if price:
+                    return errors.param_not_required("price")
+            elif tif is None:
+                return errors.mandatory_param("timeInForce")
+            if trailing and not self.instrument.spec.allowTrailingStop:
+                return errors.not_supported("Trailing stop orders")
+        if (stop_price or trailing) and otype not in STOP_TYPES:
+            if stop_price:
+                return errors.param_not_required("stopPrice")
+            return errors.param_not_required("trailingDelta")
+        cid = req.client_order_id
+        if cid is not None and CLIENT_ID_RE.match(cid) is None:
+            return _bad_client_id("newClientOrderId", cid)
+        if req.account not in self._known:
+            return errors.UNKNOWN_ACCOUNT
+        # the shape holds: read the fields again with their types
+        side, otype, stop_price = req.side, req.type, req.stop_price
         price, qty, qoq = req.price, req.quantity, req.quote_order_qty
-        stop_price = req.stop_price
+        inst = self.instrument
         if stop_price and (
             stop_price < inst.min_price or (inst.max_price and stop_price > inst.max_price)
         ):
@@ -972,80 +1042,6 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ checks
 
-    def _check_shape(self, req: NewOrder) -> VenueError | None:
-        """Enumerations, mandatory and forbidden parameters, integer types, account, status."""
-        # in-process callers can put anything in a NamedTuple: check what the types promise
-        fields: tuple[object, ...] = req
-        _, side, otype, qty, price, tif, qoq, _, stp, stop_price, trailing = fields
-        if side is not BUY and side is not SELL:
-            return errors.INVALID_SIDE
-        if not isinstance(otype, OrderType):
-            return errors.INVALID_ORDER_TYPE
-        if tif is not None and not isinstance(tif, TimeInForce):
-            return errors.INVALID_TIF
-        if type(price) is not int:
-            return errors.invalid_parameter("price")
-        if type(qty) is not int:
-            return errors.invalid_parameter("quantity")
-        if type(qoq) is not int:
-            return errors.invalid_parameter("quoteOrderQty")
-        if type(stop_price) is not int or stop_price < 0:
-            return errors.invalid_parameter("stopPrice")
-        if type(trailing) is not int or trailing < 0:
-            return errors.invalid_parameter("trailingDelta")
-        if otype not in self._types:
-            return errors.not_supported(_TYPE_NAMES[otype])
-        if self.status is not SymbolStatus.TRADING:
-            return errors.MARKET_CLOSED
-        if stp is not None and stp not in self._stp_allowed:
-            if isinstance(stp, StpMode):
-                return errors.STP_MODE_NOT_ALLOWED
-            return errors.invalid_parameter("selfTradePreventionMode")
-        if otype is MARKET:
-            if tif is not None:
-                return errors.TIF_NOT_REQUIRED
-            if req.price:
-                return errors.param_not_required("price")
-            if req.quantity and req.quote_order_qty:
-                return errors.UNSUPPORTED_COMBINATION
-            if not req.quantity and not req.quote_order_qty:
-                return errors.one_of_params("quantity", "quoteOrderQty")
-            if req.quote_order_qty:
-                if req.quote_order_qty < 0:
-                    return errors.invalid_parameter("quoteOrderQty")
-                if not self.instrument.spec.quoteOrderQtyMarketAllowed:
-                    return errors.not_supported("Quote order qty market orders")
-        elif otype in STOP_TYPES:
-            if not stop_price and not trailing:
-                return errors.one_of_params("stopPrice", "trailingDelta")
-            if qoq:
-                return errors.param_not_required("quoteOrderQty")
-            if otype in MARKET_STOPS:
-                if tif is not None:
-                    return errors.TIF_NOT_REQUIRED
-                if price:
-                    return errors.param_not_required("price")
-            elif tif is None:
-                return errors.mandatory_param("timeInForce")
-            if trailing and not self.instrument.spec.allowTrailingStop:
-                return errors.not_supported("Trailing stop orders")
-        else:
-            if otype is LIMIT and tif is None:
-                return errors.mandatory_param("timeInForce")
-            if otype is LIMIT_MAKER and tif is not None:
-                return errors.TIF_NOT_REQUIRED
-            if req.quote_order_qty:
-                return errors.param_not_required("quoteOrderQty")
-        if (stop_price or trailing) and otype not in STOP_TYPES:
-            if stop_price:
-                return errors.param_not_required("stopPrice")
-            return errors.param_not_required("trailingDelta")
-        cid = req.client_order_id
-        if cid is not None and CLIENT_ID_RE.match(cid) is None:
-            return _bad_client_id("newClientOrderId", cid)
-        if req.account not in self._known:
-            return errors.UNKNOWN_ACCOUNT
-        return None
 
     def _set_bands(self, ref: tuple[int, int]) -> None:
         """PERCENT_PRICE(_BY_SIDE) as inclusive tick ranges for the reference `ref`.
