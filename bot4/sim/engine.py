@@ -723,7 +723,9 @@ class MatchingEngine:
         bal.locked += amount
         order.locked += amount
 
-    def _place_pair(self, pair: list[Order], now: int, out: list[ExecutionReport]) -> None:
+    def _place_pair(
+        self, pair: list[Order], now: int, out: list[ExecutionReport], registered: bool = False
+    ) -> None:
         """Lock an OCO pair once and put its legs to work: the book, or the stop book.
 
         The leg that is not a stop loss holds its own need; the stop-loss leg holds what the
@@ -737,7 +739,8 @@ class MatchingEngine:
         self._lock(pair[primary], own)
         self._lock(pair[1 - primary], total - own)
         for order in pair:
-            self._register(order)
+            if not registered:  # OTOCO's pending legs have been open since the list began
+                self._register(order)
             self.seq += 1
             if order.type in STOP_TYPES:
                 order.working_time = -1
@@ -925,9 +928,7 @@ class MatchingEngine:
             leg.working_time = now
             leg.head = (*leg.head[:11], now, *leg.head[12:])
         if len(legs) == 2:
-            for leg in legs:
-                self._unregister(leg)
-            self._place_pair(legs, now, out)
+            self._place_pair(legs, now, out, registered=True)
             return
         (leg,) = legs
         need = needs[0]
@@ -944,12 +945,6 @@ class MatchingEngine:
             self._event(leg, X_NEW, NO_EXPIRY, now, leg.tif is GTC or leg.type is LIMIT_MAKER)
         )
         self._work(leg, now, out, registered=True)
-
-    def _unregister(self, order: Order) -> None:
-        """Undo `_register` without ending the order (a pending leg about to be placed)."""
-        ended = self._ended_legs[:]
-        self._retire(order)
-        self._ended_legs[:] = ended
 
     def _list_event(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> None:
         self._list_events.append(
