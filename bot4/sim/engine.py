@@ -215,18 +215,13 @@ class MatchingEngine:
             return self._accept(req, qty, need, base, quote, now)
         if otype is not MARKET:
             return self._submit_stop(req, base, quote, now)
-        if otype is MARKET:
-            key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
-            if qoq:
-                derived = self._quote_quantity(side, qoq, key, mode)
-                if isinstance(derived, VenueError):
-                    return derived
-                qty = derived
-            need = self._market_cost(side, qty, qoq, key, mode)
-        elif side is BUY:
-            need = price * qty * inst.quote_per_ticklot
-        else:
-            need = qty * inst.base_per_lot
+        key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
+        if qoq:
+            derived = self._quote_quantity(side, qoq, key, mode)
+            if isinstance(derived, VenueError):
+                return derived
+            qty = derived
+        need = self._market_cost(side, qty, qoq, key, mode)
         if need > (quote if side is BUY else base).free:
             return errors.INSUFFICIENT_BALANCE
         return self._accept(req, qty, need, base, quote, now)
