@@ -22,6 +22,8 @@ class RunConfig(BaseModel):
     seconds: int = Field(default=60, gt=0, le=86_400)
     requests_per_second: int = Field(default=200, gt=0, le=100_000)
     accounts: int = Field(default=6, ge=3, le=1_000)
+    fees_file: Path | None = None  # commission schedule; None: each symbol's flat rates
+    bnb_fee_accounts: int = Field(default=0, ge=0)  # the first N accounts pay fees in BNB
     start_prices: dict[str, ExactDecimal] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -29,6 +31,10 @@ class RunConfig(BaseModel):
         for symbol, price in self.start_prices.items():
             if price <= 0:
                 raise ValueError(f"start_prices.{symbol} must be positive")
+        if self.bnb_fee_accounts > self.accounts:
+            raise ValueError("bnb_fee_accounts must not exceed accounts")
+        if self.bnb_fee_accounts and self.fees_file is None:
+            raise ValueError("bnb_fee_accounts needs a fees_file (no schedule, no BNB discount)")
         return self
 
     def instruments(self, base_dir: Path) -> dict[str, Instrument]:
@@ -50,5 +56,7 @@ def load_run_config(
     path = Path(path)
     with open(path, "rb") as fh:
         config = RunConfig.model_validate(tomllib.load(fh))
+    if config.fees_file is not None and not config.fees_file.is_absolute():
+        config = config.model_copy(update={"fees_file": path.parent / config.fees_file})
     instruments = config.instruments(path.parent)
     return config, instruments, dict(config.start_prices)

@@ -21,6 +21,7 @@ from bot4.config import RunConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Category, VenueError
 from bot4.core.events import ExecutionReport, digest
+from bot4.core.fees import load_fees
 from bot4.core.instruments import Instrument
 from bot4.core.money import format_units, to_units
 from bot4.core.orders import CancelOrder, NewOrder
@@ -185,8 +186,11 @@ def simulate(
     rng = random.Random(config.seed)
     log: list[ExecutionReport] = []
     refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in start_prices.items()}
-    venue = Venue(instruments, reference_prices=refs, on_events=log.extend)
+    schedule = load_fees(config.fees_file) if config.fees_file is not None else None
+    venue = Venue(instruments, reference_prices=refs, on_events=log.extend, fees=schedule)
     accounts = [f"acct{i}" for i in range(config.accounts)]
+    for account in accounts[: config.bnb_fee_accounts]:
+        venue.fees.set_pay_with_bnb(account, True)
     for account in accounts:
         for inst in instruments.values():
             start = start_prices[inst.symbol]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,11 @@ def test_run_is_deterministic_for_a_seed() -> None:
     assert first.event_digest != other.event_digest
     assert first.requests > 3_000 and sum(s.trades for s in first.stats.values()) > 500
     assert first.rejects  # the malformed requests were refused with codes
+    plain = simulate(config.model_copy(update={"bnb_fee_accounts": 0}), instruments, prices,
+                     seconds=5)  # fmt: skip
+    # the two BNB payers move commission from USDT, BTC, ... to BNB
+    assert Decimal(first.fees["BNB"]) > Decimal(plain.fees["BNB"])
+    assert Decimal(first.fees["USDT"]) < Decimal(plain.fees["USDT"])
 
 
 def test_run_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -193,3 +193,20 @@ def test_run_config_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(ValidationError, match="seconds"):
         load_run_config(bad)
+    bad.write_text(
+        f'symbols_file = "{SYMBOLS_FILE}"\nbnb_fee_accounts = 1\n[start_prices]\nBTCUSDT = "1"\n'
+    )
+    with pytest.raises(ValidationError, match="needs a fees_file"):
+        load_run_config(bad)
+    bad.write_text(
+        f'symbols_file = "{SYMBOLS_FILE}"\nfees_file = "x.toml"\nbnb_fee_accounts = 7\n'
+        '[start_prices]\nBTCUSDT = "1"\n'
+    )
+    with pytest.raises(ValidationError, match="must not exceed accounts"):
+        load_run_config(bad)
+
+
+def test_run_config_resolves_its_fees_file_next_to_it() -> None:
+    config, _, _ = load_run_config(ROOT / "configs" / "default.toml")
+    assert config.fees_file == ROOT / "configs" / "fees.toml"
+    assert config.bnb_fee_accounts == 2

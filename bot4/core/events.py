@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot4.core.enums import (
@@ -95,13 +96,25 @@ def digest(reports: Iterable[ExecutionReport]) -> str:
     return h.hexdigest()
 
 
-def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
-    """The report as Binance's user-data-stream executionReport (decimal strings, ms times)."""
-    tick, step, quote_unit = instrument.tick, instrument.step, instrument.quote_unit
+FEE_ASSET_UNIT = Decimal("0.00000001")
+"""The unit of a commission paid in neither base nor quote (BNB, 8 decimals, by default)."""
+
+
+def commission_unit(instrument: Instrument, asset: str, fee_unit: Decimal) -> Decimal:
+    """The unit a commission in `asset` is counted in: base, quote, or the fee asset's."""
+    if asset == instrument.base:
+        return instrument.base_unit
+    return instrument.quote_unit if asset == instrument.quote or not asset else fee_unit
+
+
+def to_venue(
+    report: ExecutionReport, instrument: Instrument, fee_unit: Decimal = FEE_ASSET_UNIT
+) -> dict[str, Any]:
+    """The report as Binance's user-data-stream executionReport (decimal strings, ms times).
+
+    `fee_unit` is the unit of a commission paid in the fee asset (BNB)."""
+    tick, step = instrument.tick, instrument.step
     ticklot = tick * step
-    commission_unit = (
-        instrument.base_unit if report.commission_asset == instrument.base else quote_unit
-    )
     out: dict[str, Any] = {
         "e": "executionReport",
         "E": report.transact_time,
@@ -120,7 +133,9 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "l": format_units(report.last_qty, step),
         "z": format_units(report.cum_qty, step),
         "L": format_units(report.last_price, tick),
-        "n": format_units(report.commission, commission_unit),
+        "n": format_units(
+            report.commission, commission_unit(instrument, report.commission_asset, fee_unit)
+        ),
         "N": report.commission_asset or None,
         "T": report.transact_time,
         "t": report.trade_id,
@@ -129,7 +144,7 @@ def to_venue(report: ExecutionReport, instrument: Instrument) -> dict[str, Any]:
         "O": report.creation_time,
         "Z": format_units(report.cum_quote, ticklot),
         "Y": format_units(report.last_qty * report.last_price, ticklot),
-        "Q": format_units(report.quote_order_qty, quote_unit),
+        "Q": format_units(report.quote_order_qty, instrument.quote_unit),
         "W": report.working_time,
         "eR": report.expiry_reason.value,
         "g": report.order_list_id,

@@ -128,6 +128,13 @@ class FeesFile(_Model):
     """configs/fees.toml. Decimals are strings; an error names the bad field."""
 
     volume_precision: int = Field(default=8, ge=0, le=18)
+    volume_window_days: int = Field(default=30, ge=1, le=365)
+    usd_assets: tuple[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")], ...] = (
+        "USDT",
+        "USDC",
+        "FDUSD",
+        "TUSD",
+    )
     tier_rule: Literal["volume_and_bnb", "volume_or_bnb"] = "volume_and_bnb"
     tiers: tuple[TierSpec, ...] = Field(min_length=1)
     standard: SideRates = SideRates()
@@ -299,6 +306,23 @@ class FeeSchedule:
             if ok:
                 return tier
         return self.tiers[0]  # pragma: no cover - the first tier has no thresholds
+
+    def rate_sets(self, level: int, symbol: str) -> tuple[RateSet, RateSet, RateSet]:
+        """(standard, tax, special) for one tier and symbol, each rate separate, as
+        `account/commission` reports them. An unknown tier level raises KeyError."""
+        tier = next((t for t in self.config.tiers if t.level == level), None)
+        if tier is None:
+            raise KeyError(f"no fee tier with level {level}")
+        sym = next((s for s in self.config.symbols if s.symbol == symbol), None)
+        std, tax, spc = _kinds(self.config, tier, sym)
+        return std, tax, spc
+
+    def discount_for_symbol(self, symbol: str) -> bool:
+        """Whether commission on `symbol` may be paid in BNB at a discount."""
+        if not self.config.discount.enabled:
+            return False
+        sym = next((s for s in self.config.symbols if s.symbol == symbol), None)
+        return sym is None or sym.discount_enabled
 
     def rates(
         self,

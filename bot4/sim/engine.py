@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from typing import NamedTuple
 
 from bot4.core import errors
@@ -34,6 +35,7 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
+from bot4.core.feebook import FeeBook, FeeRef
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
@@ -142,12 +144,19 @@ class MatchingEngine:
         reference_price: int | None = None,
         history: int = 10_000,
         on_events: EventSink | None = None,
+        fees: FeeBook | None = None,
     ) -> None:
         """`reference_price` (ticks) seeds the average price before the first trade;
         `history` bounds how many ended orders stay queryable; `on_events` receives every
-        request's reports in order (the journal hook)."""
+        request's reports in order (the journal hook); `fees` is the venue's shared fee book
+        (default: this symbol's flat makerCommission/takerCommission)."""
         self.instrument = instrument
         self.ledger = ledger if ledger is not None else Ledger()
+        if fees is not None and fees.ledger is not self.ledger:
+            raise ValueError("the fee book must use the engine's ledger")
+        self.fees = fees if fees is not None else FeeBook(None, self.ledger)
+        self.fees.attach(instrument, self._last_price)
+        self._fee_refs: dict[str, FeeRef] = {}
         self.status = instrument.spec.status
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
@@ -176,7 +185,6 @@ class MatchingEngine:
         self._list_events: list[ListStatus] = []
         self._balances: dict[str, tuple[Balance, Balance]] = {}
         self._types = tuple(instrument.spec.orderTypes)  # `in` by identity: no enum hashing
-        self._rates = (instrument.maker_rate, instrument.taker_rate)
         self._stp_default = instrument.spec.defaultSelfTradePreventionMode
         self._known = self.ledger.known  # the ledger's own set and dict, read on the hot path
         self._groups = self.ledger.trade_groups
@@ -256,6 +264,14 @@ class MatchingEngine:
         if need > bal.free:
             return errors.INSUFFICIENT_BALANCE
         return self._park(req, need, base, quote, now)
+
+    def check(self, req: NewOrder, now: int) -> VenueError | None:
+        """What `submit` checks before it looks at the account: the request's shape, the symbol
+        filters, and for LIMIT_MAKER whether it would match now. Changes nothing."""
+        error = self._check_filters(req, now)
+        if error is None and req.type is LIMIT_MAKER and self._crosses(req.side, req.price):
+            return errors.WOULD_MATCH
+        return error
 
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
         """The request's shape (enumerations, mandatory and forbidden parameters, integer types,
@@ -1190,7 +1206,13 @@ class MatchingEngine:
                 self.ledger.balance(account, inst.base),
                 self.ledger.balance(account, inst.quote),
             )
+            self._fee_refs[account] = self.fees.ref(account, inst)
         return pair
+
+    def _last_price(self) -> Fraction | None:
+        """The last trade price as quote per base (for the fee book's conversions)."""
+        last = self.avg_price.last
+        return None if last is None else last * Fraction(self.instrument.tick)
 
     def _new_order(
         self, req: NewOrder, qty: int, now: int, base: Balance, quote: Balance, list_id: int = -1
@@ -1375,20 +1397,29 @@ class MatchingEngine:
     def _take(self, taker: Order, limit: int | None, now: int, out: list[ExecutionReport]) -> None:
         """Match `taker` against the opposite side while it crosses; makers' price, FIFO.
 
-        The hot loop: balances are the orders' own references, fees are summed in locals and
-        reports are built inline from each order's `head`.
+        The hot loop: balances are the orders' own references, simple fees are summed in
+        locals (other fees go through `FeeBook.charge`), and reports are built inline from
+        each order's `head`.
         """
         inst = self.instrument
         per_ticklot, per_lot = inst.quote_per_ticklot, inst.base_per_lot
-        (maker_num, maker_den), (taker_num, taker_den) = self._rates
+        fee_book = self.fees
+        if now >= fee_book.next_roll:
+            fee_book.roll(now)
+        refs, charge = self._fee_refs, fee_book.charge
+        t_ref = refs[taker.account]
+        t_simple = t_ref.simple
+        taker_num, taker_den = t_ref.taker
         buying = taker.side is BUY
         book = self.asks if buying else self.bids
         prices, levels = book.prices, book.levels
         t_base, t_quote, t_head = taker.base_bal, taker.quote_bal, taker.head
         if buying:
-            t_asset, m_asset = inst.base, inst.quote
+            t_recv, m_recv = inst.base, inst.quote
         else:
-            t_asset, m_asset = inst.quote, inst.base
+            t_recv, m_recv = inst.quote, inst.base
+        t_asset = t_recv
+        t_volume = 0
         lock_price = limit if (buying and limit is not None) else None
         taker_rests = taker.tif is GTC
         t_key = taker.stp_key if taker.stp_mode is not STP_NONE else None
@@ -1418,6 +1449,9 @@ class MatchingEngine:
                 notional = price * fill
                 quote_units = notional * per_ticklot
                 base_units = fill * per_lot
+                t_volume += quote_units
+                m_ref = refs[maker.account]
+                m_ref.volume += quote_units
                 taker.leaves -= fill
                 taker.cum_qty += fill
                 taker.cum_quote += notional
@@ -1429,23 +1463,47 @@ class MatchingEngine:
                     t_quote.locked -= release
                     t_quote.free += release - quote_units
                     taker.locked -= release
-                    t_fee = -((-base_units * taker_num) // taker_den)
-                    t_base.free += base_units - t_fee
+                    if t_simple:
+                        t_fee = -((-base_units * taker_num) // taker_den)
+                        t_base.free += base_units - t_fee
+                        t_fees += t_fee
+                    else:
+                        t_fee, t_asset = charge(t_ref, False, True, base_units, quote_units, t_base)
                     maker.base_bal.locked -= base_units
                     maker.locked -= base_units
-                    m_fee = -((-quote_units * maker_num) // maker_den)
-                    maker.quote_bal.free += quote_units - m_fee
+                    if m_ref.simple:
+                        maker_num, maker_den = m_ref.maker
+                        m_fee = -((-quote_units * maker_num) // maker_den)
+                        maker.quote_bal.free += quote_units - m_fee
+                        m_fees += m_fee
+                        m_asset = m_recv
+                    else:
+                        m_fee, m_asset = charge(
+                            m_ref, True, False, base_units, quote_units, maker.quote_bal
+                        )
                 else:
                     t_base.locked -= base_units
                     taker.locked -= base_units
-                    t_fee = -((-quote_units * taker_num) // taker_den)
-                    t_quote.free += quote_units - t_fee
+                    if t_simple:
+                        t_fee = -((-quote_units * taker_num) // taker_den)
+                        t_quote.free += quote_units - t_fee
+                        t_fees += t_fee
+                    else:
+                        t_fee, t_asset = charge(
+                            t_ref, False, False, base_units, quote_units, t_quote
+                        )
                     maker.quote_bal.locked -= quote_units
                     maker.locked -= quote_units
-                    m_fee = -((-base_units * maker_num) // maker_den)
-                    maker.base_bal.free += base_units - m_fee
-                t_fees += t_fee
-                m_fees += m_fee
+                    if m_ref.simple:
+                        maker_num, maker_den = m_ref.maker
+                        m_fee = -((-base_units * maker_num) // maker_den)
+                        maker.base_bal.free += base_units - m_fee
+                        m_fees += m_fee
+                        m_asset = m_recv
+                    else:
+                        m_fee, m_asset = charge(
+                            m_ref, True, True, base_units, quote_units, maker.base_bal
+                        )
                 trade_id += 1
                 taker.status = FILLED if not taker.leaves else PARTIAL
                 if maker.leaves:
@@ -1485,10 +1543,11 @@ class MatchingEngine:
             if not level.count:
                 book.drop(price)
         self.seq, self.last_trade_id = seq, trade_id
+        t_ref.volume += t_volume
         if t_fees or m_fees:
             fees = self.ledger.fees
-            fees[t_asset] = fees.get(t_asset, 0) + t_fees
-            fees[m_asset] = fees.get(m_asset, 0) + m_fees
+            fees[t_recv] = fees.get(t_recv, 0) + t_fees
+            fees[m_recv] = fees.get(m_recv, 0) + m_fees
 
     def _prevent(
         self, taker: Order, maker: Order, level: Level, now: int, out: list[ExecutionReport]

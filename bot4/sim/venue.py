@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from bot4.core import errors
 from bot4.core.accounts import Ledger
+from bot4.core.enums import Side
 from bot4.core.errors import VenueError
-from bot4.core.events import ExecutionReport
+from bot4.core.events import FEE_ASSET_UNIT, ExecutionReport, commission_unit
+from bot4.core.feebook import FeeBook
+from bot4.core.fees import FeeSchedule
 from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
@@ -44,10 +48,19 @@ class Venue:
         *,
         reference_prices: Mapping[str, int] | None = None,
         on_events: EventSink | None = None,
+        fees: FeeSchedule | None = None,
     ) -> None:
+        """`fees` is the commission schedule (VIP tiers, BNB discount); without one every
+        account pays each symbol's makerCommission/takerCommission."""
         self.ledger = Ledger()
+        self.fees = FeeBook(fees, self.ledger)
         self.instruments = dict(instruments)
         self._asset_units: dict[str, Decimal] = {}
+        if fees is not None:
+            self._asset_units[fees.bnb_asset] = fees.bnb_unit
+        fee_unit = fees.bnb_unit if fees is not None else FEE_ASSET_UNIT
+        self._order_response = partial(order_response, fee_unit=fee_unit)
+        self._cancel_replace_response = partial(cancel_replace_response, fee_unit=fee_unit)
         for inst in self.instruments.values():
             for asset, unit in ((inst.base, inst.base_unit), (inst.quote, inst.quote_unit)):
                 known = self._asset_units.setdefault(asset, unit)
@@ -58,7 +71,11 @@ class Venue:
         refs = reference_prices or {}
         self.engines = {
             name: MatchingEngine(
-                inst, self.ledger, reference_price=refs.get(name), on_events=on_events
+                inst,
+                self.ledger,
+                reference_price=refs.get(name),
+                on_events=on_events,
+                fees=self.fees,
             )
             for name, inst in self.instruments.items()
         }
@@ -110,6 +127,7 @@ class Venue:
         h = hashlib.sha256()
         for name in sorted(self.engines):
             h.update(f"{name}:{self.engines[name].state_digest()}\n".encode())
+        h.update(f"fees:{self.fees.digest()}\n".encode())
         return h.hexdigest()
 
     # ------------------------------------------------------------------ venue JSON edge
@@ -139,7 +157,7 @@ class Venue:
             params,
             lambda inst: parse_new_order(inst, account, params),
             lambda engine, request: engine.submit(request, now),
-            order_response,
+            self._order_response,
         )
 
     def cancel_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
@@ -148,7 +166,7 @@ class Venue:
             params,
             lambda _: parse_cancel(account, params),
             lambda engine, request: engine.cancel(request, now),
-            order_response,
+            self._order_response,
         )
 
     def amend_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
@@ -168,7 +186,7 @@ class Venue:
             params,
             lambda inst: parse_cancel_replace(inst, account, params),
             lambda engine, request: engine.cancel_replace(request, now),
-            cancel_replace_response,
+            self._cancel_replace_response,
         )
 
     def cancel_open_orders(
@@ -181,7 +199,7 @@ class Venue:
         acks = engine.cancel_all(account, now)
         if isinstance(acks, VenueError):
             return acks.as_dict()
-        return [order_response(engine.instrument, ack) for ack in acks]
+        return [self._order_response(engine.instrument, ack) for ack in acks]
 
     def place_list(
         self, kind: str, account: str, params: Mapping[str, object], now: int
@@ -216,6 +234,69 @@ class Venue:
             list_response,
         )
 
+    # ------------------------------------------------------------------ commission
+
+    def account_commission(self, account: str, params: Mapping[str, object]) -> dict[str, Any]:
+        """GET /api/v3/account/commission: the account's rates on one symbol."""
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        for name in params:
+            if name != "symbol":
+                return errors.unknown_param(name).as_dict()
+        return _rates_text(self.fees.commission_rates(account, engine.instrument))
+
+    def test_order(self, account: str, params: Mapping[str, object], now: int) -> dict[str, Any]:
+        """POST /api/v3/order/test: check an order without placing it.
+
+        The request's shape and the symbol's filters are checked; balances and order-count
+        limits are not (the order never reaches the book). With `computeCommissionRates=true`
+        the answer holds the rates its trades would pay, buyer/seller already added.
+        """
+        engine = self.engine(str(params.get("symbol", "")))
+        if isinstance(engine, VenueError):
+            return engine.as_dict()
+        raw = params.get("computeCommissionRates", "false")
+        text = str(raw).lower() if isinstance(raw, str | bool) else ""
+        if text not in ("true", "false"):
+            return errors.invalid_parameter("computeCommissionRates").as_dict()
+        fields = {k: v for k, v in params.items() if k not in ("symbol", "computeCommissionRates")}
+        inst = engine.instrument
+        request = parse_new_order(inst, account, fields)
+        if isinstance(request, VenueError):
+            return request.as_dict()
+        error = engine.check(request, now)
+        if error is not None:
+            return error.as_dict()
+        if text == "false":
+            return {}
+        rates = self.fees.commission_rates(account, inst)
+        side = "buyer" if request.side is Side.BUY else "seller"
+        out: dict[str, Any] = {}
+        for kind, name in (
+            ("standardCommission", "standardCommissionForOrder"),
+            ("specialCommission", "specialCommissionForOrder"),
+            ("taxCommission", "taxCommissionForOrder"),
+        ):
+            r = rates[kind]
+            out[name] = {"maker": r["maker"] + r[side], "taker": r["taker"] + r[side]}
+        out["discount"] = rates["discount"]
+        return _rates_text(out)
+
+
+def _rates_text(rates: dict[str, Any]) -> dict[str, Any]:
+    """Decimal rates as the venue prints them: at least 8 decimal places."""
+    out: dict[str, Any] = {}
+    for key, value in rates.items():
+        if isinstance(value, dict):
+            out[key] = _rates_text(value)
+        elif isinstance(value, Decimal):
+            text = f"{value:.8f}"
+            out[key] = text if Decimal(text) == value else format(value.normalize(), "f")
+        else:
+            out[key] = value
+    return out
+
 
 def amend_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
     """The venue's amend keep-priority response."""
@@ -245,7 +326,9 @@ def amend_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
     }
 
 
-def cancel_replace_response(inst: Instrument, result: CancelReplaceResult) -> dict[str, Any]:
+def cancel_replace_response(
+    inst: Instrument, result: CancelReplaceResult, fee_unit: Decimal = FEE_ASSET_UNIT
+) -> dict[str, Any]:
     """The venue's cancel-replace response: both halves, under `data` when one failed."""
     halves: dict[str, Any] = {
         "cancelResult": "SUCCESS" if isinstance(result.cancel, Ack) else "FAILURE",
@@ -256,8 +339,8 @@ def cancel_replace_response(inst: Instrument, result: CancelReplaceResult) -> di
             if isinstance(result.new, Ack)
             else "FAILURE"
         ),
-        "cancelResponse": _body(inst, result.cancel),
-        "newOrderResponse": None if result.new is None else _body(inst, result.new),
+        "cancelResponse": _body(inst, result.cancel, fee_unit),
+        "newOrderResponse": None if result.new is None else _body(inst, result.new, fee_unit),
     }
     error = result.error
     if error is None:
@@ -306,18 +389,24 @@ def list_response(inst: Instrument, ack: ListAck) -> dict[str, Any]:
     }
 
 
-def _body(inst: Instrument, result: Ack | VenueError) -> dict[str, Any]:
-    return result.as_dict() if isinstance(result, VenueError) else order_response(inst, result)
+def _body(inst: Instrument, result: Ack | VenueError, fee_unit: Decimal) -> dict[str, Any]:
+    if isinstance(result, VenueError):
+        return result.as_dict()
+    return order_response(inst, result, fee_unit)
 
 
-def order_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
-    """The venue's FULL new-order response (or cancel response) for an `Ack`."""
+def order_response(
+    inst: Instrument, ack: Ack, fee_unit: Decimal = FEE_ASSET_UNIT
+) -> dict[str, Any]:
+    """The venue's FULL new-order response (or cancel response) for an `Ack`.
+
+    `fee_unit` is the unit of a commission paid in the fee asset (BNB)."""
     first: ExecutionReport = ack.reports[0]
     ticklot = inst.tick * inst.step
     fills = []
     for r in ack.reports:
         if r.trade_id >= 0 and r.order_id == ack.order_id:
-            unit = inst.base_unit if r.commission_asset == inst.base else inst.quote_unit
+            unit = commission_unit(inst, r.commission_asset, fee_unit)
             fills.append(
                 {
                     "price": format_units(r.last_price, inst.tick),
