@@ -51,8 +51,8 @@ seed, clock and mid walk; the operations (see MIXED_MIX):
   or never fire;
 * 7% amends (keep-priority, quantity cut to 50-99%, new client id) and 6% cancel-replaces
   (STOP_ON_FAILURE; a limit order requoted near the mid, a stop re-placed around the last
-  price), each of a uniformly drawn open order (resting, or a stop waiting; OCO legs too,
-  which the engine refuses to amend: -2038);
+  price), each of a uniformly drawn open order (resting, or a stop waiting; OCO legs too:
+  amending one leg amends both);
 * 4% OCO lists (SELL: LIMIT_MAKER 1-40 ticks above the last trade and the best bid, BUY:
   below it and the best ask; the other leg a STOP_LOSS or STOP_LOSS_LIMIT 1-STOP_BAND ticks
   away on the other side of the last trade, so some trigger) and 1%
@@ -703,8 +703,12 @@ class MixedGenerator:
         order = self.live[target]
         new_qty = self.rng.randint(max(1, order.qty // 2), order.qty - 1)
         req = AmendOrder(order.account, new_qty, target, None, f"a{i}")
-        if isinstance(self.apply(now, req, "amend"), Ack):
-            order.qty, order.cid = new_qty, f"a{i}"
+        ack = self.apply(now, req, "amend")
+        if isinstance(ack, Ack):
+            order.cid = f"a{i}"
+            for report in ack.reports:  # an OCO leg's sibling is amended with it
+                if report.order_id in self.live:
+                    self.live[report.order_id].qty = new_qty
 
     def replace(self, i: int, now: int) -> None:
         """Cancel-replace an open order (STOP_ON_FAILURE) by a fresh one of its kind and side:

@@ -231,7 +231,6 @@ AMEND_NO_CHANGE = amend_rejected("The requested action would change no state; re
 AMEND_UNKNOWN_ORDER = amend_rejected("Unknown order sent.")
 AMEND_TOO_MANY = amend_rejected("Filter failure: MAX_NUM_ORDER_AMENDS")
 AMEND_DUPLICATE = amend_rejected("Duplicate order sent.")
-AMEND_LIST_LEG = amend_rejected("Amending a leg of an order list is not supported by bot4 yet.")
 CANCEL_REPLACE_NOT_SUPPORTED = _engine("Order cancel-replace is not supported for this symbol.")
 
 NO_SUCH_ORDER = VenueError(int(Code.NO_SUCH_ORDER), "Order does not exist.", Category.VENUE_RULE)

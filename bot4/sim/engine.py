@@ -26,6 +26,7 @@ from bot4.core.enums import (
     ExecutionType,
     ExpiryReason,
     ListOrderStatus,
+    ListStatusType,
     OrderStatus,
     OrderType,
     Side,
@@ -477,6 +478,10 @@ class MatchingEngine:
 
         The new quantity must be below the order's quantity. If it leaves nothing to work
         (at or below what already executed), the order ends EXPIRED, as the venue does.
+        A leg of an order list can be amended too (amend FAQ): both legs of a live OCO pair
+        share one quantity, so amending either amends both (the other keeps its client id);
+        OTO working and pending legs are amended on their own. A new client id on a leg
+        sends a listStatus UPDATED.
         """
         if not self.instrument.spec.amendAllowed:
             return errors.AMEND_NOT_SUPPORTED
@@ -492,8 +497,6 @@ class MatchingEngine:
         order = self._find_open(CancelOrder(req.account, req.order_id, req.orig_client_order_id))
         if isinstance(order, VenueError):
             return errors.AMEND_UNKNOWN_ORDER
-        if order.list_id >= 0:
-            return errors.AMEND_LIST_LEG
         if new_qty == order.qty:
             return errors.AMEND_NO_CHANGE
         if new_qty > order.qty:
@@ -507,16 +510,41 @@ class MatchingEngine:
         cid = new_cid if new_cid is not None else f"bot4-{order.order_id}-a{order.amends + 1}"
         if cid != old_cid and (order.account, cid) in self._by_client:
             return errors.AMEND_DUPLICATE
-        delta = order.qty - new_qty
-        cut = min(delta, order.leaves)
+        lst = self._lists.get(order.list_id) if order.list_id >= 0 else None
+        out: list[ExecutionReport] = []
+        self._amend_leg(order, new_qty, cid, now, out)
+        if lst is not None:
+            if order in lst.oco and not lst.oco_done:
+                for sibling in lst.oco:
+                    if sibling is not order and sibling.order_id in self._open:
+                        self._amend_leg(sibling, new_qty, sibling.client_order_id, now, out)
+            if cid != old_cid:
+                self._list_event(lst, now, out, ListStatusType.UPDATED)
+            if self._ended_legs:
+                self._drain(now, out)
+        return self._finish(order, now, out)
+
+    def _amend_leg(
+        self, order: Order, new_qty: int, cid: str, now: int, out: list[ExecutionReport]
+    ) -> None:
+        """Lower one order's quantity in place and report it REPLACED (checks are done)."""
+        old_cid = order.client_order_id
+        cut = min(order.qty - new_qty, order.leaves)
         book = self.bids if order.side is BUY else self.asks
         parked = order.order_id in self.stops.orders
+        pending = order.status is OrderStatus.PENDING_NEW
         working = order.leaves > cut
         if working:
-            order.leaves -= cut
-            if not parked:
+            if parked:  # what a waiting stop locks is proportional to its quantity
+                keep = order.locked * (order.leaves - cut) // order.leaves
+                bal = order.quote_bal if order.side is BUY else order.base_bal
+                bal.locked -= order.locked - keep
+                bal.free += order.locked - keep
+                order.locked = keep
+            elif not pending:  # a PENDING_NEW leg has no lock and no place in the book
                 book.levels[order.price].qty -= cut
-            self._unlock(order, cut)
+                self._unlock(order, cut)
+            order.leaves -= cut
         else:
             if parked:
                 self.stops.remove(order)
@@ -540,10 +568,10 @@ class MatchingEngine:
         report: ExecutionReport = _new_tuple(
             ExecutionReport,
             (*order.head, self.seq, old_cid, X_REPLACED, order.status, NO_EXPIRY, 0, 0,
-             order.cum_qty, order.cum_quote, 0, "", -1, False, working and not parked, now,
-             -1, order.prevented, 0, 0, -1),
+             order.cum_qty, order.cum_quote, 0, "", -1, False,
+             working and not parked and not pending, now, -1, order.prevented, 0, 0, -1),
         )  # fmt: skip
-        return self._finish(order, now, [report])
+        out.append(report)
 
     def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
         """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE).
@@ -957,14 +985,26 @@ class MatchingEngine:
         )
         self._work(leg, now, out, registered=True)
 
-    def _list_event(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> None:
-        self._list_events.append(
-            ListStatus(
-                self.seq, self.instrument.symbol, lst.list_id, lst.contingency,
-                lst.status_type(), lst.status, lst.client_id, now,
-                tuple((o.order_id, o.client_order_id) for o in lst.orders),
-            )
+    def _list_event(
+        self,
+        lst: OrderList,
+        now: int,
+        out: list[ExecutionReport],
+        kind: ListStatusType | None = None,
+    ) -> None:
+        self._list_events.append(self._list_status(lst, now, kind))
+
+    def _list_status(self, lst: OrderList, now: int, kind: ListStatusType | None) -> ListStatus:
+        return ListStatus(
+            self.seq, self.instrument.symbol, lst.list_id, lst.contingency,
+            kind or lst.status_type(), lst.status, lst.client_id, now,
+            tuple((o.order_id, o.client_order_id) for o in lst.orders),
         )  # fmt: skip
+
+    def list_status(self, order_list_id: int, now: int) -> ListStatus | None:
+        """An open order list as it stands (None once it has ended)."""
+        lst = self._lists.get(order_list_id)
+        return None if lst is None else self._list_status(lst, now, None)
 
     def _list_ack(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> ListAck:
         if self.on_events is not None:
@@ -1512,6 +1552,8 @@ class MatchingEngine:
                     maker.status = FILLED
                     level.count -= 1
                     orders.popleft()
+                    if maker.locked:  # more than it spent: an inherited OCO or stop lock
+                        self._release(maker)
                     self._retire(maker)
                     self._remember(maker)
                 seq += 2

@@ -175,7 +175,7 @@ class Venue:
             params,
             lambda inst: parse_amend(inst, account, params),
             lambda engine, request: engine.amend(request, now),
-            amend_response,
+            lambda inst, ack: amend_response(inst, ack, self.engines[inst.symbol]),
         )
 
     def cancel_replace(
@@ -298,16 +298,18 @@ def _rates_text(rates: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def amend_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
-    """The venue's amend keep-priority response."""
-    report = ack.reports[0]
-    return {
+def amend_response(
+    inst: Instrument, ack: Ack, engine: MatchingEngine | None = None
+) -> dict[str, Any]:
+    """The venue's amend keep-priority response; with `listStatus` for an order-list leg."""
+    report = next(r for r in ack.reports if r.order_id == ack.order_id)
+    body: dict[str, Any] = {
         "transactTime": ack.transact_time,
         "executionId": report.seq,
         "amendedOrder": {
             "symbol": inst.symbol,
             "orderId": ack.order_id,
-            "orderListId": -1,
+            "orderListId": report.order_list_id,
             "origClientOrderId": report.orig_client_order_id,
             "clientOrderId": report.client_order_id,
             "price": format_units(report.price, inst.tick),
@@ -324,6 +326,22 @@ def amend_response(inst: Instrument, ack: Ack) -> dict[str, Any]:
             "selfTradePreventionMode": report.stp_mode.value,
         },
     }
+    list_id = report.order_list_id
+    if list_id >= 0:
+        status = engine.list_status(list_id, ack.transact_time) if engine is not None else None
+        if status is None:  # the amend ended the list: its last event says how it stands
+            status = next(s for s in reversed(ack.list_statuses) if s.order_list_id == list_id)
+        body["listStatus"] = {
+            "orderListId": list_id,
+            "contingencyType": status.contingency_type.value,
+            "listOrderStatus": status.list_order_status.value,
+            "listClientOrderId": status.list_client_order_id,
+            "symbol": inst.symbol,
+            "orders": [
+                {"symbol": inst.symbol, "orderId": i, "clientOrderId": c} for i, c in status.orders
+            ],
+        }
+    return body
 
 
 def cancel_replace_response(
@@ -419,7 +437,7 @@ def order_response(
     body: dict[str, Any] = {
         "symbol": inst.symbol,
         "orderId": ack.order_id,
-        "orderListId": -1,
+        "orderListId": first.order_list_id,
         "clientOrderId": first.client_order_id,
         "transactTime": ack.transact_time,
         "price": format_units(first.price, inst.tick),
