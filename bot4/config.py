@@ -56,7 +56,9 @@ def load_run_config(
     path = Path(path)
     with open(path, "rb") as fh:
         config = RunConfig.model_validate(tomllib.load(fh))
-    if config.fees_file is not None and not config.fees_file.is_absolute():
-        config = config.model_copy(update={"fees_file": path.parent / config.fees_file})
+    for name in ("fees_file", "symbols_file"):
+        value = getattr(config, name)
+        if value is not None and not value.is_absolute():
+            config = config.model_copy(update={name: path.parent / value})
     instruments = config.instruments(path.parent)
     return config, instruments, dict(config.start_prices)

@@ -22,7 +22,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Category, VenueError
 from bot4.core.events import ExecutionReport, digest
 from bot4.core.fees import load_fees
-from bot4.core.instruments import Instrument
+from bot4.core.instruments import Instrument, load_symbols_file
 from bot4.core.money import format_units, to_units
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.sim.engine import Ack
@@ -187,7 +187,13 @@ def simulate(
     log: list[ExecutionReport] = []
     refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in start_prices.items()}
     schedule = load_fees(config.fees_file) if config.fees_file is not None else None
-    venue = Venue(instruments, reference_prices=refs, on_events=log.extend, fees=schedule)
+    venue = Venue(
+        instruments,
+        reference_prices=refs,
+        on_events=log.extend,
+        fees=schedule,
+        exchange_filters=load_symbols_file(config.symbols_file).exchangeFilters,
+    )
     accounts = [f"acct{i}" for i in range(config.accounts)]
     for account in accounts[: config.bnb_fee_accounts]:
         venue.fees.set_pay_with_bnb(account, True)

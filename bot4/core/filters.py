@@ -182,3 +182,41 @@ SymbolFilter = Annotated[
     | TrailingDelta,
     Field(discriminator="filterType"),
 ]
+
+
+class ExchangeMaxNumOrders(_Filter):
+    """An account may have at most maxNumOrders open orders over every symbol."""
+
+    filterType: Literal["EXCHANGE_MAX_NUM_ORDERS"]
+    maxNumOrders: int = Field(gt=0)
+
+
+class ExchangeMaxNumAlgoOrders(_Filter):
+    """An account may have at most maxNumAlgoOrders waiting stop orders over every symbol."""
+
+    filterType: Literal["EXCHANGE_MAX_NUM_ALGO_ORDERS"]
+    maxNumAlgoOrders: int = Field(gt=0)
+
+
+class ExchangeMaxNumIcebergOrders(_Filter):
+    """At most maxNumIcebergOrders open iceberg orders per account. bot4 places no icebergs,
+    so this limit always holds; the filter is accepted so exchangeInfo pastes in whole."""
+
+    filterType: Literal["EXCHANGE_MAX_NUM_ICEBERG_ORDERS"]
+    maxNumIcebergOrders: int = Field(gt=0)
+
+
+class ExchangeMaxNumOrderLists(_Filter):
+    """An account may have at most maxNumOrderLists open order lists over every symbol."""
+
+    filterType: Literal["EXCHANGE_MAX_NUM_ORDER_LISTS"]
+    maxNumOrderLists: int = Field(gt=0)
+
+
+ExchangeFilter = Annotated[
+    ExchangeMaxNumOrders
+    | ExchangeMaxNumAlgoOrders
+    | ExchangeMaxNumIcebergOrders
+    | ExchangeMaxNumOrderLists,
+    Field(discriminator="filterType"),
+]

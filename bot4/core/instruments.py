@@ -269,6 +269,7 @@ class SymbolsFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbols: tuple[SymbolSpec, ...] = Field(min_length=1)
+    exchangeFilters: tuple[f.ExchangeFilter, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> SymbolsFile:
@@ -279,9 +280,13 @@ class SymbolsFile(BaseModel):
         return self
 
 
-def load_symbols(path: str | Path) -> dict[str, Instrument]:
+def load_symbols_file(path: str | Path) -> SymbolsFile:
     """Load and validate a symbols TOML file; pydantic's error names the bad field."""
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
-    parsed = SymbolsFile.model_validate(data)
-    return {spec.symbol: Instrument.compile(spec) for spec in parsed.symbols}
+    return SymbolsFile.model_validate(data)
+
+
+def load_symbols(path: str | Path) -> dict[str, Instrument]:
+    """The compiled symbols of a symbols TOML file."""
+    return {spec.symbol: Instrument.compile(spec) for spec in load_symbols_file(path).symbols}

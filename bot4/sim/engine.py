@@ -36,6 +36,7 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
+from bot4.core.exchange import ExchangeLimits
 from bot4.core.feebook import FeeBook, FeeRef
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
@@ -146,11 +147,13 @@ class MatchingEngine:
         history: int = 10_000,
         on_events: EventSink | None = None,
         fees: FeeBook | None = None,
+        exchange: ExchangeLimits | None = None,
     ) -> None:
         """`reference_price` (ticks) seeds the average price before the first trade;
         `history` bounds how many ended orders stay queryable; `on_events` receives every
         request's reports in order (the journal hook); `fees` is the venue's shared fee book
-        (default: this symbol's flat makerCommission/takerCommission)."""
+        (default: this symbol's flat makerCommission/takerCommission); `exchange` holds the
+        venue's exchange-level filters, shared by its engines."""
         self.instrument = instrument
         self.ledger = ledger if ledger is not None else Ledger()
         if fees is not None and fees.ledger is not self.ledger:
@@ -158,6 +161,7 @@ class MatchingEngine:
         self.fees = fees if fees is not None else FeeBook(None, self.ledger)
         self.fees.attach(instrument, self._last_price)
         self._fee_refs: dict[str, FeeRef] = {}
+        self._ex = exchange
         self.status = instrument.spec.status
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
@@ -206,6 +210,10 @@ class MatchingEngine:
         max_orders = inst.max_num_orders
         if max_orders is not None and self._open_count.get(account, 0) >= max_orders:
             return errors.filter_failure("MAX_NUM_ORDERS")
+        if self._ex is not None:
+            refused = self._ex.check(account, orders=1, algo=otype in STOP_TYPES)
+            if refused is not None:
+                return refused
         cid = req.client_order_id
         if cid is not None and (account, cid) in self._by_client:
             return errors.DUPLICATE_ORDER
@@ -710,6 +718,10 @@ class MatchingEngine:
         limit = inst.max_num_algo_orders
         if limit is not None and algo and self._algo_count.get(account, 0) + algo > limit:
             return errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+        if self._ex is not None:
+            refused = self._ex.check(account, orders=len(legs), algo=algo, lists=1)
+            if refused is not None:
+                return refused
         last = self.avg_price.last
         for leg in legs:
             if leg.type is LIMIT_MAKER and self._crosses(leg.side, leg.price):
@@ -754,6 +766,8 @@ class MatchingEngine:
         lst = OrderList(list_id, client_id or f"bot4-list-{list_id}", account, kind)
         self._lists[list_id] = lst
         self._list_by_client[(account, lst.client_id)] = lst
+        if self._ex is not None:
+            self._ex.add(self._ex.lists, account, 1)
         return lst
 
     def _lock(self, order: Order, amount: int) -> None:
@@ -785,7 +799,7 @@ class MatchingEngine:
                 order.working_time = -1
                 order.head = (*order.head[:11], -1, *order.head[12:])
                 self.stops.add(order, self.avg_price.last)
-                self._algo_count[order.account] = self._algo_count.get(order.account, 0) + 1
+                self._algo_added(order.account)
                 out.append(self._event(order, X_NEW, NO_EXPIRY, now, False))
             else:
                 (self.bids if order.side is BUY else self.asks).add(order)
@@ -838,12 +852,19 @@ class MatchingEngine:
         self._drain(now, out)
         return self._list_ack(lst, now, out)
 
+    def _algo_added(self, account: str) -> None:
+        self._algo_count[account] = self._algo_count.get(account, 0) + 1
+        if self._ex is not None:
+            self._ex.add(self._ex.algo, account, 1)
+
     def _algo_done(self, account: str) -> None:
         count = self._algo_count[account] - 1
         if count:
             self._algo_count[account] = count
         else:
             del self._algo_count[account]
+        if self._ex is not None:
+            self._ex.add(self._ex.algo, account, -1)
 
     def _drain(self, now: int, out: list[ExecutionReport]) -> None:
         """Work off what a request set in motion: stop triggers and list transitions."""
@@ -940,6 +961,8 @@ class MatchingEngine:
                 lst.status = ListOrderStatus.ALL_DONE
                 del self._lists[lst.list_id]
                 del self._list_by_client[(lst.account, lst.client_id)]
+                if self._ex is not None:
+                    self._ex.add(self._ex.lists, lst.account, -1)
                 self._list_event(lst, now, out)
 
     def _release_pending(self, lst: OrderList, now: int, out: list[ExecutionReport]) -> None:
@@ -975,7 +998,7 @@ class MatchingEngine:
         self._lock(leg, need)
         if leg.type in STOP_TYPES:
             self.stops.add(leg, self.avg_price.last)
-            self._algo_count[leg.account] = self._algo_count.get(leg.account, 0) + 1
+            self._algo_added(leg.account)
             self.seq += 1
             out.append(self._event(leg, X_NEW, NO_EXPIRY, now, False))
             return
@@ -1279,7 +1302,7 @@ class MatchingEngine:
         order.head = (*order.head[:11], -1, *order.head[12:])
         self._register(order)
         self.stops.add(order, self.avg_price.last)
-        self._algo_count[order.account] = self._algo_count.get(order.account, 0) + 1
+        self._algo_added(order.account)
         self.seq += 1
         return self._finish(order, now, [self._event(order, X_NEW, NO_EXPIRY, now, False)])
 
@@ -1695,6 +1718,8 @@ class MatchingEngine:
         self._open[order.order_id] = order
         self._by_client[(order.account, order.client_order_id)] = order
         self._open_count[order.account] = self._open_count.get(order.account, 0) + 1
+        if self._ex is not None:
+            self._ex.add(self._ex.orders, order.account, 1)
         key = order.stp_key
         if key is not order.account:
             self._key_open[key] = self._key_open.get(key, 0) + 1
@@ -1710,6 +1735,8 @@ class MatchingEngine:
             self._open_count[order.account] = count
         else:
             del self._open_count[order.account]
+        if self._ex is not None:
+            self._ex.add(self._ex.orders, order.account, -1)
         key = order.stp_key
         if key is not order.account:
             count = self._key_open[key] - 1

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -18,8 +18,10 @@ from bot4.core.accounts import Ledger
 from bot4.core.enums import Side
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT, ExecutionReport, commission_unit
+from bot4.core.exchange import ExchangeLimits
 from bot4.core.feebook import FeeBook
 from bot4.core.fees import FeeSchedule
+from bot4.core.filters import ExchangeFilter
 from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
@@ -49,10 +51,13 @@ class Venue:
         reference_prices: Mapping[str, int] | None = None,
         on_events: EventSink | None = None,
         fees: FeeSchedule | None = None,
+        exchange_filters: Iterable[ExchangeFilter] = (),
     ) -> None:
         """`fees` is the commission schedule (VIP tiers, BNB discount); without one every
-        account pays each symbol's makerCommission/takerCommission."""
+        account pays each symbol's makerCommission/takerCommission. `exchange_filters` are
+        exchangeInfo's exchangeFilters, counted per account over every symbol."""
         self.ledger = Ledger()
+        self.exchange = ExchangeLimits.from_filters(exchange_filters)
         self.fees = FeeBook(fees, self.ledger)
         self.instruments = dict(instruments)
         self._asset_units: dict[str, Decimal] = {}
@@ -76,6 +81,7 @@ class Venue:
                 reference_price=refs.get(name),
                 on_events=on_events,
                 fees=self.fees,
+                exchange=self.exchange,
             )
             for name, inst in self.instruments.items()
         }
