@@ -119,6 +119,9 @@ class CancelReplace(NamedTuple):
     mode: CancelReplaceMode = CancelReplaceMode.STOP_ON_FAILURE
 
 
+_NEW = OrderStatus.NEW
+
+
 class Order:
     """An accepted order as the engine tracks it (mutable, owned by one engine).
 
@@ -193,7 +196,7 @@ class Order:
         self.cum_qty = 0
         self.cum_quote = 0
         self.locked = 0
-        self.status = OrderStatus.NEW
+        self.status = _NEW
         self.created = created
         self.working_time = created
         self.base_bal = base_bal

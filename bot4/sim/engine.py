@@ -75,6 +75,12 @@ STP_NONE, EXPIRE_MAKER, EXPIRE_TAKER = StpMode.NONE, StpMode.EXPIRE_MAKER, StpMo
 EXPIRE_BOTH, TRANSFER, DECREMENT = StpMode.EXPIRE_BOTH, StpMode.TRANSFER, StpMode.DECREMENT
 NO_STP = (-1, 0, -1)  # no prevented match: (prevented_match_id, last_prevented, counter order)
 NO_EXPIRY = ExpiryReason.NONE
+NO_LIQUIDITY = ExpiryReason.INSUFFICIENT_LIQUIDITY
+FOK_EXPIRED = ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+IOC_EXPIRED = ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
+TRADING = SymbolStatus.TRADING
+ONLY_NEW = CancelRestriction.ONLY_NEW
+ONLY_PARTIAL = CancelRestriction.ONLY_PARTIALLY_FILLED
 
 _TYPE_NAMES = {
     OrderType.LIMIT: "Limit orders",
@@ -160,8 +166,10 @@ class MatchingEngine:
             raise ValueError("the fee book must use the engine's ledger")
         self.fees = fees if fees is not None else FeeBook(None, self.ledger)
         self.fees.attach(instrument, self._last_price)
+        self._flat_ref = FeeRef("", instrument)  # stands in for every account without a schedule
         self._fee_refs: dict[str, FeeRef] = {}
         self._ex = exchange
+        self._symbol = instrument.symbol
         self.status = instrument.spec.status
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
@@ -205,8 +213,7 @@ class MatchingEngine:
         if error is not None:
             return error
         inst = self.instrument
-        account, side, otype = req.account, req.side, req.type
-        price, qty, qoq = req.price, req.quantity, req.quote_order_qty
+        account, side, otype, qty, price, _, qoq, cid, stp, _, _ = req
         max_orders = inst.max_num_orders
         if max_orders is not None and self._open_count.get(account, 0) >= max_orders:
             return errors.filter_failure("MAX_NUM_ORDERS")
@@ -214,7 +221,6 @@ class MatchingEngine:
             refused = self._ex.check(account, orders=1, algo=otype in STOP_TYPES)
             if refused is not None:
                 return refused
-        cid = req.client_order_id
         if cid is not None and (account, cid) in self._by_client:
             return errors.DUPLICATE_ORDER
         if otype is LIMIT_MAKER and self._crosses(side, price):
@@ -232,7 +238,7 @@ class MatchingEngine:
             return self._accept(req, qty, need, base, quote, now)
         if otype is not MARKET:
             return self._submit_stop(req, base, quote, now)
-        key, mode = self.ledger.stp_key(account), req.stp_mode or self._stp_default
+        key, mode = self.ledger.stp_key(account), stp or self._stp_default
         if qoq:
             derived = self._quote_quantity(side, qoq, key, mode)
             if isinstance(derived, VenueError):
@@ -300,14 +306,15 @@ class MatchingEngine:
             return errors.invalid_parameter("quantity")
         if type(qoq) is not int:
             return errors.invalid_parameter("quoteOrderQty")
-        if stop_price or trailing:
+        stopish = stop_price or trailing
+        if stopish:
             if type(stop_price) is not int or stop_price < 0:
                 return errors.invalid_parameter("stopPrice")
             if type(trailing) is not int or trailing < 0:
                 return errors.invalid_parameter("trailingDelta")
         if otype not in self._types:
             return errors.not_supported(_TYPE_NAMES[otype])
-        if self.status is not SymbolStatus.TRADING:
+        if self.status is not TRADING:
             return errors.MARKET_CLOSED
         if stp is not None and stp not in self._stp_allowed:
             if isinstance(stp, StpMode):
@@ -323,14 +330,14 @@ class MatchingEngine:
         elif otype is MARKET:
             if tif is not None:
                 return errors.TIF_NOT_REQUIRED
-            if req.price:
+            if price:
                 return errors.param_not_required("price")
-            if req.quantity and req.quote_order_qty:
+            if qty and qoq:
                 return errors.UNSUPPORTED_COMBINATION
-            if not req.quantity and not req.quote_order_qty:
+            if not qty and not qoq:
                 return errors.one_of_params("quantity", "quoteOrderQty")
-            if req.quote_order_qty:
-                if req.quote_order_qty < 0:
+            if qoq:
+                if qoq < 0:
                     return errors.invalid_parameter("quoteOrderQty")
                 if not self.instrument.spec.quoteOrderQtyMarketAllowed:
                     return errors.not_supported("Quote order qty market orders")
@@ -348,27 +355,26 @@ class MatchingEngine:
                 return errors.mandatory_param("timeInForce")
             if trailing and not self.instrument.spec.allowTrailingStop:
                 return errors.not_supported("Trailing stop orders")
-        if (stop_price or trailing) and otype not in STOP_TYPES:
+        if stopish and otype not in STOP_TYPES:
             if stop_price:
                 return errors.param_not_required("stopPrice")
             return errors.param_not_required("trailingDelta")
-        cid = req.client_order_id
+        # the shape holds: the same fields with their types (one unpack, no attribute reads)
+        account, side, otype, qty, price, tif, qoq, cid, stp, stop_price, trailing = req
         if cid is not None and CLIENT_ID_RE.match(cid) is None:
             return _bad_client_id("newClientOrderId", cid)
-        if req.account not in self._known:
+        if account not in self._known:
             return errors.UNKNOWN_ACCOUNT
-        # the shape holds: read the fields again with their types
-        side, otype, stop_price = req.side, req.type, req.stop_price
-        price, qty, qoq = req.price, req.quantity, req.quote_order_qty
         inst = self.instrument
-        if stop_price and (
-            stop_price < inst.min_price or (inst.max_price and stop_price > inst.max_price)
-        ):
-            return errors.filter_failure("PRICE_FILTER")
-        if req.trailing_delta:
-            bounds = inst.trailing_above if fires_on_rise(otype, side) else inst.trailing_below
-            if bounds is not None and not bounds[0] <= req.trailing_delta <= bounds[1]:
-                return errors.filter_failure("TRAILING_DELTA")
+        if stopish:
+            if stop_price and (
+                stop_price < inst.min_price or (inst.max_price and stop_price > inst.max_price)
+            ):
+                return errors.filter_failure("PRICE_FILTER")
+            if trailing:
+                bounds = inst.trailing_above if fires_on_rise(otype, side) else inst.trailing_below
+                if bounds is not None and not bounds[0] <= trailing <= bounds[1]:
+                    return errors.filter_failure("TRAILING_DELTA")
         market_like = otype is MARKET or otype is STOP_LOSS or otype is TAKE_PROFIT
         if not market_like:
             if price < inst.min_price or price <= 0 or (inst.max_price and price > inst.max_price):
@@ -425,7 +431,7 @@ class MatchingEngine:
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
-        if not self.ledger.knows(req.account):
+        if req.account not in self._known:
             return errors.UNKNOWN_ACCOUNT
         new_cid = req.new_client_order_id
         if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
@@ -436,8 +442,9 @@ class MatchingEngine:
         order = self._find_open(req)
         if isinstance(order, VenueError):
             return order
-        if (restriction is CancelRestriction.ONLY_NEW and order.status is not NEW) or (
-            restriction is CancelRestriction.ONLY_PARTIALLY_FILLED and order.status is not PARTIAL
+        if restriction is not None and (
+            (restriction is ONLY_NEW and order.status is not NEW)
+            or (restriction is ONLY_PARTIAL and order.status is not PARTIAL)
         ):
             return errors.CANCEL_RESTRICTED
         if order.list_id >= 0:
@@ -453,7 +460,8 @@ class MatchingEngine:
             self._algo_done(order.account)
         else:
             (self.bids if order.side is BUY else self.asks).unlink(order, leaves)
-        self._release(order)
+        if order.locked:
+            self._release(order)
         self._retire(order)
         self._remember(order)
         self.seq += 1
@@ -1290,7 +1298,7 @@ class MatchingEngine:
                 cid = "x" + cid
         return Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
-            self.instrument.symbol, base, quote, stp or self._stp_default,
+            self._symbol, base, quote, stp or self._stp_default,
             self.ledger.stp_key(account), stop_price, trailing, list_id,
         )  # fmt: skip
 
@@ -1319,7 +1327,7 @@ class MatchingEngine:
                 cid = "x" + cid
         order = Order(
             oid, cid, account, side, otype, tif, price, qty, qoq, now,
-            self.instrument.symbol, base, quote, stp or self._stp_default,
+            self._symbol, base, quote, stp or self._stp_default,
             self._groups.get(account, account),
         )  # fmt: skip
         bal = quote if side is BUY else base
@@ -1345,13 +1353,7 @@ class MatchingEngine:
             order.status = EXPIRED
             order.leaves = 0
             self.seq += 1
-            reason = (
-                ExpiryReason.INSUFFICIENT_LIQUIDITY
-                if otype is MARKET
-                else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
-                if tif is FOK
-                else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
-            )
+            reason = NO_LIQUIDITY if otype is MARKET else FOK_EXPIRED if tif is FOK else IOC_EXPIRED
             out.append(self._event(order, X_EXPIRED, reason, now, False))
             self._release(order)
             self._remember(order)
@@ -1376,13 +1378,7 @@ class MatchingEngine:
                 if not registered:
                     self._register(order)
                 return
-            reason = (
-                ExpiryReason.INSUFFICIENT_LIQUIDITY
-                if market_like
-                else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
-                if tif is FOK
-                else ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
-            )
+            reason = NO_LIQUIDITY if market_like else FOK_EXPIRED if tif is FOK else IOC_EXPIRED
             order.status = EXPIRED
             order.leaves = 0
             self.seq += 1
@@ -1470,9 +1466,15 @@ class MatchingEngine:
         if now >= fee_book.next_roll:
             fee_book.roll(now)
         refs, charge = self._fee_refs, fee_book.charge
-        t_ref = refs[taker.account]
-        t_simple = t_ref.simple
-        taker_num, taker_den = t_ref.taker
+        flat = fee_book.schedule is None  # every account pays the symbol's own rates
+        (maker_num, maker_den), (taker_num, taker_den) = inst.maker_rate, inst.taker_rate
+        if flat:
+            t_simple = True
+            t_ref = m_ref = self._flat_ref
+        else:
+            t_ref = m_ref = refs[taker.account]
+            t_simple = t_ref.simple
+            taker_num, taker_den = t_ref.taker
         buying = taker.side is BUY
         book = self.asks if buying else self.bids
         prices, levels = book.prices, book.levels
@@ -1490,6 +1492,7 @@ class MatchingEngine:
         seq, trade_id = self.seq, self.last_trade_id
         append = out.append
         record = self.avg_price.record
+        stops = self.stops.orders
         while taker.leaves and prices:
             price = prices[0] if buying else prices[-1]
             if limit is not None and ((price > limit) if buying else (price < limit)):
@@ -1512,9 +1515,11 @@ class MatchingEngine:
                 notional = price * fill
                 quote_units = notional * per_ticklot
                 base_units = fill * per_lot
-                t_volume += quote_units
-                m_ref = refs[maker.account]
-                m_ref.volume += quote_units
+                if not flat:
+                    t_volume += quote_units
+                    m_ref = refs[maker.account]
+                    m_ref.volume += quote_units
+                    maker_num, maker_den = m_ref.maker
                 taker.leaves -= fill
                 taker.cum_qty += fill
                 taker.cum_quote += notional
@@ -1534,8 +1539,7 @@ class MatchingEngine:
                         t_fee, t_asset = charge(t_ref, False, True, base_units, quote_units, t_base)
                     maker.base_bal.locked -= base_units
                     maker.locked -= base_units
-                    if m_ref.simple:
-                        maker_num, maker_den = m_ref.maker
+                    if flat or m_ref.simple:
                         m_fee = -((-quote_units * maker_num) // maker_den)
                         maker.quote_bal.free += quote_units - m_fee
                         m_fees += m_fee
@@ -1557,8 +1561,7 @@ class MatchingEngine:
                         )
                     maker.quote_bal.locked -= quote_units
                     maker.locked -= quote_units
-                    if m_ref.simple:
-                        maker_num, maker_den = m_ref.maker
+                    if flat or m_ref.simple:
                         m_fee = -((-base_units * maker_num) // maker_den)
                         maker.base_bal.free += base_units - m_fee
                         m_fees += m_fee
@@ -1603,12 +1606,13 @@ class MatchingEngine:
             if level_fill:
                 level.qty -= level_fill
                 record(now, price, level_fill)
-                if self.stops.orders:
+                if stops:
                     self._trade_prices.append(price)
             if not level.count:
                 book.drop(price)
         self.seq, self.last_trade_id = seq, trade_id
-        t_ref.volume += t_volume
+        if t_volume:
+            t_ref.volume += t_volume
         if t_fees or m_fees:
             fees = self.ledger.fees
             fees[t_recv] = fees.get(t_recv, 0) + t_fees
