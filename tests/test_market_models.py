@@ -40,7 +40,7 @@ from bot4.sim.market.models import (
     SizeModel,
     rng_for,
 )
-from bot4.sim.market.queue import QueuePosition
+from bot4.sim.market.queue import QueuePosition, simulate_passive_fill
 
 BTC_LIKE = MarketModel(
     "BTCUSDT",
@@ -378,3 +378,19 @@ def test_makers_keep_both_sides_quoted(btc: Instrument) -> None:
     depth = engine.depth()
     assert len(depth["bids"]) == 3 and len(depth["asks"]) == 3 and result.makers == 6
     assert depth["bids"][0][0] < 3_000_000 < depth["asks"][0][0]
+
+
+def test_passive_fill_simulation_uses_the_fill_model_and_the_queue() -> None:
+    sweep = FillModel(1.0, 1.0, 1.0)  # every trade takes the whole level
+    done = simulate_passive_fill(sweep, rng_for(1), ahead=50, qty=10, behind=40, trades=1)
+    assert (done.filled, done.ahead) == (10, 0)
+    nibble = FillModel(0.0, 0.5, 20.0)  # trades take about 2.5 % of the level
+    one = simulate_passive_fill(nibble, rng_for(2), ahead=1_000, qty=100, behind=0, trades=5)
+    assert one.filled == 0 and one.ahead < 1_000
+    def filled(seed: int, trades: int) -> int:
+        return simulate_passive_fill(nibble, rng_for(seed), 1_000, 100, 500, trades).filled
+
+    many, fewer = [filled(s, 60) for s in range(40)], [filled(s, 20) for s in range(40)]
+    assert sum(many) > sum(fewer) and max(many) <= 100
+    empty = simulate_passive_fill(sweep, rng_for(3), ahead=0, qty=5, behind=0, trades=3)
+    assert empty.filled == 5

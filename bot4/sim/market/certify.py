@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from bot4.sim.market.fit import Estimate, fit_beta, fit_lognormal, poisson_rate
+from bot4.sim.market.fit import Estimate, binomial, fit_beta, fit_lognormal, poisson_rate
 from bot4.sim.market.models import FloatArray, MarketModel, rng_for
 
 ALPHA = 0.01
@@ -155,10 +155,7 @@ def recover(model: MarketModel, *, seed: int = 2, n: int = SELF_SAMPLES) -> list
     fills = model.fills.sample(rng, n)
     full = fills >= 1.0
     k = int(full.sum())
-    alpha = 1 - 0.95
-    low = stats.beta.ppf(alpha / 2, k, n - k + 1) if k else 0.0
-    high = stats.beta.ppf(1 - alpha / 2, k + 1, n - k) if k < n else 1.0
-    p = Estimate(k / n, float(np.sqrt(k / n * (1 - k / n) / n)), float(low), float(high))
+    p = binomial(k, n)
     a, b = fit_beta(fills[~full])
     rows += [
         RecoveryRow("fills", "p_full", model.fills.p_full, p, n),

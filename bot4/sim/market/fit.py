@@ -200,7 +200,8 @@ def fill_shares(
     return shares.astype(np.float64), int((~ok).sum())
 
 
-def _clopper_pearson(k: int, n: int) -> Estimate:
+def binomial(k: int, n: int) -> Estimate:
+    """The share k/n with the exact (Clopper-Pearson) interval."""
     alpha = 1 - CONFIDENCE
     p = k / n
     low = stats.beta.ppf(alpha / 2, k, n - k + 1) if k else 0.0
@@ -233,6 +234,6 @@ def fit_fills(shares: npt.ArrayLike, skipped: int = 0) -> FillFit:
     n = len(xs)
     if n == 0:
         raise ValueError("no fill shares to fit")
-    p_full = _clopper_pearson(int(full.sum()), n)
+    p_full = binomial(int(full.sum()), n)
     a, b = fit_beta(xs[~full])
     return FillFit(FillModel(p_full.value, a.value, b.value), p_full, a, b, n, skipped)

@@ -10,6 +10,10 @@ queue model of backtesters such as hftbacktest. All arithmetic is on integers.
 
 from __future__ import annotations
 
+import numpy as np
+
+from bot4.sim.market.models import FillModel
+
 
 class QueuePosition:
     """Our order of `qty` lots behind `ahead` lots at one price."""
@@ -44,3 +48,27 @@ class QueuePosition:
             raise ValueError("quantities are >= 0")
         if level_lots and self.ahead:
             self.ahead -= min(self.ahead, lots * self.ahead // level_lots)
+
+
+def simulate_passive_fill(
+    fills: FillModel,
+    rng: np.random.Generator,
+    ahead: int,
+    qty: int,
+    behind: int,
+    trades: int,
+) -> QueuePosition:
+    """Our order of `qty` lots rests behind `ahead` lots, with `behind` lots queued after it;
+    `trades` taker trades then hit the level. Each takes a `FillModel` share of what rests
+    there (at least one lot), from the front of the queue. Returns our queue position after
+    them (`filled` is what we got). For backtests that have trades but no order book."""
+    position = QueuePosition(ahead, qty)
+    for _ in range(trades):
+        level = position.ahead + position.leaves + behind
+        if not level:
+            break
+        taken = fills.filled_lots(rng, level)
+        before = position.ahead
+        ours = position.on_trade(taken)
+        behind -= taken - min(taken, before) - ours  # what is left goes to those behind us
+    return position
