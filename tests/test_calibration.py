@@ -123,6 +123,10 @@ def test_calibration_on_the_real_sample(tmp_path: Path) -> None:
     sells = next(r for r in result.ks if r.model == "arrivals.sell" and r.check == "holdout")
     assert sells.pvalue < 0.01 and sells.passed is None
     doc = result.to_json()
+    goodness = doc["goodness_of_fit"]
+    assert set(goodness) == {"sizes", "arrivals.buy", "arrivals.sell", "fills"}
+    assert goodness["sizes"]["n"] == result.data["train_events"]
+    assert goodness["sizes"]["aic"] == pytest.approx(4 - 2 * goodness["sizes"]["loglik"])
     path = tmp_path / "calib.json"
     path.write_text(json.dumps(doc))
     assert load_model(path) == model

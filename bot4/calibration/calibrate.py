@@ -32,12 +32,14 @@ from bot4.sim.market.certify import ALPHA, KsRow, RecoveryRow, certify, format_t
 from bot4.sim.market.fit import (
     Estimate,
     LogNormalFit,
+    Quality,
     TakerEvents,
     fill_shares,
     fit_arrivals,
     fit_fills,
     fit_latency,
     fit_sizes,
+    quality,
     taker_events,
 )
 from bot4.sim.market.models import (
@@ -74,6 +76,7 @@ class Calibration:
                 comp: {name: asdict(est) for name, est in params.items()}
                 for comp, params in self.fits.items()
             },
+            "goodness_of_fit": {name: asdict(q) for name, q in self.goodness().items()},
             "certification": {
                 "alpha": ALPHA,
                 "ks": [asdict(r) for r in self.ks],
@@ -87,6 +90,27 @@ class Calibration:
 
     def table(self) -> str:
         return format_table(self.ks, self.recovery)
+
+    def goodness(self) -> dict[str, Quality]:
+        """In-sample log-likelihood, AIC and KS of every fitted component."""
+        out = {}
+        for name, data in self.train.items():
+            if len(data) >= 2:
+                dist, k = component_dist(self.model, name)
+                out[name] = quality(data, dist, k)
+        return out
+
+
+def component_dist(model: MarketModel, name: str) -> tuple[Any, int]:
+    """A component's fitted scipy distribution and its number of parameters."""
+    if name.startswith("arrivals."):
+        rate = model.arrivals.buy_rate if name.endswith("buy") else model.arrivals.sell_rate
+        return stats.expon(scale=1 / rate), 1
+    if name == "sizes":
+        return model.sizes.dist, 2
+    if name == "fills":
+        return model.fills.dist, 2
+    return getattr(model.latency, name.split(".", 1)[1]).dist, 2
 
 
 def load_model(path: str | Path) -> MarketModel:
@@ -278,15 +302,7 @@ def write_plots(result: Calibration, out_dir: str | Path) -> list[Path]:
     for name, data in result.train.items():
         if len(data) < 2:
             continue
-        if name.startswith("arrivals."):
-            rate = model.arrivals.buy_rate if name.endswith("buy") else model.arrivals.sell_rate
-            dist = stats.expon(scale=1 / rate)
-        elif name == "sizes":
-            dist = model.sizes.dist
-        elif name == "fills":
-            dist = model.fills.dist
-        else:
-            dist = getattr(model.latency, name.split(".", 1)[1]).dist
+        dist, _ = component_dist(model, name)
         log_x = name != "fills"
         path = out / f"{model.symbol}-{name.replace('.', '-')}.png"
         written.append(plot_fit(path, f"{model.symbol} {name}", data, dist.pdf, dist.ppf,

@@ -7,8 +7,9 @@ readers give them), so the fits do not depend on where the data came from.
   per match, all with the taker's time. Consecutive trades with the same time and side are
   therefore one taker event (`taker_events`); its size is their summed quantity. The Poisson
   rate per side is events / seconds observed, with the exact (Garwood) interval.
-* Sizes: log-normal MLE in closed form (mean and standard deviation of log size); intervals
-  from the Fisher information (sigma/sqrt(n) and sigma/sqrt(2n)).
+* Sizes: log-normal MLE (`scipy.stats.lognorm.fit` with loc 0: the mean and standard
+  deviation of log size); intervals from the Fisher information (sigma/sqrt(n) and
+  sigma/sqrt(2n)).
 * Fills: for each taker event, the quote in force just before it gives the touched level's
   quantity; the share taken is size / level quantity. A share >= 1 is a full take (binomial
   `p_full`, Clopper-Pearson interval); the others fit a Beta by MLE (scipy), intervals from
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -138,16 +140,15 @@ class LogNormalFit:
 
 
 def fit_lognormal(x: npt.ArrayLike) -> LogNormalFit:
-    """MLE of a log-normal (positive samples), closed form."""
+    """MLE of a log-normal (positive samples)."""
     xs = np.asarray(x, dtype=np.float64)
     n = len(xs)
     if n < 2 or not np.all(np.isfinite(xs)) or np.any(xs <= 0):
         raise ValueError("need at least two positive, finite samples")
-    logs = np.log(xs)
-    mu = float(logs.mean())
-    sigma = float(np.sqrt(np.mean((logs - mu) ** 2)))
-    if sigma <= 0:
+    if np.all(xs == xs[0]):
         raise ValueError("all samples are equal: no spread to fit")
+    shape, _, scale = stats.lognorm.fit(xs, floc=0)  # closed-form MLE when loc is fixed
+    mu, sigma = math.log(scale), float(shape)
     return LogNormalFit(
         Estimate.normal(mu, sigma / math.sqrt(n)),
         Estimate.normal(sigma, sigma / math.sqrt(2 * n)),
@@ -237,3 +238,23 @@ def fit_fills(shares: npt.ArrayLike, skipped: int = 0) -> FillFit:
     p_full = binomial(int(full.sum()), n)
     a, b = fit_beta(xs[~full])
     return FillFit(FillModel(p_full.value, a.value, b.value), p_full, a, b, n, skipped)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """In-sample goodness of fit: log-likelihood, AIC and the KS test on the fitted data."""
+
+    n: int
+    loglik: float
+    aic: float
+    ks_statistic: float
+    ks_pvalue: float
+
+
+def quality(data: npt.ArrayLike, dist: Any, parameters: int) -> Quality:
+    """Goodness of fit of a frozen scipy distribution to the data it was fitted on."""
+    xs = np.asarray(data, dtype=np.float64)
+    loglik = float(np.sum(dist.logpdf(xs)))
+    res = stats.kstest(xs, dist.cdf)
+    return Quality(len(xs), loglik, 2 * parameters - 2 * loglik, float(res.statistic),
+                   float(res.pvalue))  # fmt: skip
