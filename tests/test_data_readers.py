@@ -29,7 +29,7 @@ from bot4.sim.data import (
 )
 from bot4.sim.data.records import INT64_MAX
 
-SAMPLES = Path("/work/shared/data")
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data
 TRADES_SAMPLE = SAMPLES / "BTCUSDT-trades-2021-01-08-sample.csv"
 BOOK_SAMPLE = SAMPLES / "BTCUSDT-bookTicker-2021-01-08-sample.csv"
 
@@ -140,7 +140,7 @@ def error_of(call: object, *args: object, **kwargs: object) -> DataError:
 
 def need_samples() -> None:
     if not SAMPLES.is_dir():
-        pytest.skip("real samples in /work/shared/data are missing")
+        pytest.skip(f"real samples in {SAMPLES} are missing")
 
 
 def test_real_trades_sample_reads_exactly() -> None:
