@@ -53,6 +53,20 @@ class Code(enum.IntEnum):
     CLIENT_ORDER_ID_INVALID = -2039
     NO_REFERENCE_PRICE = -2043
     REJECTED_MBX_KEY = -2015
+    TOO_MANY_ORDERS = -1015
+    # bot4's pre-trade risk (-91xx): each check has its own code
+    RISK_MAX_QTY = -9101
+    RISK_MAX_NOTIONAL = -9102
+    RISK_PRICE_BAND = -9103
+    RISK_MAX_OPEN_ORDERS_SYMBOL = -9104
+    RISK_MAX_OPEN_ORDERS_ACCOUNT = -9105
+    RISK_MAX_POSITION = -9106
+    RISK_MAX_EXPOSURE = -9107
+    RISK_HALTED = -9108
+    RISK_REDUCE_ONLY = -9109
+    RISK_KILL_SWITCH = -9110
+    RISK_BREAKER_OPEN = -9111
+    RISK_NO_REFERENCE_PRICE = -9112
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,7 @@ class VenueError:
     msg: str
     category: Category
     retryable: bool = False
+    retry_after_ms: int | None = None  # when a retry can first succeed (rate limits)
 
     def exception(self) -> Bot4Error:
         """The typed exception the API raises for this error."""
@@ -270,3 +285,19 @@ DUPLICATE_LIST = _engine("Duplicate order sent.")
 UNKNOWN_LIST = VenueError(
     int(Code.CANCEL_REJECTED), "Unknown order list sent.", Category.VENUE_RULE
 )
+
+
+def risk(code: Code, msg: str, *, retryable: bool = False) -> VenueError:
+    """A refusal by pre-trade risk."""
+    return VenueError(int(code), msg, Category.RISK, retryable)
+
+
+def too_many_orders(limit: int, interval: str, retry_after_ms: int) -> VenueError:
+    """The venue's ORDERS rate limit answer, with when the next order can pass."""
+    return VenueError(
+        int(Code.TOO_MANY_ORDERS),
+        f"Too many new orders; current limit is {limit} orders per {interval}.",
+        Category.RATE_LIMIT,
+        True,
+        retry_after_ms,
+    )
