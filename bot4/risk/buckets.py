@@ -37,13 +37,18 @@ class TokenBucket:
 
     def take(self, now_ms: int) -> bool:
         """Spend one token at `now_ms` if there is one (time going backwards adds nothing)."""
-        level = self._refill(now_ms)
-        if self.last_ms is None or now_ms > self.last_ms:
+        level, last, interval = self.level, self.last_ms, self.interval_ms
+        if last is None or now_ms > last:
+            if last is not None:
+                level += (now_ms - last) * self.limit
+                full = self.limit * interval
+                if level > full:
+                    level = full
             self.last_ms = now_ms
-        if level < self.interval_ms:
+        if level < interval:
             self.level = level
             return False
-        self.level = level - self.interval_ms
+        self.level = level - interval
         return True
 
     def give_back(self) -> None:

@@ -148,7 +148,7 @@ class RiskEngine:
         self.instruments = dict(instruments)
         self._accounts: dict[str, _Account] = {}
         self._open: dict[tuple[str, int], _Open] = {}  # (symbol, orderId)
-        self._pending: tuple[_Account, _Book, bool, int, int, list[TokenBucket]] | None = None
+        self._pending: tuple[_Account, _Book, bool, int, int] | None = None
         self.reference: dict[str, int] = {}  # symbol -> price ticks (last trade or mark)
         self.events: list[RiskEvent] = []
         self.low_water_lots = 0
@@ -211,17 +211,17 @@ class RiskEngine:
 
     def check(self, symbol: str, req: NewOrder, now: int) -> VenueError | None:
         """Whether `req` may go to the venue. On None the order is pending until `on_result`."""
-        acct = self._accounts.get(req.account) or self.account(req.account)
+        account, side, _, qty, limit_price, _, qoq, _, _, _, _ = req
+        acct = self._accounts.get(account) or self.account(account)
         book = acct.books.get(symbol) or self._book(acct, symbol)
-        buy = req.side is BUY
+        buy = side is BUY
         pos = book.position.lots
         ref = self.reference.get(symbol)
-        price = req.price or ref or 0
-        qty = req.quantity
-        if not qty and req.quote_order_qty:
+        price = limit_price or ref or 0
+        if not qty and qoq:
             if not price:
                 return errors.risk(Code.RISK_NO_REFERENCE_PRICE, "Risk: no reference price.")
-            qty = req.quote_order_qty // (price * book.inst.quote_per_ticklot) or 1
+            qty = qoq // (price * book.inst.quote_per_ticklot) or 1
         # reducing: against the position and, with the same side's open orders, not past it
         reducing = (pos < 0 if buy else pos > 0) and qty + (
             book.open_buy if buy else book.open_sell
@@ -244,7 +244,6 @@ class RiskEngine:
             return errors.risk(Code.RISK_MAX_NOTIONAL,
                                "Risk: order notional above max_order_notional.")  # fmt: skip
         band = lim.band
-        limit_price = req.price
         if band and limit_price and ref and abs(limit_price - ref) * band[1] > band[0] * ref:
             return errors.risk(Code.RISK_PRICE_BAND, "Risk: price outside the price band.")
         if lim.max_open is not None and book.open_orders >= lim.max_open:
@@ -265,7 +264,8 @@ class RiskEngine:
             if not lease.try_reserve(reserve):
                 budget = acct.budget
                 assert budget is not None
-                want = reserve - lease.available + lease.granted // 2
+                # ask for room for this order and a good share more, so asking stays rare
+                want = reserve - lease.available + max(lease.granted, budget.limit // 16)
                 if budget.request(symbol, want) < want:
                     budget.rebalance()  # take back what other symbols hold unused
                     if reserve > lease.available:
@@ -273,17 +273,16 @@ class RiskEngine:
                 if not lease.try_reserve(reserve):
                     return errors.risk(Code.RISK_MAX_EXPOSURE, "Risk: gross exposure limit.",
                                        retryable=True)  # fmt: skip
-        taken: list[TokenBucket] = []
-        for bucket in acct.buckets:
+        buckets = acct.buckets
+        for i, bucket in enumerate(buckets):
             if not bucket.take(now):
-                for back in taken:
+                for back in buckets[:i]:
                     back.give_back()
                 if reserve:
                     lease.unreserve(reserve)  # type: ignore[union-attr]
                 return errors.too_many_orders(bucket.limit, bucket.label,
                                               bucket.retry_after(now))  # fmt: skip
-            taken.append(bucket)
-        self._pending = (acct, book, buy, qty, reserve, taken)
+        self._pending = (acct, book, buy, qty, reserve)
         return None
 
     # ------------------------------------------------------------------ reports
@@ -294,14 +293,14 @@ class RiskEngine:
         VenueError), else track it; then apply every report the request produced."""
         pending, self._pending = self._pending, None
         if pending is not None and isinstance(result, VenueError):
-            acct, book, _, _, reserve, taken = pending
-            for bucket in taken:
+            acct, book, _, _, reserve = pending
+            for bucket in acct.buckets:  # the venue refused: the order spent no token
                 bucket.give_back()
             if reserve and book.lease is not None:
                 book.lease.unreserve(reserve)
         elif pending is not None:
             order_id = getattr(result, "order_id", None)
-            acct, book, buy, qty, reserve, _ = pending
+            acct, book, buy, qty, reserve = pending
             if order_id is not None:
                 self._open[(symbol, order_id)] = _Open(book, buy, qty, reserve)
                 book.open_orders += 1
