@@ -340,3 +340,25 @@ def test_no_accepted_order_breaks_a_limit(
         assert budget is not None and budget.granted <= budget.limit
         # open-order bookkeeping agrees with the venue
         assert book.open_orders == len(gate.venue.engines["BTCUSDT"].open_orders(account))
+
+
+def test_position_limit_is_per_asset_over_every_symbol() -> None:
+    from tests.conftest import simple_spec
+
+    specs = {
+        "BTCUSDT": simple_spec(symbol="BTCUSDT", baseAsset="BTC", quoteAsset="USDT"),
+        "BTCFDUSD": simple_spec(symbol="BTCFDUSD", baseAsset="BTC", quoteAsset="FDUSD"),
+    }
+    instruments = {s: Instrument.compile(spec) for s, spec in specs.items()}
+    venue = Venue(instruments)
+    venue.deposit("u", "USDT", "1000000")
+    venue.deposit("u", "FDUSD", "1000000")
+    risk = RiskEngine(RiskFile.model_validate({"account": {"max_position": {"BTC": "2"}}}),
+                      instruments)  # fmt: skip
+    gate = RiskGate(venue, risk)
+    per_btc = 1_000  # lots of 0.001
+    buy = NewOrder("u", BUY, LIMIT, 1_500, 3_000_000, GTC)
+    assert isinstance(gate.submit("BTCUSDT", buy, 1), Ack)
+    assert code(gate.submit("BTCFDUSD", buy._replace(quantity=per_btc), 1)) == -9106
+    assert isinstance(gate.submit("BTCFDUSD", buy._replace(quantity=per_btc // 2), 1), Ack)
+    assert risk.account("u").assets["BTC"] == [0, 2 * 10**8, 0]  # 2 BTC open to buy, in units

@@ -110,7 +110,7 @@ class SymbolLimits:
     max_notional: int | None  # tick-lots
     band: tuple[int, int] | None  # price band as a fraction num/den of the reference
     max_open: int | None
-    max_position: int | None  # lots of the base asset
+    max_position: int | None  # units of the base asset, over every symbol that trades it
 
     @classmethod
     def compile(cls, spec: SymbolLimitsSpec, account: AccountLimitsSpec, inst: Instrument
@@ -130,7 +130,7 @@ class SymbolLimits:
             ),
             band=band,
             max_open=spec.max_open_orders,
-            max_position=None if position is None else floor_units(position, inst.step),
+            max_position=None if position is None else floor_units(position, inst.base_unit),
         )  # fmt: skip
 
 

@@ -81,12 +81,14 @@ class RiskEvent:
 class _Book:
     """One account on one symbol."""
 
-    __slots__ = ("inst", "lease", "limits", "open_buy", "open_orders", "open_sell", "position",
-                 "symbol")  # fmt: skip
+    __slots__ = ("asset", "inst", "lease", "limits", "open_buy", "open_orders", "open_sell",
+                 "per_lot", "position", "symbol")  # fmt: skip
 
     def __init__(self, symbol: str, inst: Instrument, limits: SymbolLimits,
-                 lease: SymbolLease | None) -> None:  # fmt: skip
+                 lease: SymbolLease | None, asset: list[int]) -> None:  # fmt: skip
         self.symbol = symbol
+        self.asset = asset  # the account's base asset: [position, open buys, open sells], units
+        self.per_lot = inst.base_per_lot
         self.inst = inst
         self.limits = limits
         self.lease = lease
@@ -98,6 +100,7 @@ class _Book:
 
 class _Account:
     __slots__ = (
+        "assets",
         "books",
         "buckets",
         "budget",
@@ -122,6 +125,7 @@ class _Account:
             else None
         )
         self.books: dict[str, _Book] = {}
+        self.assets: dict[str, list[int]] = {}  # per asset: position, open buys, open sells
         self.day: int | None = None
         self.day_equity = 0
         self.peak = 0
@@ -177,7 +181,8 @@ class RiskEngine:
             limits = SymbolLimits.compile(spec, self.config.account_spec(acct.name), inst)
             valued = inst.quote == self.config.valuation_asset
             lease = acct.budget.lease(symbol) if acct.budget is not None and valued else None
-            book = acct.books[symbol] = _Book(symbol, inst, limits, lease)
+            asset = acct.assets.setdefault(inst.base, [0, 0, 0])
+            book = acct.books[symbol] = _Book(symbol, inst, limits, lease, asset)
         return book
 
     def state(self, account: str) -> TradingState:
@@ -254,7 +259,9 @@ class RiskEngine:
             return errors.risk(Code.RISK_MAX_OPEN_ORDERS_ACCOUNT,
                                "Risk: too many open orders on the account.")  # fmt: skip
         if lim.max_position is not None and not reducing:
-            worst = pos + book.open_buy + qty if buy else book.open_sell + qty - pos
+            held, buying, selling = book.asset
+            units = qty * book.per_lot
+            worst = held + buying + units if buy else selling + units - held
             if worst > lim.max_position:
                 return errors.risk(Code.RISK_MAX_POSITION, "Risk: position limit.")
         reserve = 0
@@ -307,8 +314,10 @@ class RiskEngine:
                 acct.open_orders += 1
                 if buy:
                     book.open_buy += qty
+                    book.asset[1] += qty * book.per_lot
                 else:
                     book.open_sell += qty
+                    book.asset[2] += qty * book.per_lot
         self.on_reports(symbol, reports, now)
 
     def on_reports(self, symbol: str, reports: Iterable[ExecutionReport], now: int) -> None:
@@ -337,10 +346,13 @@ class RiskEngine:
 
     def _shrink(self, track: _Open, lots: int) -> None:
         track.leaves -= lots
+        book = track.book
         if track.buy:
-            track.book.open_buy -= lots
+            book.open_buy -= lots
+            book.asset[1] -= lots * book.per_lot
         else:
-            track.book.open_sell -= lots
+            book.open_sell -= lots
+            book.asset[2] -= lots * book.per_lot
         release = min(track.reserved, lots * track.reserve_per_lot)
         if release and track.book.lease is not None:
             track.book.lease.unreserve(release)
@@ -352,6 +364,7 @@ class RiskEngine:
         inst = book.inst
         notional = r.last_qty * r.last_price * inst.quote_per_ticklot
         book.position.fill(r.side is BUY, r.last_qty, notional)
+        book.asset[0] += (r.last_qty if r.side is BUY else -r.last_qty) * book.per_lot
         lease = book.lease
         if lease is not None:
             if track is not None and track.reserved:  # the filled part's reservation is spent
