@@ -445,16 +445,25 @@ class LeaseMachine(RuleBasedStateMachine):
             st.none() | st.dictionaries(st.sampled_from(self.symbols), st.integers(0, 5))
         )
         before = {s: budget.lease(s) for s in budget.snapshot()}
-        floor = {s: min(x.granted, x.used + x.reserved) for s, x in before.items()}
+        kept = {s: min(x.granted, x.used + x.reserved) for s, x in before.items()}
         committed = {s: (x.used, x.reserved) for s, x in before.items()}
         was_under = budget.granted <= budget.limit
         result = budget.rebalance(weights)
         assert result == {s: v["granted"] for s, v in budget.snapshot().items()}
         for symbol, lease in before.items():
-            assert lease.granted >= floor[symbol]  # never takes back usage or reservations
+            assert lease.granted >= kept[symbol]  # never takes back usage or reservations
             assert (lease.used, lease.reserved) == committed[symbol]
         if was_under:
             assert budget.granted <= budget.limit
+        if was_under and not any(u or r for u, r in committed.values()):
+            # nothing holds room anywhere: every lease lands on its share, rounded either way
+            shares = dict.fromkeys(before, 1) if weights is None else weights
+            total, limit = sum(shares.values()), budget.limit
+            for symbol, granted in result.items():
+                share = limit * shares.get(symbol, 0)
+                assert (share // total if total else 0) <= granted
+                assert granted <= (-(-share // total) if total else 0)
+            assert budget.granted == (limit if total else 0)
 
     @rule(tenths=st.integers(0, 20), on_usage=st.booleans())
     def set_limit(self, tenths: int, on_usage: bool) -> None:

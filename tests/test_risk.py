@@ -362,3 +362,63 @@ def test_position_limit_is_per_asset_over_every_symbol() -> None:
     assert code(gate.submit("BTCFDUSD", buy._replace(quantity=per_btc), 1)) == -9106
     assert isinstance(gate.submit("BTCFDUSD", buy._replace(quantity=per_btc // 2), 1), Ack)
     assert risk.account("u").assets["BTC"] == [0, 2 * 10**8, 0]  # 2 BTC open to buy, in units
+    assert risk.equity("u") == 0  # the FDUSD book is not in the valuation asset: not counted
+    with pytest.raises(ValueError, match="no symbol is quoted in EUR"):
+        RiskEngine(RiskFile(valuation_asset="EUR"), instruments).account("u")
+
+
+def test_leases_follow_cancels_marks_and_fills_risk_did_not_place(
+    instruments: dict[str, Instrument],
+) -> None:
+    cfg = config(max_gross_exposure="100000", max_daily_loss="1000", max_open_orders=50,
+                 order_rate=[{"interval": "10s", "limit": 50}, {"interval": "1d", "limit": 3}])
+    gate = gate_for(instruments, cfg)  # fmt: skip
+    risk = gate.risk
+    resting = gate.submit("BTCUSDT", limit(BUY, LOT, PRICE - 100), 1)
+    assert isinstance(resting, Ack)
+    lease = risk.account("u").books["BTCUSDT"].lease
+    assert lease is not None and lease.reserved == LOT * (PRICE - 100) * 10
+    gate.cancel("BTCUSDT", CancelOrder("u", resting.order_id), 2)
+    assert lease.reserved == 0
+    # a maker order placed on the venue directly still moves its account's position
+    risk.account("m")
+    gate.venue.submit("BTCUSDT", limit(SELL, LOT // 2, PRICE, account="m"), 3)
+    assert isinstance(gate.submit("BTCUSDT", NewOrder("u", BUY, MARKET, LOT // 2), 3), Ack)
+    assert risk.position("m", "BTCUSDT").lots == -LOT // 2
+    assert lease.used == LOT // 2 * PRICE * 10
+    risk.check("ETHUSDT", NewOrder("u", BUY, LIMIT, 1_000, 199_000, GTC), 4)  # an empty book
+    risk.on_result("ETHUSDT", VenueError(-1, "x", Category.INTERNAL), (), 4)
+    risk.check("BTCUSDT", NewOrder("w", BUY, LIMIT, 1_000, PRICE, GTC), 4)  # w: no position
+    risk.on_result("BTCUSDT", VenueError(-1, "x", Category.INTERNAL), (), 4)
+    risk.mark("BTCUSDT", PRICE - 300_000, 5)  # -10 %: 0.5 BTC loses 1500 USDT
+    assert lease.used == LOT // 2 * (PRICE - 300_000) * 10
+    assert risk.state("u") is TradingState.REDUCE_ONLY
+    risk.mark("BTCUSDT", PRICE - 400_000, 6)  # no second transition
+    assert [e.to_state for e in risk.events].count(TradingState.REDUCE_ONLY) == 1
+    gate.reset("u", 7)
+    # the daily bucket (3) is spent: the 10-second bucket gives its token back
+    assert isinstance(gate.submit("BTCUSDT", limit(BUY, LOT // 10, 2_600_000 - 100), 8), Ack)
+    ten_seconds = risk.account("u").buckets[0]
+    before = ten_seconds.level
+    refused = gate.submit("BTCUSDT", limit(BUY, LOT // 10, 2_600_000 - 100), 9)
+    assert code(refused) == -1015 and "per 1d" in refused.msg  # type: ignore[union-attr]
+    assert ten_seconds.level == min(50 * 10_000, before + 50)  # refilled 1 ms, nothing spent
+    assert lease.reserved == LOT // 10 * (2_600_000 - 100) * 10  # only the resting order
+    risk.set_state("u", TradingState.HALTED, 10, "operator")
+    assert code(gate.submit("BTCUSDT", limit(BUY, LOT // 10, 2_600_000), 11)) == -9108
+
+
+def test_a_partial_fill_keeps_the_reservation_of_what_is_left(
+    instruments: dict[str, Instrument],
+) -> None:
+    gate = gate_for(instruments, config(max_gross_exposure="100000"))
+    order = gate.submit("BTCUSDT", limit(BUY, LOT, PRICE - 100), 1)
+    assert isinstance(order, Ack)
+    lease = gate.risk.account("u").books["BTCUSDT"].lease
+    assert lease is not None
+    gate.submit("BTCUSDT", limit(SELL, LOT // 4, PRICE - 100, account="m", tif=IOC), 2)
+    assert gate.risk.position("u", "BTCUSDT").lots == LOT // 4
+    assert lease.reserved == (LOT - LOT // 4) * (PRICE - 100) * 10
+    assert lease.used == LOT // 4 * (PRICE - 100) * 10
+    gate.cancel("BTCUSDT", CancelOrder("u", order.order_id), 3)
+    assert lease.reserved == 0 and gate.risk.open_orders("u") == 0

@@ -328,10 +328,10 @@ class RiskEngine:
             track = self._open.get((symbol, r.order_id))
             if track is None:
                 if r.execution_type is X_TRADE and r.account in self._accounts:
-                    self._fill(self._accounts[r.account], symbol, r, None, now)
+                    self._fill(self._accounts[r.account], symbol, r, now)
                 continue
             if r.execution_type is X_TRADE:
-                self._fill(self._accounts[r.account], symbol, r, track, now)
+                self._fill(self._accounts[r.account], symbol, r, now)
             left = 0 if r.status in _DONE else max(0, r.orig_qty - r.cum_qty - r.prevented_qty)
             gone = track.leaves - left
             if gone > 0:
@@ -340,9 +340,6 @@ class RiskEngine:
                 del self._open[(symbol, r.order_id)]
                 track.book.open_orders -= 1
                 self._accounts[r.account].open_orders -= 1
-                if track.reserved and track.book.lease is not None:
-                    track.book.lease.unreserve(track.reserved)
-                    track.reserved = 0
 
     def _shrink(self, track: _Open, lots: int) -> None:
         track.leaves -= lots
@@ -358,19 +355,15 @@ class RiskEngine:
             track.book.lease.unreserve(release)
             track.reserved -= release
 
-    def _fill(self, acct: _Account, symbol: str, r: ExecutionReport, track: _Open | None,
-              now: int) -> None:  # fmt: skip
+    def _fill(self, acct: _Account, symbol: str, r: ExecutionReport, now: int) -> None:
         book = acct.books.get(symbol) or self._book(acct, symbol)
         inst = book.inst
         notional = r.last_qty * r.last_price * inst.quote_per_ticklot
         book.position.fill(r.side is BUY, r.last_qty, notional)
         book.asset[0] += (r.last_qty if r.side is BUY else -r.last_qty) * book.per_lot
         lease = book.lease
-        if lease is not None:
-            if track is not None and track.reserved:  # the filled part's reservation is spent
-                part = min(track.reserved, r.last_qty * track.reserve_per_lot)
-                track.reserved -= part
-                lease.unreserve(part)
+        if lease is not None:  # usage is the position at this price (the filled lots' own
+            # reservation is released with the rest of the order's change, in `_shrink`)
             lease.revalue(abs(book.position.lots) * r.last_price * inst.quote_per_ticklot)
         self._check_losses(acct, now)
 
