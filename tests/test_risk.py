@@ -304,42 +304,61 @@ orders = st.lists(
 )
 
 
+SYMBOLS = {"BTCUSDT": (PRICE, LOT), "ETHUSDT": (200_000, 10_000)}  # reference, lots per coin
+
+
 @given(stream=orders)
 def test_no_accepted_order_breaks_a_limit(
     instruments: dict[str, Instrument], stream: list[tuple[str, bool, int, int, bool, int]]
 ) -> None:
-    cfg = config(max_gross_exposure="60000", max_open_orders=6)
+    """Across two symbols: every accepted order keeps open orders, positions and the account's
+    gross exposure (sum over its symbols' leases) within their limits."""
+    cfg = RiskFile.model_validate({
+        "account": {"max_open_orders": 6, "max_gross_exposure": "60000",
+                    "max_position": {"BTC": "2", "ETH": "30"}},
+        "symbol": {"max_open_orders": 4, "price_band_pct": "5"},
+    })  # fmt: skip
     gate = gate_for(instruments, cfg)
-    gate.venue.deposit("v", "USDT", "10000000")
-    gate.venue.deposit("v", "BTC", "100")
+    for account in ("v",):
+        gate.venue.deposit(account, "USDT", "10000000")
+        gate.venue.deposit(account, "BTC", "100")
+        gate.venue.deposit(account, "ETH", "1000")
     now = 10
-    for account, buy, lots, offset, market, cancel in stream:
+    for i, (account, buy, lots, offset, market, cancel) in enumerate(stream):
         now += 7
+        symbol = "BTCUSDT" if i % 3 else "ETHUSDT"
+        ref, per_coin = SYMBOLS[symbol]
         risk = gate.risk
         acct = risk.account(account)
-        book = acct.books.get("BTCUSDT")
-        if cancel == 3 and book is not None and book.open_orders:
-            open_ids = [o.order_id for o in gate.venue.engines["BTCUSDT"].open_orders(account)]
-            gate.cancel("BTCUSDT", CancelOrder(account, open_ids[0]), now)
+        engine = gate.venue.engines[symbol]
+        if cancel == 3 and engine.open_orders(account):
+            gate.cancel(symbol, CancelOrder(account, engine.open_orders(account)[0].order_id), now)
             continue
         side = BUY if buy else SELL
-        req = (NewOrder(account, side, MARKET, lots) if market
-               else limit(side, lots, PRICE + offset, account=account))  # fmt: skip
-        result = gate.submit("BTCUSDT", req, now)
-        book = risk.account(account).books["BTCUSDT"]
-        lim = book.limits
-        assert book.open_orders <= (lim.max_open or 10**9)
-        assert risk.account(account).open_orders <= 6
-        if isinstance(result, Ack):
-            assert lots <= (lim.max_qty or 10**12)
-            long = book.position.lots + book.open_buy
-            short = book.open_sell - book.position.lots
-            assert long <= 2 * LOT or not buy
-            assert short <= 2 * LOT or buy
-        budget = acct.budget
-        assert budget is not None and budget.granted <= budget.limit
-        # open-order bookkeeping agrees with the venue
-        assert book.open_orders == len(gate.venue.engines["BTCUSDT"].open_orders(account))
+        qty = lots * per_coin // LOT
+        req = (NewOrder(account, side, MARKET, qty) if market
+               else limit(side, qty, ref + offset * ref // PRICE, account=account))  # fmt: skip
+        refused = risk.check(symbol, req, now)
+        if refused is None:  # accepted: at this moment the account's budget holds
+            book = acct.books[symbol]
+            budget = acct.budget
+            assert budget is not None and book.lease is not None
+            assert book.lease.used + book.lease.reserved <= book.lease.granted or not (
+                book.lease.reserved)  # a reducing order reserves nothing
+            assert budget.granted <= budget.limit
+            assert sum(min(b.lease.used + b.lease.reserved, b.lease.granted)
+                       for b in acct.books.values() if b.lease is not None) <= budget.limit
+            held, buying, selling = book.asset
+            cap = 2 * 10**8 if symbol == "BTCUSDT" else 30 * 10**8
+            reducing = (book.position.lots > 0) != buy and book.position.lots != 0
+            assert reducing or (held + buying + qty * book.per_lot if buy
+                                else selling + qty * book.per_lot - held) <= cap
+            result = gate.venue.submit(symbol, req, now)
+            risk.on_result(symbol, result, result.reports if isinstance(result, Ack) else (), now)
+        book = acct.books[symbol]
+        assert book.open_orders <= 4 and acct.open_orders <= 6
+        assert book.open_orders == len(engine.open_orders(account))
+        assert acct.budget is not None and acct.budget.granted <= acct.budget.limit
 
 
 def test_position_limit_is_per_asset_over_every_symbol() -> None:
