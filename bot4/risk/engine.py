@@ -67,6 +67,10 @@ class TradingState(enum.Enum):
     KILLED = "KILLED"  # the kill switch: reduce-only until an operator resets it
 
 
+ACTIVE, REDUCE_ONLY = TradingState.ACTIVE, TradingState.REDUCE_ONLY
+HALTED, KILLED = TradingState.HALTED, TradingState.KILLED
+
+
 @dataclass(frozen=True)
 class RiskEvent:
     """An account's trading state changed."""
@@ -82,13 +86,14 @@ class _Book:
     """One account on one symbol."""
 
     __slots__ = ("asset", "inst", "lease", "limits", "open_buy", "open_orders", "open_sell",
-                 "per_lot", "position", "symbol")  # fmt: skip
+                 "per_lot", "position", "qpt", "symbol")  # fmt: skip
 
     def __init__(self, symbol: str, inst: Instrument, limits: SymbolLimits,
                  lease: SymbolLease | None, asset: list[int]) -> None:  # fmt: skip
         self.symbol = symbol
         self.asset = asset  # the account's base asset: [position, open buys, open sells], units
         self.per_lot = inst.base_per_lot
+        self.qpt = inst.quote_per_ticklot
         self.inst = inst
         self.limits = limits
         self.lease = lease
@@ -226,20 +231,20 @@ class RiskEngine:
         if not qty and qoq:
             if not price:
                 return errors.risk(Code.RISK_NO_REFERENCE_PRICE, "Risk: no reference price.")
-            qty = qoq // (price * book.inst.quote_per_ticklot) or 1
+            qty = qoq // (price * book.qpt) or 1
         # reducing: against the position and, with the same side's open orders, not past it
         reducing = (pos < 0 if buy else pos > 0) and qty + (
             book.open_buy if buy else book.open_sell
         ) <= abs(pos)
         state = acct.state
-        if state is not TradingState.ACTIVE and not reducing:
-            if state is TradingState.HALTED:
+        if state is not ACTIVE and not reducing:
+            if state is HALTED:
                 return errors.risk(Code.RISK_HALTED, "Risk: the account is halted.")
-            if state is TradingState.KILLED:
+            if state is KILLED:
                 return errors.risk(Code.RISK_KILL_SWITCH,
                                    "Risk: kill switch engaged; only reducing orders.")  # fmt: skip
             return errors.risk(Code.RISK_REDUCE_ONLY, "Risk: the account is reduce-only.")
-        if state is TradingState.HALTED:
+        if state is HALTED:
             return errors.risk(Code.RISK_HALTED, "Risk: the account is halted.")
         lim = book.limits
         if lim.max_qty is not None and qty > lim.max_qty:
@@ -267,7 +272,7 @@ class RiskEngine:
         reserve = 0
         lease = book.lease
         if lease is not None and not reducing:
-            reserve = notional * book.inst.quote_per_ticklot
+            reserve = notional * book.qpt
             if not lease.try_reserve(reserve):
                 budget = acct.budget
                 assert budget is not None
@@ -280,10 +285,11 @@ class RiskEngine:
                 if not lease.try_reserve(reserve):
                     return errors.risk(Code.RISK_MAX_EXPOSURE, "Risk: gross exposure limit.",
                                        retryable=True)  # fmt: skip
-        buckets = acct.buckets
-        for i, bucket in enumerate(buckets):
+        for bucket in acct.buckets:
             if not bucket.take(now):
-                for back in buckets[:i]:
+                for back in acct.buckets:
+                    if back is bucket:
+                        break
                     back.give_back()
                 if reserve:
                     lease.unreserve(reserve)  # type: ignore[union-attr]
