@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORE := bot4/core/*,bot4/sim/*,bot4/risk/*
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test services lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bot4 needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
@@ -23,12 +23,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bot4
 
-test: lint typecheck
+test: services lint typecheck
 	$(BIN)/pytest --cov=bot4 --cov-report=term --cov-report=
 	@echo "--- coverage of the pure core ($(CORE)), must be >= 95%"
 	$(BIN)/coverage report --include='$(CORE)' --fail-under=95
 	@echo "--- coverage of the whole package"
 	@$(BIN)/coverage report | tail -1
+
+# the Redis store tests start a real redis-server: install it when missing (as root)
+services:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server \
+	  || test -x /usr/sbin/redis-server || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server (needed by the Redis store tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else \
+	    echo "redis-server is missing: run 'sudo apt-get install -y redis-server' (make test installs it when run as root)" >&2; \
+	    exit 1; \
+	  fi; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,3 +67,21 @@ def funded_engine(
         ledger.deposit(account, instrument.base, int(Decimal(1000) / instrument.base_unit))
         ledger.deposit(account, instrument.quote, int(Decimal(10**8) / instrument.quote_unit))
     return MatchingEngine(instrument, ledger, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port for the session: its URL.
+
+    Fails (does not skip) when redis-server is not installed, saying how to install it."""
+    from tests.redis_server import RedisServer, RedisServerMissing
+
+    server = RedisServer()
+    try:
+        server.start()
+    except RedisServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()

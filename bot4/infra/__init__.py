@@ -1,0 +1,1 @@
+"""Adapters to external services (Redis, later PostgreSQL) behind the core's interfaces."""
