@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -148,8 +148,9 @@ class MemoryIdempotencyStore:
             raise ValueError("need capacity > 0 and ttl_ms > 0")
         self.capacity = capacity
         self.ttl_ms = ttl_ms
-        # key -> [fingerprint, response or None while in flight, expires_ms]
-        self._entries: OrderedDict[str, list[Any]] = OrderedDict()
+        # key -> (fingerprint, response or None while in flight, expires_ms): tuples of atoms,
+        # which the garbage collector stops tracking, unlike lists
+        self._entries: OrderedDict[str, tuple[bytes, bytes | None, int]] = OrderedDict()
         # 4096 one-second slots hold an hour's TTL in level 0; level 1 reaches 194 days
         self._wheel: TimingWheel[str] = TimingWheel(tick_ms, slots=4096, levels=3,
                                                     start_ms=start_ms)  # fmt: skip
@@ -202,7 +203,7 @@ class MemoryIdempotencyStore:
                 del entries[key]  # expired, its tick not reached yet
                 discard(key)
             expires = now_ms + ttl
-            entries[key] = [fingerprint, None, expires]
+            entries[key] = (fingerprint, None, expires)
             tick = -(-expires // tick_ms)
             if 0 < tick - wheel.now_tick < slots:  # level 0, inline: the common case
                 slot = level0[tick % slots]
@@ -222,7 +223,7 @@ class MemoryIdempotencyStore:
         """Record the first response of `key` (a no-op if it has gone or is complete)."""
         entry = self._entries.get(key)
         if entry is not None and entry[1] is None:
-            entry[1] = bytes(response)
+            self._entries[key] = (entry[0], bytes(response), entry[2])
 
     def release(self, key: str, now_ms: int) -> None:
         """Forget an in-flight `key` (its request had no effect); a completed key stays."""
