@@ -1,0 +1,80 @@
+"""`SymbolActor`: one symbol's `SymbolService` in a Ray actor, restartable from its journal.
+
+The actor is a thin adapter: every method forwards to the service. It is created with
+`max_restarts` so that Ray brings it back after its process dies. The new instance replays
+the journal file and so ends in the state of the last command journaled before the crash.
+A client that lost a call to the crash asks `applied()` and resumes after the commands the
+actor has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from bot4.core.commands import Command
+from bot4.core.instruments import load_symbols
+from bot4.infra.journal import FileJournal
+from bot4.sim.service import SymbolService
+
+NAMESPACE = "bot4"
+
+
+@ray.remote(max_restarts=-1, max_task_retries=0)
+class SymbolActor:
+    """A symbol's engine and journal in a Ray actor."""
+
+    def __init__(
+        self,
+        symbols_file: str,
+        symbol: str,
+        journal_dir: str,
+        fsync: str = "always",
+        reference_price: int | None = None,
+    ) -> None:
+        instrument = load_symbols(symbols_file)[symbol]
+        journal = FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync)  # type: ignore[arg-type]
+        self.symbol = symbol
+        self.service = SymbolService(instrument, journal, reference_price=reference_price)
+
+    def handle(self, command: Command) -> Any:
+        return self.service.handle(command)
+
+    def handle_batch(self, commands: list[Command]) -> list[Any]:
+        return self.service.handle_batch(commands)
+
+    def applied(self) -> int:
+        """How many commands this symbol has (replayed plus handled)."""
+        return self.service.applied
+
+    def recovered(self) -> int:
+        """How many commands the current instance replayed from the journal at start."""
+        return self.service.recovered
+
+    def state_digest(self) -> str:
+        return self.service.state_digest()
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+
+def deploy_symbol(
+    symbols_file: str | Path,
+    symbol: str,
+    journal_dir: str | Path,
+    *,
+    fsync: str = "always",
+    reference_price: int | None = None,
+    max_pending_calls: int = 1_000,
+) -> Any:
+    """Create (or attach to) the named actor of `symbol` in the `bot4` namespace."""
+    return SymbolActor.options(  # type: ignore[attr-defined]
+        name=f"symbol:{symbol}",
+        namespace=NAMESPACE,
+        get_if_exists=True,
+        max_pending_calls=max_pending_calls,
+    ).remote(str(symbols_file), symbol, str(journal_dir), fsync, reference_price)

@@ -1,0 +1,100 @@
+"""One symbol behind its journal: every command is journaled first, then applied.
+
+This is the pure part of a symbol actor. The engine is deterministic, so the journal of
+commands is the symbol's state: a `SymbolService` built over an existing journal replays it,
+and ends with exactly the `state_digest` that the journaled run had. The journal is written
+before the engine sees the command, so an acknowledged command is always in it. A command
+cut off by a crash (never acknowledged) is a partial last line, which the journal drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from bot4.core import errors
+from bot4.core.commands import Command, Deposit, decode, encode
+from bot4.core.errors import VenueError
+from bot4.core.instruments import Instrument
+from bot4.sim.engine import MatchingEngine
+
+
+class Journal(Protocol):
+    """Where a symbol's commands go: appended in order, read back in order."""
+
+    def append(self, line: bytes) -> None: ...
+
+    def lines(self) -> Iterator[bytes]: ...
+
+
+class MemoryJournal:
+    """A journal in a list (tests, and runs that need no durability)."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+
+    def append(self, line: bytes) -> None:
+        self.data.append(line)
+
+    def lines(self) -> Iterator[bytes]:
+        return iter(list(self.data))
+
+
+class SymbolService:
+    """A symbol's matching engine whose every command is journaled before it is applied."""
+
+    def __init__(
+        self, instrument: Instrument, journal: Journal, *, reference_price: int | None = None
+    ) -> None:
+        self.engine = MatchingEngine(instrument, reference_price=reference_price)
+        self.journal = journal
+        self.applied = 0
+        for line in journal.lines():
+            self._apply(decode(line))
+        self.recovered = self.applied  # commands replayed from the journal at start
+
+    def handle(self, command: Command) -> Any:
+        """Journal `command`, then apply it; returns the engine's answer (or its error)."""
+        try:
+            line = encode(command)
+        except (TypeError, ValueError) as exc:
+            return errors.invalid_parameter(f"command ({exc})")
+        self.journal.append(line)
+        return self._apply(command)
+
+    def handle_batch(self, commands: list[Command]) -> list[Any]:
+        """Several commands in order (one actor call for a batch)."""
+        return [self.handle(c) for c in commands]
+
+    def _apply(self, command: Command) -> Any:
+        self.applied += 1
+        kind, req, now = command
+        engine = self.engine
+        if kind == "submit":
+            return engine.submit(req, now)
+        if kind == "cancel":
+            return engine.cancel(req, now)
+        if kind == "amend":
+            return engine.amend(req, now)
+        if kind == "cancel_replace":
+            return engine.cancel_replace(req, now)
+        if kind == "oco":
+            return engine.submit_oco(req, now)
+        if kind == "oto":
+            return engine.submit_oto(req, now)
+        if kind == "otoco":
+            return engine.submit_otoco(req, now)
+        if kind == "cancel_list":
+            return engine.cancel_list(req, now)
+        if not isinstance(req, Deposit) or req.units < 0:
+            return errors.invalid_parameter("deposit")
+        engine.ledger.deposit(req.account, req.asset, req.units)
+        return None
+
+    def state_digest(self) -> str:
+        return self.engine.state_digest()
+
+
+def result_error(result: Any) -> VenueError | None:
+    """The error of a result, if it is one."""
+    return result if isinstance(result, VenueError) else None
