@@ -56,6 +56,20 @@ class SymbolActor:
     def state_digest(self) -> str:
         return self.service.state_digest()
 
+    def get_order(self, account: str, order_id: int | None, client_order_id: str | None) -> Any:
+        return self.service.engine.get_order(account, order_id, client_order_id)
+
+    def balances(self, account: str) -> dict[str, tuple[int, int]]:
+        """(free, locked) units per asset of the account on this symbol's ledger."""
+        return {
+            asset: (bal.free, bal.locked)
+            for owner, asset, bal in self.service.engine.ledger.items()
+            if owner == account
+        }
+
+    def events_since(self, seq: int, limit: int = 10_000) -> list[Any]:
+        return self.service.events_since(seq, limit)
+
     def pid(self) -> int:
         import os
 

@@ -67,6 +67,7 @@ class Code(enum.IntEnum):
     RISK_KILL_SWITCH = -9110
     RISK_BREAKER_OPEN = -9111
     RISK_NO_REFERENCE_PRICE = -9112
+    BACKPRESSURE = -9301  # a symbol's mailbox is full
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +299,17 @@ def too_many_orders(limit: int, interval: str, retry_after_ms: int) -> VenueErro
         int(Code.TOO_MANY_ORDERS),
         f"Too many new orders; current limit is {limit} orders per {interval}.",
         Category.RATE_LIMIT,
+        True,
+        retry_after_ms,
+    )
+
+
+def backpressure(symbol: str, retry_after_ms: int) -> VenueError:
+    """A symbol's mailbox is full: nothing was queued; retry after `retry_after_ms`."""
+    return VenueError(
+        int(Code.BACKPRESSURE),
+        f"Backpressure: the {symbol} mailbox is full; request not queued.",
+        Category.BACKPRESSURE,
         True,
         retry_after_ms,
     )

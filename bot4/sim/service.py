@@ -9,12 +9,14 @@ cut off by a crash (never acknowledged) is a partial last line, which the journa
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 from bot4.core import errors
 from bot4.core.commands import Command, Deposit, decode, encode
 from bot4.core.errors import VenueError
+from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.sim.engine import MatchingEngine
 
@@ -44,9 +46,18 @@ class SymbolService:
     """A symbol's matching engine whose every command is journaled before it is applied."""
 
     def __init__(
-        self, instrument: Instrument, journal: Journal, *, reference_price: int | None = None
+        self,
+        instrument: Instrument,
+        journal: Journal,
+        *,
+        reference_price: int | None = None,
+        keep_events: int = 100_000,
     ) -> None:
-        self.engine = MatchingEngine(instrument, reference_price=reference_price)
+        """`keep_events` bounds the reports kept for subscribers (the oldest go first)."""
+        self._recent: deque[ExecutionReport] = deque(maxlen=keep_events)
+        self.engine = MatchingEngine(
+            instrument, reference_price=reference_price, on_events=self._keep
+        )
         self.journal = journal
         self.applied = 0
         for line in journal.lines():
@@ -93,6 +104,19 @@ class SymbolService:
 
     def state_digest(self) -> str:
         return self.engine.state_digest()
+
+    def events_since(self, seq: int, limit: int = 10_000) -> list[ExecutionReport]:
+        """Execution reports with `seq` above the given one, oldest first (for subscribers)."""
+        recent = self._recent
+        if not recent or recent[-1].seq <= seq:
+            return []
+        start = len(recent)
+        while start and recent[start - 1].seq > seq:
+            start -= 1
+        return list(recent)[start : start + limit]
+
+    def _keep(self, reports: list[ExecutionReport]) -> None:
+        self._recent.extend(reports)
 
 
 def result_error(result: Any) -> VenueError | None:

@@ -1,0 +1,207 @@
+"""The Python API: `bot4.connect()` deploys (or attaches to) the symbol actors and returns a
+client.
+
+```python
+client = bot4.connect(symbols=["BTCUSDT", "ETHUSDT"])   # local Ray unless address= is given
+client.deposit("alice", "BTCUSDT", "USDT", 10**14)
+ack = client.submit("BTCUSDT", NewOrder("alice", Side.BUY, OrderType.LIMIT, 100, 3_000_000,
+                                        TimeInForce.GTC), now_ms)
+acks = client.submit_batch({"BTCUSDT": [...], "ETHUSDT": [...]}, now_ms)  # one call per symbol
+ack = await client.submit_async("BTCUSDT", order, now_ms)
+for report in client.events("BTCUSDT"): ...                     # execution reports since last
+```
+
+- **Placement.** One placement group holds a bundle per symbol (`cpus_per_symbol`). Its
+  strategy is PACK on one node and SPREAD on a cluster. Each symbol actor is named
+  `symbol:SYMBOL` in the `bot4` namespace, so another driver or a Ray job attaches to the same
+  actors.
+- **Errors.** A refused request raises `Bot4Error` carrying the venue's or bot4's `VenueError`.
+- **Backpressure.** Each actor's mailbox is bounded (`max_pending_calls`). When it is full, the
+  `reject` policy raises `Bot4Error` with code -9301 (category backpressure, retryable, with a
+  retry-after hint) and queues nothing. The `wait` policy retries until `wait_timeout_s`, then
+  raises the same error. `client.shed[symbol]` counts refusals; `client.in_flight(symbol)` is
+  the client's view of the mailbox depth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import ray
+from ray.util.placement_group import placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from bot4.actors.symbol import NAMESPACE, SymbolActor
+from bot4.core import errors
+from bot4.core.commands import Command, Deposit
+from bot4.core.errors import Bot4Error, VenueError
+from bot4.core.events import ExecutionReport
+from bot4.core.orders import CancelOrder, NewOrder
+from bot4.sim.engine import Ack
+
+ROOT = Path(__file__).resolve().parent.parent
+Policy = Literal["reject", "wait"]
+
+
+class Client:
+    """Submit, cancel and query orders on the deployed symbol actors."""
+
+    def __init__(
+        self,
+        actors: Mapping[str, Any],
+        *,
+        policy: Policy = "reject",
+        wait_timeout_s: float = 5.0,
+        retry_after_ms: int = 10,
+    ) -> None:
+        if policy not in ("reject", "wait"):
+            raise ValueError("policy is 'reject' or 'wait'")
+        self.actors = dict(actors)
+        self.policy = policy
+        self.wait_timeout_s = wait_timeout_s
+        self.retry_after_ms = retry_after_ms
+        self.shed: dict[str, int] = {s: 0 for s in actors}
+        self._pending: dict[str, list[Any]] = {s: [] for s in actors}
+        self._seen: dict[str, int] = {s: 0 for s in actors}
+
+    # ------------------------------------------------------------------ sending
+
+    def _actor(self, symbol: str) -> Any:
+        actor = self.actors.get(symbol)
+        if actor is None:
+            raise errors.BAD_SYMBOL.exception()
+        return actor
+
+    def send(self, symbol: str, method: str, *args: Any) -> Any:
+        """Queue one call on a symbol actor under the backpressure policy; its ObjectRef."""
+        actor = self._actor(symbol)
+        deadline = time.monotonic() + self.wait_timeout_s
+        while True:
+            try:
+                ref = getattr(actor, method).remote(*args)
+            except ray.exceptions.PendingCallsLimitExceeded:
+                if self.policy == "wait" and time.monotonic() < deadline:
+                    time.sleep(self.retry_after_ms / 1_000)
+                    continue
+                self.shed[symbol] += 1
+                raise errors.backpressure(symbol, self.retry_after_ms).exception() from None
+            pending = self._pending[symbol]
+            pending.append(ref)
+            if len(pending) > 256:
+                _, rest = ray.wait(pending, num_returns=len(pending), timeout=0)
+                self._pending[symbol] = rest
+            return ref
+
+    def in_flight(self, symbol: str) -> int:
+        """Calls this client sent to `symbol` that have not finished (its mailbox depth)."""
+        pending = self._pending[symbol]
+        _, rest = ray.wait(pending, num_returns=len(pending), timeout=0) if pending else ([], [])
+        self._pending[symbol] = rest
+        return len(rest)
+
+    @staticmethod
+    def _result(result: Any) -> Any:
+        if isinstance(result, VenueError):
+            raise result.exception()
+        return result
+
+    def _get(self, ref: Any, timeout: float = 60.0) -> Any:
+        return self._result(ray.get(ref, timeout=timeout))
+
+    # ------------------------------------------------------------------ orders
+
+    def submit(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
+        """Place an order; its `Ack`, or `Bot4Error`."""
+        ack: Ack = self._get(self.send(symbol, "handle", Command("submit", order, now_ms)))
+        return ack
+
+    async def submit_async(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
+        """`submit` for asyncio code."""
+        ack: Ack = self._result(await self.send(symbol, "handle", Command("submit", order,
+                                                                          now_ms)))  # fmt: skip
+        return ack
+
+    def cancel(self, symbol: str, request: CancelOrder, now_ms: int) -> Ack:
+        ack: Ack = self._get(self.send(symbol, "handle", Command("cancel", request, now_ms)))
+        return ack
+
+    def submit_batch(
+        self, orders: Mapping[str, Sequence[NewOrder]], now_ms: int
+    ) -> dict[str, list[Ack | VenueError]]:
+        """Many orders, one actor call per symbol; per order its Ack or VenueError (no raise)."""
+        refs = {
+            symbol: self.send(symbol, "handle_batch", [Command("submit", o, now_ms) for o in batch])
+            for symbol, batch in orders.items()
+        }
+        return {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+
+    def deposit(self, account: str, symbol: str, asset: str, units: int) -> None:
+        """Credit an account on one symbol's ledger (journaled like any command)."""
+        self._get(self.send(symbol, "handle", Command("deposit", Deposit(account, asset, units),
+                                                      0)))  # fmt: skip
+
+    # ------------------------------------------------------------------ queries
+
+    def get_order(self, symbol: str, account: str, order_id: int | None = None,
+                  client_order_id: str | None = None) -> Any:  # fmt: skip
+        return self._get(self._actor(symbol).get_order.remote(account, order_id,
+                                                              client_order_id))  # fmt: skip
+
+    def balances(self, symbol: str, account: str) -> dict[str, tuple[int, int]]:
+        result: dict[str, tuple[int, int]] = self._get(self._actor(symbol).balances.remote(account))
+        return result
+
+    def events(self, symbol: str, limit: int = 10_000) -> list[ExecutionReport]:
+        """The subscription: execution reports since the last call, in sequence order."""
+        reports: list[ExecutionReport] = self._get(
+            self._actor(symbol).events_since.remote(self._seen[symbol], limit)
+        )
+        if reports:
+            self._seen[symbol] = reports[-1].seq
+        return reports
+
+    def state_digest(self, symbol: str) -> str:
+        digest: str = self._get(self._actor(symbol).state_digest.remote())
+        return digest
+
+
+def connect(
+    address: str | None = None,
+    *,
+    symbols: Sequence[str] = ("BTCUSDT",),
+    symbols_file: str | Path = ROOT / "configs" / "symbols.toml",
+    journal_dir: str | Path = ROOT / "var" / "journal",
+    reference_prices: Mapping[str, int] | None = None,
+    fsync: str = "always",
+    cpus_per_symbol: float = 0.25,
+    max_pending_calls: int = 1_000,
+    policy: Policy = "reject",
+    wait_timeout_s: float = 5.0,
+) -> Client:
+    """Start (or join) Ray, deploy or attach to the symbol actors, return a `Client`."""
+    if not ray.is_initialized():
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
+                 include_dashboard=False if address is None else None)  # fmt: skip
+    nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+    strategy = "SPREAD" if len(nodes) > 1 else "PACK"
+    group = placement_group([{"CPU": cpus_per_symbol} for _ in symbols], strategy=strategy)
+    if not group.wait(timeout_seconds=60):
+        raise TimeoutError("the placement group could not be scheduled")
+    refs = reference_prices or {}
+    actors = {}
+    for index, symbol in enumerate(symbols):
+        actors[symbol] = SymbolActor.options(  # type: ignore[attr-defined]
+            name=f"symbol:{symbol}",
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            num_cpus=cpus_per_symbol,
+            max_pending_calls=max_pending_calls,
+            scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
+        ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol))
+    return Client(actors, policy=policy, wait_timeout_s=wait_timeout_s)
+
+
+__all__ = ["Bot4Error", "Client", "connect"]

@@ -1,0 +1,105 @@
+"""The Python API on a real local Ray: orders, batches, async, queries, the report
+subscription, typed errors, and bounded mailboxes under a 10x overload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import ray
+
+import bot4
+from bot4.api import Client
+from bot4.core.enums import OrderType, Side, TimeInForce
+from bot4.core.errors import Bot4Error, Category, VenueError
+from bot4.core.orders import CancelOrder, NewOrder
+from bot4.sim.engine import Ack
+
+pytestmark = pytest.mark.usefixtures("ray_local")
+BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
+
+
+def limit(account: str, side: Side, lots: int, price: int, cid: str | None = None) -> NewOrder:
+    return NewOrder(account, side, OrderType.LIMIT, lots, price, GTC, client_order_id=cid)
+
+
+@pytest.fixture()
+def client(tmp_path: Path) -> Client:
+    c = bot4.connect(symbols=["BTCUSDT", "ETHUSDT"], journal_dir=tmp_path, fsync="never",
+                     reference_prices={"BTCUSDT": 3_000_000, "ETHUSDT": 200_000})  # fmt: skip
+    for account in ("a", "b"):
+        for symbol, base in (("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")):
+            c.deposit(account, symbol, "USDT", 10**15)
+            c.deposit(account, symbol, base, 10**12)
+    yield c  # type: ignore[misc]
+    for actor in c.actors.values():
+        ray.kill(actor, no_restart=True)
+
+
+def test_orders_queries_and_the_subscription(client: Client) -> None:
+    ack = client.submit("BTCUSDT", limit("a", SELL, 1_000, 3_000_000, "ask-1"), 1)
+    assert isinstance(ack, Ack) and ack.status.value == "NEW"
+    took = client.submit("BTCUSDT", limit("b", BUY, 400, 3_000_000), 2)
+    assert took.executed_qty == 400
+    view = client.get_order("BTCUSDT", "a", client_order_id="ask-1")
+    assert view.executed_qty == 400
+    _, locked = client.balances("BTCUSDT", "a")["BTC"]
+    assert locked == 600 * 1_000  # 600 lots of 0.00001 BTC still offered, in 1e-8 units
+    events = client.events("BTCUSDT")
+    assert [r.seq for r in events] == list(range(1, len(events) + 1))
+    assert {r.execution_type.value for r in events} == {"NEW", "TRADE"}
+    assert client.events("BTCUSDT") == []  # nothing new since
+    client.cancel("BTCUSDT", CancelOrder("a", ack.order_id), 3)
+    assert [r.execution_type.value for r in client.events("BTCUSDT")] == ["CANCELED"]
+    with pytest.raises(Bot4Error) as err:
+        client.cancel("BTCUSDT", CancelOrder("a", ack.order_id), 4)
+    assert err.value.code == -2011
+    with pytest.raises(Bot4Error) as bad:
+        client.submit("XRPUSDT", limit("a", BUY, 1, 1), 5)
+    assert bad.value.code == -1121
+
+
+def test_batches_go_one_call_per_symbol_and_async_works(client: Client) -> None:
+    results = client.submit_batch(
+        {"BTCUSDT": [limit("a", BUY, 100, 2_999_000 - i) for i in range(50)],
+         "ETHUSDT": [limit("a", SELL, 1_000, 201_000 + i) for i in range(30)]}, 10)  # fmt: skip
+    assert len(results["BTCUSDT"]) == 50 and len(results["ETHUSDT"]) == 30
+    assert all(isinstance(r, Ack) for rs in results.values() for r in rs)
+    ack = asyncio.run(client.submit_async("ETHUSDT", limit("b", BUY, 1_000, 201_000), 11))
+    assert ack.executed_qty == 1_000
+
+
+def test_a_full_mailbox_sheds_with_a_typed_error_and_loses_nothing(tmp_path: Path) -> None:
+    client = bot4.connect(symbols=["SOLUSDT"], journal_dir=tmp_path, fsync="never",
+                          max_pending_calls=20, reference_prices={"SOLUSDT": 10_000})  # fmt: skip
+    client.deposit("a", "SOLUSDT", "USDT", 10**15)
+    refs, shed = [], 0
+    for i in range(200):  # 10x the mailbox, without waiting
+        try:
+            refs.append(client.send("SOLUSDT", "handle_batch",
+                                    [client_command(i) for _ in range(1)]))  # fmt: skip
+        except Bot4Error as err:
+            assert err.code == -9301 and err.category is Category.BACKPRESSURE
+            assert err.retryable and err.error.retry_after_ms == 10
+            shed += 1
+    answered = ray.get(refs, timeout=120)
+    assert shed > 0 and len(answered) + shed == 200 and client.shed["SOLUSDT"] == shed
+    # every queued request got its answer (an Ack, or the venue's refusal such as
+    # MAX_NUM_ORDERS once 200 rest): nothing was dropped
+    assert all(len(batch) == 1 and isinstance(batch[0], Ack | VenueError) for batch in answered)
+    assert sum(isinstance(batch[0], Ack) for batch in answered) > 0
+    assert client.in_flight("SOLUSDT") == 0
+    waiting = Client(client.actors, policy="wait", wait_timeout_s=30)
+    refs = [waiting.send("SOLUSDT", "handle_batch", [client_command(1_000 + i)])
+            for i in range(200)]  # fmt: skip
+    assert len(ray.get(refs, timeout=120)) == 200 and waiting.shed["SOLUSDT"] == 0
+    ray.kill(client.actors["SOLUSDT"], no_restart=True)
+    with pytest.raises(ValueError):
+        Client({}, policy="later")  # type: ignore[arg-type]
+
+
+def client_command(i: int) -> object:
+    from bot4.core.commands import Command
+
+    return Command("submit", limit("a", BUY, 1_000, 9_000 - i % 100), i)  # 1 SOL at ~90
