@@ -75,6 +75,10 @@ class SymbolActor:
 
         return os.getpid()
 
+    def node_id(self) -> str:
+        """The Ray node this instance runs on."""
+        return str(ray.get_runtime_context().get_node_id())
+
 
 def deploy_symbol(
     symbols_file: str | Path,

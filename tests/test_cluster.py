@@ -1,0 +1,26 @@
+"""Multi-node: a 3-node simulated cluster (in its own process, so that it does not meet the
+session's local Ray): symbols spread across nodes, a node removed, its symbol back elsewhere
+with its journaled state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_symbols_spread_and_recover_when_a_node_goes() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "cluster_scenario.py")],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["nodes_used"] >= 2  # SPREAD over the cluster
+    assert seen["moved"] and seen["new_nodes_differ"] and seen["state_equal"]
+    assert all(count == 102 for count in seen["recovered"].values())
