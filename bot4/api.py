@@ -25,6 +25,7 @@ for report in client.events("BTCUSDT"): ...                     # execution repo
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -66,6 +67,7 @@ class Client:
         self.shed: dict[str, int] = {s: 0 for s in actors}
         self._pending: dict[str, list[Any]] = {s: [] for s in actors}
         self._seen: dict[str, int] = {s: 0 for s in actors}
+        self._lanes: list[Lane] = []
 
     # ------------------------------------------------------------------ sending
 
@@ -163,9 +165,74 @@ class Client:
             self._seen[symbol] = reports[-1].seq
         return reports
 
+    def lane(self, symbol: str) -> Lane:
+        """A low-latency lane to `symbol` (a compiled graph; see `Lane`)."""
+        lane = Lane(self, symbol)
+        self._lanes.append(lane)
+        return lane
+
+    def close(self) -> None:
+        """Tear down the lanes' compiled graphs (the actors stay)."""
+        for lane in self._lanes:
+            lane.close()
+        self._lanes.clear()
+
     def state_digest(self, symbol: str) -> str:
         digest: str = self._get(self._actor(symbol).state_digest.remote())
         return digest
+
+
+class Lane:
+    """A low-latency lane to one symbol actor over a Ray Compiled Graph (commands in, results
+    out), for `submit`/`cancel`/batches. Plain calls keep working beside it. If the graph
+    cannot be compiled, or breaks (the actor restarted), the lane falls back to plain calls
+    and compiles again on the next use. `close` tears the graph down."""
+
+    def __init__(self, client: Client, symbol: str) -> None:
+        self.client = client
+        self.symbol = symbol
+        self.actor = client._actor(symbol)
+        self._graph: Any = None
+        self.fallbacks = 0
+
+    def _compiled(self) -> Any:
+        if self._graph is None:
+            try:
+                from ray.dag import InputNode
+
+                with InputNode() as command:
+                    dag = self.actor.handle_batch.bind(command)
+                self._graph = dag.experimental_compile()
+            except Exception:  # any failure means: use plain calls
+                self._graph = None
+        return self._graph
+
+    def run(self, commands: list[Command], timeout: float = 60.0) -> list[Any]:
+        """Send commands in one go; their results, in order."""
+        graph = self._compiled()
+        if graph is not None:
+            try:
+                results: list[Any] = ray.get(graph.execute(commands), timeout=timeout)
+                return results
+            except Exception:  # a broken graph: plain call, recompile later
+                self.close()
+                self.fallbacks += 1
+        batch: list[Any] = ray.get(self.actor.handle_batch.remote(commands), timeout=timeout)
+        return batch
+
+    def submit(self, order: NewOrder, now_ms: int) -> Ack:
+        ack: Ack = Client._result(self.run([Command("submit", order, now_ms)])[0])
+        return ack
+
+    def cancel(self, request: CancelOrder, now_ms: int) -> Ack:
+        ack: Ack = Client._result(self.run([Command("cancel", request, now_ms)])[0])
+        return ack
+
+    def close(self) -> None:
+        graph, self._graph = self._graph, None
+        if graph is not None:
+            with contextlib.suppress(Exception):  # already gone with its actor
+                graph.teardown()
 
 
 def connect(

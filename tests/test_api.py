@@ -11,6 +11,7 @@ import ray
 
 import bot4
 from bot4.api import Client
+from bot4.core.commands import Command
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, Category, VenueError
 from bot4.core.orders import CancelOrder, NewOrder
@@ -103,3 +104,19 @@ def client_command(i: int) -> object:
     from bot4.core.commands import Command
 
     return Command("submit", limit("a", BUY, 1_000, 9_000 - i % 100), i)  # 1 SOL at ~90
+
+
+def test_the_low_latency_lane(client: Client) -> None:
+    lane = client.lane("BTCUSDT")
+    ack = lane.submit(limit("a", SELL, 500, 3_000_000, "lane-1"), 20)
+    assert ack.status.value == "NEW"
+    took = client.submit("BTCUSDT", limit("b", BUY, 500, 3_000_000), 21)  # plain calls too
+    assert took.executed_qty == 500
+    with pytest.raises(Bot4Error):
+        lane.cancel(CancelOrder("a", ack.order_id), 22)  # already filled
+    results = lane.run([Command("submit", limit("a", BUY, 100, 2_990_000 - i), 23)
+                        for i in range(20)])  # fmt: skip
+    assert all(isinstance(r, Ack) for r in results) and lane.fallbacks == 0
+    client.close()
+    assert lane.submit(limit("a", BUY, 100, 2_980_000), 24).status.value == "NEW"  # recompiled
+    client.close()
