@@ -1,0 +1,181 @@
+"""The Ray platform's latency and throughput, all in one run on a local Ray (2 CPUs).
+
+(a)  a bare Ray actor round trip (a trivial method);
+(a2) a bare compiled-graph round trip to a trivial actor;
+(b)  one order round trip through the bot4 API's low-latency lane (compiled graph), p50/p99;
+(c)  batched, acknowledged orders per second into one symbol actor (batches of 1,000);
+(d)  the same into two symbol actors at once;
+(e)  the in-process engine (`SymbolService`) on the same orders;
+(f)  order round trips under contention: 8 client threads on one symbol actor, plain calls.
+
+Orders come in pairs that trade: a maker rests a SELL, a taker's IOC BUY takes it, so the book
+stays small and every order is acknowledged. The journal is a file per symbol with
+fsync "never" (flushed, not synced).
+
+    python benchmarks/platform.py [--orders 20000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# this file's name shadows the standard `platform` module: take its folder off the path first
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ray  # noqa: E402
+from ray.dag import InputNode  # noqa: E402
+
+from bot4.api import connect  # noqa: E402
+from bot4.core.commands import Command, Deposit  # noqa: E402
+from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
+from bot4.core.instruments import load_symbols  # noqa: E402
+from bot4.core.orders import NewOrder  # noqa: E402
+from bot4.sim.service import MemoryJournal, SymbolService  # noqa: E402
+
+PRICES = {"BTCUSDT": 3_000_000, "ETHUSDT": 200_000}
+
+
+@ray.remote
+class Echo:
+    def ping(self, x: Any) -> Any:
+        return x
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    s = sorted(samples)
+    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1e6  # noqa: E731
+    return pick(0.5), pick(0.99), pick(0.999)
+
+
+def pairs(symbol: str, n: int, start: int = 0) -> list[Command]:
+    """`n` orders: maker SELL GTC then taker BUY IOC at the same price (they trade)."""
+    price = PRICES[symbol]
+    out = []
+    for i in range(start, start + n // 2):
+        out.append(Command("submit", NewOrder("m", Side.SELL, OrderType.LIMIT, 1_000, price,
+                                              TimeInForce.GTC), i))  # fmt: skip
+        out.append(Command("submit", NewOrder("t", Side.BUY, OrderType.LIMIT, 1_000, price,
+                                              TimeInForce.IOC), i))  # fmt: skip
+    return out
+
+
+def funding(symbol: str) -> list[Command]:
+    base = symbol[:-4]
+    return [Command("deposit", Deposit(a, asset, 10**17), 0)
+            for a in ("m", "t") for asset in (base, "USDT")]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    n = args.orders
+    ray.init(num_cpus=2, include_dashboard=False, namespace="bot4", log_to_driver=False)
+    out: dict[str, Any] = {}
+
+    echo = Echo.remote()  # type: ignore[attr-defined]
+    ray.get(echo.ping.remote(0))
+    samples = []
+    for i in range(2_000):
+        t = time.perf_counter()
+        ray.get(echo.ping.remote(i))
+        samples.append(time.perf_counter() - t)
+    out["bare_call_us"] = round(percentiles(samples)[0], 1)
+    with InputNode() as inp:
+        dag = echo.ping.bind(inp)
+    graph = dag.experimental_compile()
+    samples = []
+    for i in range(5_000):
+        t = time.perf_counter()
+        ray.get(graph.execute(i))
+        samples.append(time.perf_counter() - t)
+    graph.teardown()
+    out["bare_compiled_us"] = round(percentiles(samples)[0], 1)
+
+    client = connect(symbols=list(PRICES), journal_dir=tempfile.mkdtemp(), fsync="never",
+                     reference_prices=PRICES, cpus_per_symbol=0.5)  # fmt: skip
+    for symbol, actor in client.actors.items():
+        ray.get(actor.handle_batch.remote(funding(symbol)), timeout=60)
+    lane = client.lane("BTCUSDT")
+    samples = []
+    for command in pairs("BTCUSDT", 4_000):
+        t = time.perf_counter()
+        lane.run([command])
+        samples.append(time.perf_counter() - t)
+    client.close()
+    p50, p99, _ = percentiles(samples)
+    out["order_rtt_us"], out["order_rtt_p99_us"] = round(p50, 1), round(p99, 1)
+
+    btc, eth = client.actors["BTCUSDT"], client.actors["ETHUSDT"]
+    stream = pairs("BTCUSDT", n, 10_000)
+    t = time.perf_counter()
+    for i in range(0, n, 1_000):
+        ray.get(btc.handle_batch.remote(stream[i : i + 1_000]), timeout=120)
+    out["batched_orders_per_s"] = round(n / (time.perf_counter() - t))
+    streams = {"BTCUSDT": pairs("BTCUSDT", n, 100_000), "ETHUSDT": pairs("ETHUSDT", n, 100_000)}
+    t = time.perf_counter()
+    for i in range(0, n, 1_000):
+        ray.get([btc.handle_batch.remote(streams["BTCUSDT"][i : i + 1_000]),
+                 eth.handle_batch.remote(streams["ETHUSDT"][i : i + 1_000])], timeout=120)
+    out["two_actor_orders_per_s"] = round(2 * n / (time.perf_counter() - t))
+
+    instrument = load_symbols(ROOT / "configs" / "symbols.toml")["BTCUSDT"]
+    local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"])
+    local.handle_batch(funding("BTCUSDT"))
+    stream = pairs("BTCUSDT", n)
+    t = time.perf_counter()
+    for i in range(0, n, 1_000):
+        local.handle_batch(stream[i : i + 1_000])
+    out["in_process_orders_per_s"] = round(n / (time.perf_counter() - t))
+
+    contention: list[float] = []
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        mine = pairs("BTCUSDT", 1_000, 1_000_000 + k * 10_000)
+        local_samples = []
+        for command in mine:
+            t0 = time.perf_counter()
+            ray.get(btc.handle.remote(command), timeout=60)
+            local_samples.append(time.perf_counter() - t0)
+        with lock:
+            contention.extend(local_samples)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    p50, p99, p999 = percentiles(contention)
+    out.update(contention_p50_us=round(p50, 1), contention_p99_us=round(p99, 1),
+               contention_p999_us=round(p999, 1))  # fmt: skip
+    out["ratios"] = {
+        "order_rtt/bare_compiled": round(out["order_rtt_us"] / out["bare_compiled_us"], 2),
+        "batched/in_process": round(out["batched_orders_per_s"]
+                                    / out["in_process_orders_per_s"], 2),
+        "two_actor/batched": round(out["two_actor_orders_per_s"]
+                                   / out["batched_orders_per_s"], 2),
+    }  # fmt: skip
+    ray.shutdown()
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:>26}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
