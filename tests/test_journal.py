@@ -123,3 +123,13 @@ def test_file_journal_survives_a_cut_off_write(tmp_path: Path, btc: Instrument) 
     assert len(path.read_bytes().splitlines()) == 207
     with pytest.raises(ValueError):
         FileJournal(path, fsync="sometimes")  # type: ignore[arg-type]
+
+
+def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
+    service = SymbolService(btc, MemoryJournal(), reference_price=3_000_000, keep_events=50)
+    service.handle_batch(order_stream(200, seed=2))
+    last = service.engine.seq
+    kept = service.events_since(0)
+    assert len(kept) == 50 and [r.seq for r in kept] == list(range(last - 49, last + 1))
+    assert [r.seq for r in service.events_since(last - 3)] == [last - 2, last - 1, last]
+    assert service.events_since(last) == [] and len(service.events_since(0, limit=7)) == 7

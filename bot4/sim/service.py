@@ -9,16 +9,27 @@ cut off by a crash (never acknowledged) is a partial last line, which the journa
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 from bot4.core import errors
 from bot4.core.commands import Command, Deposit, decode, encode
-from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.sim.engine import MatchingEngine
+
+_METHODS = {  # command kind -> the engine method that applies it
+    "submit": "submit",
+    "cancel": "cancel",
+    "amend": "amend",
+    "cancel_replace": "cancel_replace",
+    "oco": "submit_oco",
+    "oto": "submit_oto",
+    "otoco": "submit_otoco",
+    "cancel_list": "cancel_list",
+}
 
 
 class Journal(Protocol):
@@ -80,26 +91,12 @@ class SymbolService:
     def _apply(self, command: Command) -> Any:
         self.applied += 1
         kind, req, now = command
-        engine = self.engine
-        if kind == "submit":
-            return engine.submit(req, now)
-        if kind == "cancel":
-            return engine.cancel(req, now)
-        if kind == "amend":
-            return engine.amend(req, now)
-        if kind == "cancel_replace":
-            return engine.cancel_replace(req, now)
-        if kind == "oco":
-            return engine.submit_oco(req, now)
-        if kind == "oto":
-            return engine.submit_oto(req, now)
-        if kind == "otoco":
-            return engine.submit_otoco(req, now)
-        if kind == "cancel_list":
-            return engine.cancel_list(req, now)
+        method = _METHODS.get(kind)
+        if method is not None:
+            return getattr(self.engine, method)(req, now)
         if not isinstance(req, Deposit) or req.units < 0:
             return errors.invalid_parameter("deposit")
-        engine.ledger.deposit(req.account, req.asset, req.units)
+        self.engine.ledger.deposit(req.account, req.asset, req.units)
         return None
 
     def state_digest(self) -> str:
@@ -110,15 +107,9 @@ class SymbolService:
         recent = self._recent
         if not recent or recent[-1].seq <= seq:
             return []
-        start = len(recent)
-        while start and recent[start - 1].seq > seq:
-            start -= 1
-        return list(recent)[start : start + limit]
+        start = max(0, seq + 1 - recent[0].seq)  # sequence numbers have no gaps
+        return list(itertools.islice(recent, start, start + limit))
 
     def _keep(self, reports: list[ExecutionReport]) -> None:
         self._recent.extend(reports)
 
-
-def result_error(result: Any) -> VenueError | None:
-    """The error of a result, if it is one."""
-    return result if isinstance(result, VenueError) else None
