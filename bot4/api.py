@@ -247,14 +247,21 @@ def connect(
     max_pending_calls: int = 1_000,
     policy: Policy = "reject",
     wait_timeout_s: float = 5.0,
+    symbol_resources: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Client:
-    """Start (or join) Ray, deploy or attach to the symbol actors, return a `Client`."""
+    """Start (or join) Ray, deploy or attach to the symbol actors, return a `Client`.
+
+    `symbol_resources` adds custom resources to a symbol's bundle (and actor), e.g.
+    `{"BTCUSDT": {"symbol_BTCUSDT": 1}}` to pin it to the nodes that advertise that resource.
+    """
     if not ray.is_initialized():
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
                  include_dashboard=False if address is None else None)  # fmt: skip
     nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
     strategy = "SPREAD" if len(nodes) > 1 else "PACK"
-    group = placement_group([{"CPU": cpus_per_symbol} for _ in symbols], strategy=strategy)
+    extra = symbol_resources or {}
+    bundles = [{"CPU": cpus_per_symbol, **extra.get(s, {})} for s in symbols]
+    group = placement_group(bundles, strategy=strategy)
     if not group.wait(timeout_seconds=60):
         raise TimeoutError("the placement group could not be scheduled")
     refs = reference_prices or {}
@@ -265,6 +272,7 @@ def connect(
             namespace=NAMESPACE,
             get_if_exists=True,
             num_cpus=cpus_per_symbol,
+            resources=dict(extra.get(symbol, {})),
             max_pending_calls=max_pending_calls,
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
         ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol))

@@ -92,7 +92,8 @@ def ray_local() -> Iterator[None]:
     """One local Ray instance for the whole test session (2 CPUs, no dashboard)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, namespace="bot4", log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, namespace="bot4", log_to_driver=False,
+             resources={"symbol_BNBUSDT": 1})  # a node resource to pin a symbol to
     try:
         yield
     finally:

@@ -120,3 +120,13 @@ def test_the_low_latency_lane(client: Client) -> None:
     client.close()
     assert lane.submit(limit("a", BUY, 100, 2_980_000), 24).status.value == "NEW"  # recompiled
     client.close()
+
+
+def test_a_symbol_pinned_by_a_custom_resource(tmp_path: Path) -> None:
+    client = bot4.connect(symbols=["BNBUSDT"], journal_dir=tmp_path, fsync="never",
+                          symbol_resources={"BNBUSDT": {"symbol_BNBUSDT": 1}},
+                          reference_prices={"BNBUSDT": 30_000})  # fmt: skip
+    client.deposit("a", "BNBUSDT", "USDT", 10**12)
+    assert client.submit("BNBUSDT", limit("a", BUY, 100, 29_000), 1).status.value == "NEW"
+    assert ray.available_resources().get("symbol_BNBUSDT", 0) < 1  # held by its bundle
+    ray.kill(client.actors["BNBUSDT"], no_restart=True)
