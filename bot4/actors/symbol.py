@@ -67,6 +67,9 @@ class SymbolActor:
             if owner == account
         }
 
+    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
+        return self.service.engine.depth(limit)
+
     def events_since(self, seq: int, limit: int = 10_000) -> list[Any]:
         return self.service.events_since(seq, limit)
 

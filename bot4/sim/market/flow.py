@@ -17,14 +17,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
+from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.sim.engine import Ack
 from bot4.sim.market.models import IntArray, MarketModel, rng_for
+
+
+class _Deposits(Protocol):
+    def deposit(self, account: str, asset: str, units: int) -> None: ...
+
+
+class Book(Protocol):
+    """What the flow needs of a symbol: a `MatchingEngine`, or a proxy to a symbol actor."""
+
+    @property
+    def instrument(self) -> Instrument: ...
+
+    @property
+    def ledger(self) -> _Deposits: ...
+
+    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]: ...
+
+    def submit(self, req: NewOrder, now: int) -> Ack | VenueError: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,7 @@ class FlowGenerator:
     def __init__(
         self,
         model: MarketModel,
-        engine: MatchingEngine,
+        engine: Book,
         seed: int,
         config: FlowConfig | None = None,
     ) -> None:
