@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=int, help="simulated seconds (overrides the config)")
     run.add_argument("--seed", type=int, help="random seed (overrides the config)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument(
+        "--platform",
+        action="store_true",
+        help="run on Ray: symbol and simulator actors, a market maker through the Python API",
+    )
+    run.add_argument("--address", help="with --platform: a running Ray cluster (default: local)")
 
     symbols = commands.add_parser(
         "symbols",
@@ -105,6 +111,11 @@ def _run(args: argparse.Namespace) -> int:
         f"bot4 run: {', '.join(instruments)} for {seconds} simulated seconds, "
         f"seed {config.seed}, {config.requests_per_second} requests/s per symbol"
     )
+    if args.platform:
+        from bot4.platform_run import run_platform
+
+        run_platform(config, instruments, prices, seconds=seconds, address=args.address)
+        return 0
     summary = simulate(
         config, instruments, prices, seconds=seconds, progress=None if args.quiet else sys.stdout
     )

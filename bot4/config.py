@@ -59,6 +59,6 @@ def load_run_config(
     for name in ("fees_file", "symbols_file"):
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
-            config = config.model_copy(update={name: path.parent / value})
+            config = config.model_copy(update={name: (path.parent / value).resolve()})
     instruments = config.instruments(path.parent)
     return config, instruments, dict(config.start_prices)

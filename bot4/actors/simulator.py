@@ -61,9 +61,19 @@ class SimulatorActor:
         self.generator = FlowGenerator(MarketModel.from_dict(model),
                                        ActorBook(actor, instrument), seed,
                                        FlowConfig(**(config or {})))  # fmt: skip
+        self._funded = False
 
     def run(self, start_us: int, end_us: int, mid_ticks: int) -> dict[str, Any]:
-        """Generate and send the flow of [start_us, end_us); what it did."""
-        stats = self.generator.run(start_us, end_us, mid_ticks)
+        """Fund the flow's accounts, then generate and send the flow of [start_us, end_us)."""
+        self.generator.fund()
+        self._funded = True
+        return self.step(start_us, end_us, mid_ticks)
+
+    def step(self, start_us: int, end_us: int, mid_ticks: int) -> dict[str, Any]:
+        """The flow of one window (accounts funded on the first call); what it did."""
+        if not self._funded:
+            self.generator.fund()
+            self._funded = True
+        stats = self.generator.step(start_us, end_us, mid_ticks)
         return {"takers": stats.takers, "makers": stats.makers, "trades": stats.trades,
                 "refused": dict(stats.refused)}  # fmt: skip

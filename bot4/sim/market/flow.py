@@ -163,10 +163,21 @@ class FlowGenerator:
     ) -> FlowStats:
         """Fund the accounts, quote around `mid_ticks`, then send every taker order in time
         (`orders`, or `taker_orders(start_us, end_us)` drawn now)."""
+        self.fund()
+        return self.step(start_us, end_us, mid_ticks, orders)
+
+    def step(
+        self,
+        start_us: int,
+        end_us: int,
+        mid_ticks: int,
+        orders: list[TakerOrder] | None = None,
+        stats: FlowStats | None = None,
+    ) -> FlowStats:
+        """One window of flow on already funded accounts (`run` = `fund` + one `step`)."""
         if orders is None:
             orders = self.taker_orders(start_us, end_us)
-        stats = FlowStats()
-        self.fund()
+        stats = stats if stats is not None else FlowStats()
         self.replenish(start_us // 1000, mid_ticks, stats)
         for order in orders:
             now_ms = order.time_us // 1000
