@@ -68,6 +68,7 @@ class Client:
         self._pending: dict[str, list[Any]] = {s: [] for s in actors}
         self._seen: dict[str, int] = {s: 0 for s in actors}
         self._lanes: list[Lane] = []
+        self.group: Any = None  # the placement group `connect` made for the actors
 
     # ------------------------------------------------------------------ sending
 
@@ -177,6 +178,17 @@ class Client:
             lane.close()
         self._lanes.clear()
 
+    def shutdown(self) -> None:
+        """Remove the deployment: lanes, actors and their placement group."""
+        from ray.util.placement_group import remove_placement_group
+
+        self.close()
+        for actor in self.actors.values():
+            ray.kill(actor, no_restart=True)
+        if self.group is not None:
+            remove_placement_group(self.group)
+            self.group = None
+
     def state_digest(self, symbol: str) -> str:
         digest: str = self._get(self._actor(symbol).state_digest.remote())
         return digest
@@ -276,7 +288,9 @@ def connect(
             max_pending_calls=max_pending_calls,
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
         ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol))
-    return Client(actors, policy=policy, wait_timeout_s=wait_timeout_s)
+    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s)
+    client.group = group
+    return client
 
 
 __all__ = ["Bot4Error", "Client", "connect"]

@@ -25,11 +25,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="simulate random order flow on the configured symbols and print a summary",
+        help="the main job: the venue on Ray with simulated flow and a demo market maker",
         description=(
-            "Run a seeded random-flow simulation of the venue (market makers, takers, cancels "
-            "and some malformed requests) on every symbol of the config, on simulated time, "
-            "and print orders, trades, rejects by code, fees and the event-log digest."
+            "Start (or join) Ray, deploy a symbol actor and a flow simulator per configured "
+            "symbol, run a demonstration market maker through the Python API on simulated "
+            "time, and print orders, fills, rejects by code, fees, PnL, API latency "
+            "percentiles, mailbox sheds and the symbols' state digests. With --local: a seeded "
+            "random-flow simulation of the venue in one process instead."
         ),
     )
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="run config (TOML)")
@@ -37,11 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (overrides the config)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.add_argument(
-        "--platform",
+        "--local",
         action="store_true",
-        help="run on Ray: symbol and simulator actors, a market maker through the Python API",
+        help="the in-process simulation instead of the Ray platform (no actors, seeded digests)",
     )
-    run.add_argument("--address", help="with --platform: a running Ray cluster (default: local)")
+    run.add_argument("--address", help="a running Ray cluster to join (default: local Ray)")
 
     symbols = commands.add_parser(
         "symbols",
@@ -111,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         f"bot4 run: {', '.join(instruments)} for {seconds} simulated seconds, "
         f"seed {config.seed}, {config.requests_per_second} requests/s per symbol"
     )
-    if args.platform:
+    if not args.local:
         from bot4.platform_run import run_platform
 
         run_platform(config, instruments, prices, seconds=seconds, address=args.address)

@@ -177,8 +177,7 @@ def run_platform(
     for simulator in simulators.values():
         ray.kill(simulator)
     if not keep:
-        for actor in client.actors.values():
-            ray.kill(actor, no_restart=True)
+        client.shutdown()
     _print_summary(summary, w)
     return summary
 

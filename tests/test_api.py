@@ -34,8 +34,7 @@ def client(tmp_path: Path) -> Client:
             c.deposit(account, symbol, "USDT", 10**15)
             c.deposit(account, symbol, base, 10**12)
     yield c  # type: ignore[misc]
-    for actor in c.actors.values():
-        ray.kill(actor, no_restart=True)
+    c.shutdown()
 
 
 def test_orders_queries_and_the_subscription(client: Client) -> None:
@@ -95,7 +94,7 @@ def test_a_full_mailbox_sheds_with_a_typed_error_and_loses_nothing(tmp_path: Pat
     refs = [waiting.send("SOLUSDT", "handle_batch", [client_command(1_000 + i)])
             for i in range(200)]  # fmt: skip
     assert len(ray.get(refs, timeout=120)) == 200 and waiting.shed["SOLUSDT"] == 0
-    ray.kill(client.actors["SOLUSDT"], no_restart=True)
+    client.shutdown()
     with pytest.raises(ValueError):
         Client({}, policy="later")  # type: ignore[arg-type]
 
@@ -129,4 +128,5 @@ def test_a_symbol_pinned_by_a_custom_resource(tmp_path: Path) -> None:
     client.deposit("a", "BNBUSDT", "USDT", 10**12)
     assert client.submit("BNBUSDT", limit("a", BUY, 100, 29_000), 1).status.value == "NEW"
     assert ray.available_resources().get("symbol_BNBUSDT", 0) < 1  # held by its bundle
-    ray.kill(client.actors["BNBUSDT"], no_restart=True)
+    client.shutdown()
+    assert client.group is None

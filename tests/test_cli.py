@@ -37,7 +37,7 @@ def test_python_dash_m_bot4_is_the_same_command() -> None:
 
 
 def test_run_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--config", str(DEFAULT), "--seconds", "12", "--seed", "3"]) == 0
+    assert main(["run", "--local", "--config", str(DEFAULT), "--seconds", "12", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     for needle in (
         "BTCUSDT",

@@ -36,4 +36,5 @@ def test_simulated_flow_through_actors_matches_the_in_process_run(
     assert (stats["takers"], stats["makers"], stats["trades"]) == (
         expected.takers, expected.makers, expected.trades)  # fmt: skip
     assert client.state_digest("ETHUSDT") == local.state_digest()
-    ray.kill(client.actors["ETHUSDT"], no_restart=True)
+    ray.kill(simulator)
+    client.shutdown()

@@ -50,7 +50,7 @@ class ActorBook:
         return result
 
 
-@ray.remote
+@ray.remote(num_cpus=0)  # it waits on the symbol actor most of the time
 class SimulatorActor:
     """Drives one symbol actor with flow from a market model."""
 
