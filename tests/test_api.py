@@ -4,6 +4,7 @@ subscription, typed errors, and bounded mailboxes under a 10x overload."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,21 @@ def test_a_symbol_pinned_by_a_custom_resource(tmp_path: Path) -> None:
     assert ray.available_resources().get("symbol_BNBUSDT", 0) < 1  # held by its bundle
     client.shutdown()
     assert client.group is None
+
+
+def test_a_retry_after_the_actor_restarted_gets_the_first_ack(client: Client) -> None:
+    order = limit("a", SELL, 700, 3_000_500, "survives-restarts")
+    ack = client.submit("BTCUSDT", order, 30)
+    actor = client.actors["BTCUSDT"]
+    before = ray.get(actor.pid.remote(), timeout=30)
+    ray.kill(actor, no_restart=False)
+    for _ in range(600):  # wait (bounded) for the restarted instance
+        try:
+            if ray.get(actor.pid.remote(), timeout=30) != before:
+                break
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+            pass
+        time.sleep(0.1)
+    assert ray.get(actor.recovered.remote(), timeout=30) > 0  # it replayed its journal
+    again = client.submit("BTCUSDT", order, 31)
+    assert again == ack  # the same order, not a second one

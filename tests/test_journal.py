@@ -133,3 +133,33 @@ def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
     assert len(kept) == 50 and [r.seq for r in kept] == list(range(last - 49, last + 1))
     assert [r.seq for r in service.events_since(last - 3)] == [last - 2, last - 1, last]
     assert service.events_since(last) == [] and len(service.events_since(0, limit=7)) == 7
+
+
+def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrument) -> None:
+    from bot4.core.idempotency import MemoryIdempotencyStore
+
+    journal = MemoryJournal()
+
+    def service() -> SymbolService:
+        return SymbolService(btc, journal, reference_price=3_000_000,
+                             idempotency=MemoryIdempotencyStore(1_000, 60_000))  # fmt: skip
+
+    first = service()
+    first.handle_batch(order_stream(0, seed=1))  # deposits
+    order = NewOrder("a", SELL, OrderType.LIMIT, 500, 3_000_000, TimeInForce.GTC,
+                     client_order_id="retry-me")  # fmt: skip
+    ack = first.handle(Command("submit", order, 10))
+    again = first.handle(Command("submit", order, 20))  # the client timed out and retried
+    assert again == ack and len(journal.data) == 7  # answered, not journaled, not placed
+    conflict = first.handle(Command("submit", order._replace(price=3_000_100), 30))
+    assert isinstance(conflict, VenueError) and conflict.code == -9203
+    # the actor restarts: the journal refills the store
+    second = service()
+    assert second.state_digest() == first.state_digest()
+    assert second.handle(Command("submit", order, 40)) == ack
+    other = second.handle(Command("submit", order._replace(client_order_id="new"), 50))
+    assert other.order_id == ack.order_id + 1  # type: ignore[union-attr]
+    # a plain order (no client id) is never keyed
+    plain = order._replace(client_order_id=None)
+    assert second.handle(Command("submit", plain, 60)) != second.handle(
+        Command("submit", plain, 61))

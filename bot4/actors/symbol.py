@@ -15,6 +15,7 @@ from typing import Any
 import ray
 
 from bot4.core.commands import Command
+from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import FileJournal
 from bot4.sim.service import SymbolService
@@ -33,11 +34,22 @@ class SymbolActor:
         journal_dir: str,
         fsync: str = "always",
         reference_price: int | None = None,
+        idempotency_capacity: int = 100_000,
+        idempotency_ttl_ms: int = 3_600_000,
     ) -> None:
+        """Orders with a client order id are idempotent per (account, clientOrderId) within
+        the TTL and capacity, across restarts (see `SymbolService`); 0 capacity turns it off."""
         instrument = load_symbols(symbols_file)[symbol]
+        store = (
+            MemoryIdempotencyStore(idempotency_capacity, idempotency_ttl_ms)
+            if idempotency_capacity
+            else None
+        )
         journal = FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync)  # type: ignore[arg-type]
         self.symbol = symbol
-        self.service = SymbolService(instrument, journal, reference_price=reference_price)
+        self.service = SymbolService(
+            instrument, journal, reference_price=reference_price, idempotency=store
+        )
 
     def handle(self, command: Command) -> Any:
         return self.service.handle(command)

@@ -68,6 +68,7 @@ class Code(enum.IntEnum):
     RISK_BREAKER_OPEN = -9111
     RISK_NO_REFERENCE_PRICE = -9112
     BACKPRESSURE = -9301  # a symbol's mailbox is full
+    IDEMPOTENCY_CONFLICT = -9203
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +314,10 @@ def backpressure(symbol: str, retry_after_ms: int) -> VenueError:
         True,
         retry_after_ms,
     )
+
+
+IDEMPOTENCY_CONFLICT = VenueError(
+    int(Code.IDEMPOTENCY_CONFLICT),
+    "Idempotency key reused with a different request.",
+    Category.VALIDATION,
+)

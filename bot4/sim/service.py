@@ -10,6 +10,7 @@ cut off by a crash (never acknowledged) is a partial last line, which the journa
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections import deque
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -17,7 +18,9 @@ from typing import Any, Protocol
 from bot4.core import errors
 from bot4.core.commands import Command, Deposit, decode, encode
 from bot4.core.events import ExecutionReport
+from bot4.core.idempotency import CONFLICT, REPLAY, MemoryIdempotencyStore, order_key
 from bot4.core.instruments import Instrument
+from bot4.core.orders import NewOrder
 from bot4.sim.engine import MatchingEngine
 
 _METHODS = {  # command kind -> the engine method that applies it
@@ -63,8 +66,16 @@ class SymbolService:
         *,
         reference_price: int | None = None,
         keep_events: int = 100_000,
+        idempotency: MemoryIdempotencyStore | None = None,
     ) -> None:
-        """`keep_events` bounds the reports kept for subscribers (the oldest go first)."""
+        """`keep_events` bounds the reports kept for subscribers (the oldest go first).
+
+        With an `idempotency` store, a new order that carries a client order id is keyed by
+        (account, clientOrderId). A retry of it, even after a restart, gets its first answer
+        back instead of a second order; the same key with another order is refused (-9203).
+        Replaying the journal fills the store again, so this holds across actor restarts.
+        """
+        self.idempotency = idempotency
         self._recent: deque[ExecutionReport] = deque(maxlen=keep_events)
         self.engine = MatchingEngine(
             instrument, reference_price=reference_price, on_events=self._keep
@@ -72,7 +83,14 @@ class SymbolService:
         self.journal = journal
         self.applied = 0
         for line in journal.lines():
-            self._apply(decode(line))
+            command = decode(line)
+            key = self._key(command)
+            if key is None:
+                self._apply(command)
+            else:  # the journal holds only what ran: apply it, and remember its answer
+                assert self.idempotency is not None
+                self.idempotency.begin(key[0], key[1], command.now)
+                self._remember(key[0], command, self._apply(command))
         self.recovered = self.applied  # commands replayed from the journal at start
 
     def handle(self, command: Command) -> Any:
@@ -81,8 +99,38 @@ class SymbolService:
             line = encode(command)
         except (TypeError, ValueError) as exc:
             return errors.invalid_parameter(f"command ({exc})")
+        key = self._key(command)
+        if key is not None:
+            return self._once(key, command, line)
         self.journal.append(line)
         return self._apply(command)
+
+    def _key(self, command: Command) -> tuple[str, bytes] | None:
+        """The idempotency key and fingerprint of a new order with a client order id."""
+        if self.idempotency is None or command.kind != "submit":
+            return None
+        req = command.request
+        if not isinstance(req, NewOrder) or not isinstance(req.client_order_id, str):
+            return None
+        fingerprint = encode(Command("submit", req, 0))  # the order, whatever its time
+        return order_key(req.account, req.client_order_id), fingerprint
+
+    def _once(self, key: tuple[str, bytes], command: Command, line: bytes) -> Any:
+        """Run a keyed order once: a repeat gets the first answer, another order -9203."""
+        store = self.idempotency
+        assert store is not None
+        status, first = store.begin(key[0], key[1], command.now)
+        if status is REPLAY and first is not None:
+            return pickle.loads(first)  # bytes this process wrote itself
+        if status is CONFLICT:
+            return errors.IDEMPOTENCY_CONFLICT
+        self.journal.append(line)
+        return self._remember(key[0], command, self._apply(command))
+
+    def _remember(self, key: str, command: Command, result: Any) -> Any:
+        assert self.idempotency is not None
+        self.idempotency.complete(key, pickle.dumps(result), command.now)
+        return result
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
         """Several commands in order (one actor call for a batch)."""
