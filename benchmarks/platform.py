@@ -41,6 +41,7 @@ from bot4.core.commands import Command, Deposit  # noqa: E402
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
+from bot4.risk.breakers import nearest_rank  # noqa: E402
 from bot4.sim.service import MemoryJournal, SymbolService  # noqa: E402
 
 PRICES = {"BTCUSDT": 3_000_000, "ETHUSDT": 200_000}
@@ -53,9 +54,10 @@ class Echo:
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1e6  # noqa: E731
-    return pick(0.5), pick(0.99), pick(0.999)
+    """Nearest-rank p50, p99 and p99.9 of durations in seconds, in microseconds."""
+    ns = [int(x * 1e9) for x in samples]
+    p50, p99, p999 = (nearest_rank(ns, q) / 1_000 for q in (50, 99, 99.9))
+    return p50, p99, p999
 
 
 def pairs(symbol: str, n: int, start: int = 0) -> list[Command]:

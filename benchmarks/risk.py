@@ -38,6 +38,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.money import to_units  # noqa: E402
 from bot4.core.orders import CancelOrder, NewOrder  # noqa: E402
+from bot4.risk.breakers import nearest_rank  # noqa: E402
 from bot4.risk.config import RiskFile, load_risk  # noqa: E402
 from bot4.risk.engine import RiskEngine  # noqa: E402
 from bot4.sim.engine import Ack  # noqa: E402
@@ -46,10 +47,9 @@ from bot4.sim.venue import Venue  # noqa: E402
 PRICES = {"BTCUSDT": "30000", "ETHUSDT": "2000", "BNBUSDT": "300", "SOLUSDT": "100"}
 
 
-def percentile(sorted_ns: list[int], q: float) -> float:
+def percentile(samples_ns: list[int], q: float) -> float:
     """Nearest-rank percentile in microseconds."""
-    k = max(0, min(len(sorted_ns) - 1, round(q / 100 * len(sorted_ns)) - 1))
-    return sorted_ns[k] / 1_000
+    return nearest_rank(samples_ns, q) / 1_000
 
 
 def main() -> int:

@@ -32,9 +32,11 @@ from bot4.api import connect
 from bot4.config import RunConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, VenueError
+from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
 from bot4.core.money import to_units
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.risk.breakers import nearest_rank
 from bot4.sim.engine import Ack
 from bot4.sim.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
 
@@ -49,9 +51,9 @@ def demo_model(symbol: str, price: Decimal, rate: int) -> MarketModel:
                        FillModel(0.2, 0.5, 1.2))  # fmt: skip
 
 
-def percentile(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))] * 1e6 if s else 0.0
+def percentile_us(samples_ns: list[int], percentile: float) -> float:
+    """Nearest-rank percentile of nanosecond samples, in microseconds (0 when none)."""
+    return nearest_rank(samples_ns, percentile) / 1_000 if samples_ns else 0.0
 
 
 def run_platform(
@@ -88,7 +90,7 @@ def run_platform(
         )
         for i, s in enumerate(symbols)
     }
-    latencies: list[float] = []
+    latencies: list[int] = []  # ns
     rejects: Counter[tuple[int, str]] = Counter()
     flow: Counter[str] = Counter()
     quotes: dict[str, list[int]] = {s: [] for s in symbols}
@@ -111,20 +113,19 @@ def run_platform(
                     last[symbol] = report.last_price
                     if report.account == MM:
                         fills += 1
-                        unit = (instruments[symbol].base_unit
-                                if report.commission_asset == instruments[symbol].base
-                                else instruments[symbol].quote_unit)  # fmt: skip
+                        unit = commission_unit(instruments[symbol], report.commission_asset,
+                                               FEE_ASSET_UNIT)  # fmt: skip
                         paid[report.commission_asset] = paid.get(
                             report.commission_asset, Decimal(0)) + report.commission * unit
             for order_id in quotes[symbol]:
                 if order_id in filled:
                     continue
-                t = time.perf_counter()
+                t = time.perf_counter_ns()
                 try:
                     client.cancel(symbol, CancelOrder(MM, order_id), now)
                 except Bot4Error as err:
                     rejects[(err.code, err.msg)] += 1
-                latencies.append(time.perf_counter() - t)
+                latencies.append(time.perf_counter_ns() - t)
             inst = instruments[symbol]
             size = max(1, int(Decimal(500) / start_prices[symbol] / inst.step))
             spread = max(1, last[symbol] // 2_000)
@@ -133,9 +134,9 @@ def run_platform(
                          TimeInForce.GTC)
                 for side, sign in ((Side.BUY, -1), (Side.SELL, 1))
             ]  # fmt: skip
-            t = time.perf_counter()
+            t = time.perf_counter_ns()
             answers = client.submit_batch({symbol: batch}, now)[symbol]
-            latencies.append(time.perf_counter() - t)
+            latencies.append(time.perf_counter_ns() - t)
             orders += len(batch)
             quotes[symbol] = []
             for answer in answers:
@@ -167,8 +168,8 @@ def run_platform(
         "pnl_usdt": str(pnl.quantize(Decimal("0.01"))),
         "fees": fees_paid,
         "latency_us": {
-            q: round(percentile(latencies, p), 1)
-            for q, p in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))
+            q: round(percentile_us(latencies, p), 1)
+            for q, p in (("p50", 50), ("p99", 99), ("p999", 99.9))
         },
         "sheds": dict(client.shed),
         "state_digests": digests,
