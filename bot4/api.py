@@ -26,24 +26,30 @@ for report in client.events("BTCUSDT"): ...                     # execution repo
 from __future__ import annotations
 
 import contextlib
+import pickle
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import ray
-from ray.util.placement_group import placement_group
+from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from bot4.actors.idempotency import deploy_idempotency
+from bot4.actors.risk import NAME as RISK_NAME
+from bot4.actors.risk import RiskActor
 from bot4.actors.symbol import NAMESPACE, SymbolActor
 from bot4.core import errors
-from bot4.core.commands import Command, Deposit
+from bot4.core.commands import Command, Deposit, encode
 from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
+from bot4.core.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.sim.engine import Ack
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
 Policy = Literal["reject", "wait"]
 
 
@@ -57,6 +63,8 @@ class Client:
         policy: Policy = "reject",
         wait_timeout_s: float = 5.0,
         retry_after_ms: int = 10,
+        risk: Any = None,
+        idempotency: Any = None,
     ) -> None:
         if policy not in ("reject", "wait"):
             raise ValueError("policy is 'reject' or 'wait'")
@@ -69,6 +77,8 @@ class Client:
         self._seen: dict[str, int] = {s: 0 for s in actors}
         self._lanes: list[Lane] = []
         self.group: Any = None  # the placement group `connect` made for the actors
+        self.risk = risk  # the RiskActor, when the deployment has risk
+        self.idempotency = idempotency  # the shared IdempotencyActor
 
     # ------------------------------------------------------------------ sending
 
@@ -116,9 +126,12 @@ class Client:
 
     # ------------------------------------------------------------------ orders
 
-    def submit(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
-        """Place an order; its `Ack`, or `Bot4Error`."""
-        ack: Ack = self._get(self.send(symbol, "handle", Command("submit", order, now_ms)))
+    def submit(self, symbol: str, order: NewOrder, now_ms: int, *, timestamp: int | None = None,
+               recv_window: int | None = None) -> Ack:  # fmt: skip
+        """Place an order; its `Ack`, or `Bot4Error`. With `timestamp` (and `recv_window`,
+        ms) the symbol's timestamp guard checks it against `now_ms`, as the venue does."""
+        command = Command("submit", order, now_ms, timestamp, recv_window)
+        ack: Ack = self._get(self.send(symbol, "handle", command))
         return ack
 
     async def submit_async(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
@@ -132,19 +145,99 @@ class Client:
         return ack
 
     def submit_batch(
-        self, orders: Mapping[str, Sequence[NewOrder]], now_ms: int
+        self,
+        orders: Mapping[str, Sequence[NewOrder]],
+        now_ms: int,
+        *,
+        request_id: str | None = None,
     ) -> dict[str, list[Ack | VenueError]]:
-        """Many orders, one actor call per symbol; per order its Ack or VenueError (no raise)."""
-        refs = {
-            symbol: self.send(symbol, "handle_batch", [Command("submit", o, now_ms) for o in batch])
-            for symbol, batch in orders.items()
-        }
-        return {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+        """Many orders, one actor call per symbol; per order its Ack or VenueError (no raise).
 
-    def deposit(self, account: str, symbol: str, asset: str, units: int) -> None:
-        """Credit an account on one symbol's ledger (journaled like any command)."""
-        self._get(self.send(symbol, "handle", Command("deposit", Deposit(account, asset, units),
-                                                      0)))  # fmt: skip
+        With a `request_id`, the whole batch runs at most once (the shared idempotency actor
+        keeps its answer): a retry returns the first answer, the same id with other orders
+        raises -9203, and a retry while the first is still running raises -9204.
+        """
+        commands = {s: [Command("submit", o, now_ms) for o in batch] for s, batch in
+                    orders.items()}  # fmt: skip
+
+        def run() -> dict[str, list[Ack | VenueError]]:
+            refs = {s: self.send(s, "handle_batch", batch) for s, batch in commands.items()}
+            return {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+
+        if request_id is None:
+            return run()
+        fingerprint = b"".join(
+            s.encode() + b"\n" + b"".join(encode(c._replace(now=0)) for c in batch)
+            for s, batch in sorted(commands.items())
+        )
+        result: dict[str, list[Ack | VenueError]] = self.once(f"batch:{request_id}",
+                                                              fingerprint, now_ms, run)  # fmt: skip
+        return result
+
+    def deposit(self, account: str, symbol: str, asset: str, units: int, *,
+                request_id: str | None = None) -> None:  # fmt: skip
+        """Credit an account on one symbol's ledger (journaled like any command). With a
+        `request_id` it is credited once, however often the call is retried."""
+        command = Command("deposit", Deposit(account, asset, units), 0)
+
+        def run() -> None:
+            self._get(self.send(symbol, "handle", command))
+
+        if request_id is None:
+            run()
+        else:
+            self.once(f"deposit:{request_id}", symbol.encode() + encode(command), 0, run)
+
+    def once(self, key: str, fingerprint: bytes, now_ms: int, run: Any) -> Any:
+        """Run `run()` at most once per `key` over every client of the deployment (the shared
+        idempotency actor); a repeat gets the first result back."""
+        store = self.idempotency
+        if store is None:
+            raise errors.invalid_parameter("request_id (no idempotency actor)").exception()
+        began = self._result(ray.get(store.begin.remote(key, fingerprint, now_ms), timeout=30))
+        status, first = began
+        if status is REPLAY:
+            return pickle.loads(first)  # bytes a client of this deployment wrote
+        if status is CONFLICT:
+            raise errors.IDEMPOTENCY_CONFLICT.exception()
+        if status is IN_FLIGHT:
+            raise errors.IDEMPOTENCY_IN_FLIGHT.exception()
+        try:
+            result = run()
+        except BaseException:
+            store.release.remote(key, now_ms)
+            raise
+        self._result(ray.get(store.complete.remote(key, pickle.dumps(result), now_ms),
+                             timeout=30))  # fmt: skip
+        return result
+
+    # ------------------------------------------------------------------ account-wide risk
+
+    def _desk(self) -> Any:
+        if self.risk is None:
+            raise errors.invalid_parameter("risk (the deployment has no risk actor)").exception()
+        return self.risk
+
+    def kill(self, account: str, now_ms: int) -> dict[str, list[Ack]]:
+        """The kill switch: from now the account may only reduce, on every symbol, until
+        `reset`; its open orders are cancelled. Returns the cancel acks per symbol."""
+        self._result(ray.get(self._desk().kill.remote(account, now_ms, False), timeout=30))
+        return self._push(account, "KILLED", "kill switch", now_ms)
+
+    def reset(self, account: str, now_ms: int) -> None:
+        """An operator puts the account back to ACTIVE everywhere."""
+        self._result(ray.get(self._desk().reset.remote(account, now_ms, False), timeout=30))
+        self._push(account, "ACTIVE", "operator reset", now_ms)
+
+    def _push(self, account: str, state: str, reason: str, now_ms: int) -> dict[str, list[Ack]]:
+        refs = {s: a.set_state.remote(account, state, reason, now_ms)
+                for s, a in self.actors.items()}  # fmt: skip
+        return {s: self._result(ray.get(ref, timeout=60)) for s, ref in refs.items()}
+
+    def risk_states(self) -> dict[str, str]:
+        """Accounts that are not ACTIVE (killed, halted, reduce-only), with their state."""
+        states: dict[str, str] = ray.get(self._desk().states.remote(), timeout=30)
+        return states
 
     # ------------------------------------------------------------------ queries
 
@@ -180,11 +273,10 @@ class Client:
 
     def shutdown(self) -> None:
         """Remove the deployment: lanes, actors and their placement group."""
-        from ray.util.placement_group import remove_placement_group
-
         self.close()
-        for actor in self.actors.values():
-            ray.kill(actor, no_restart=True)
+        for actor in [*self.actors.values(), self.risk, self.idempotency]:
+            if actor is not None:
+                ray.kill(actor, no_restart=True)
         if self.group is not None:
             remove_placement_group(self.group)
             self.group = None
@@ -260,11 +352,18 @@ def connect(
     policy: Policy = "reject",
     wait_timeout_s: float = 5.0,
     symbol_resources: Mapping[str, Mapping[str, float]] | None = None,
+    risk_file: str | Path | None = None,
+    idempotency_capacity: int = 100_000,
+    redis_url: str | None = None,
+    require_timestamp: bool = False,
 ) -> Client:
-    """Start (or join) Ray, deploy or attach to the symbol actors, return a `Client`.
+    """Start (or join) Ray, deploy or attach to the platform's actors, return a `Client`.
 
+    One placement group holds a bundle per symbol and one for the shared actors (``risk``
+    when `risk_file` is given, and ``idempotency``, over Redis when `redis_url` is given).
     `symbol_resources` adds custom resources to a symbol's bundle (and actor), e.g.
     `{"BTCUSDT": {"symbol_BTCUSDT": 1}}` to pin it to the nodes that advertise that resource.
+    `bot4.config.PlatformConfig.connect_kwargs()` gives these settings from a config file.
     """
     if not ray.is_initialized():
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
@@ -273,9 +372,22 @@ def connect(
     strategy = "SPREAD" if len(nodes) > 1 else "PACK"
     extra = symbol_resources or {}
     bundles = [{"CPU": cpus_per_symbol, **extra.get(s, {})} for s in symbols]
+    bundles.append({"CPU": SHARED_CPUS})  # the risk and idempotency actors
     group = placement_group(bundles, strategy=strategy)
     if not group.wait(timeout_seconds=60):
+        remove_placement_group(group)
         raise TimeoutError("the placement group could not be scheduled")
+    shared = PlacementGroupSchedulingStrategy(group, len(symbols))
+    risk = None
+    if risk_file is not None:
+        risk = RiskActor.options(  # type: ignore[attr-defined]
+            name=RISK_NAME, namespace=NAMESPACE, get_if_exists=True,
+            max_pending_calls=max_pending_calls, scheduling_strategy=shared,
+        ).remote(str(risk_file), str(symbols_file), str(Path(journal_dir) / "risk.json"),
+                 fsync)  # fmt: skip
+    idempotency = deploy_idempotency(capacity=max(idempotency_capacity, 1), redis_url=redis_url,
+                                     max_pending_calls=max_pending_calls,
+                                     scheduling_strategy=shared)  # fmt: skip
     refs = reference_prices or {}
     actors = {}
     for index, symbol in enumerate(symbols):
@@ -287,8 +399,11 @@ def connect(
             resources=dict(extra.get(symbol, {})),
             max_pending_calls=max_pending_calls,
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
-        ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol))
-    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s)
+        ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol),
+                 idempotency_capacity, risk_file=None if risk_file is None else str(risk_file),
+                 desk=risk is not None, require_timestamp=require_timestamp)  # fmt: skip
+    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=risk,
+                    idempotency=idempotency)  # fmt: skip
     client.group = group
     return client
 

@@ -5,11 +5,35 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot4.core.filters import ExactDecimal
 from bot4.core.instruments import Instrument, load_symbols
+
+
+class PlatformConfig(BaseModel):
+    """How `bot4.connect` deploys the platform (the `[platform]` table of a run config)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cpus_per_symbol: float = Field(default=0.2, gt=0, le=64)
+    max_pending_calls: int = Field(default=1_000, gt=0)  # each actor's mailbox bound
+    backpressure: Literal["reject", "wait"] = "reject"  # when a mailbox is full
+    wait_timeout_s: float = Field(default=5.0, gt=0)  # how long "wait" waits
+    fsync: Literal["always", "never"] = "always"  # the journals' durability
+    journal_dir: Path | None = None  # None: a fresh temporary folder per run
+    risk_file: Path | None = None  # pre-trade risk; None: no risk checks
+    idempotency_capacity: int = Field(default=100_000, ge=0)  # keys kept per symbol
+    redis_url: str | None = None  # the shared idempotency store's Redis tier
+    require_timestamp: bool = False  # refuse commands that carry no timestamp
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """These settings as `bot4.connect` keyword arguments."""
+        data = self.model_dump()
+        data["policy"] = data.pop("backpressure")
+        return {k: v for k, v in data.items() if v is not None}
 
 
 class RunConfig(BaseModel):
@@ -25,6 +49,7 @@ class RunConfig(BaseModel):
     fees_file: Path | None = None  # commission schedule; None: each symbol's flat rates
     bnb_fee_accounts: int = Field(default=0, ge=0)  # the first N accounts pay fees in BNB
     start_prices: dict[str, ExactDecimal] = Field(min_length=1)
+    platform: PlatformConfig = PlatformConfig()
 
     @model_validator(mode="after")
     def _positive_prices(self) -> RunConfig:
@@ -60,5 +85,11 @@ def load_run_config(
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             config = config.model_copy(update={name: (path.parent / value).resolve()})
+    deploy = config.platform
+    for name in ("journal_dir", "risk_file"):
+        value = getattr(deploy, name)
+        if value is not None and not value.is_absolute():
+            deploy = deploy.model_copy(update={name: (path.parent / value).resolve()})
+    config = config.model_copy(update={"platform": deploy})
     instruments = config.instruments(path.parent)
     return config, instruments, dict(config.start_prices)

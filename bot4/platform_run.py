@@ -72,9 +72,10 @@ def run_platform(
     refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in start_prices.items()}
     symbols = list(start_prices)
     wall = time.perf_counter()
+    deploy = config.platform.connect_kwargs()
+    deploy.setdefault("journal_dir", tempfile.mkdtemp(prefix="bot4-journal-"))
     client = connect(address, symbols=symbols, symbols_file=str(config.symbols_file),
-                     journal_dir=tempfile.mkdtemp(prefix="bot4-journal-"), fsync="never",
-                     reference_prices=refs, cpus_per_symbol=0.2)  # fmt: skip
+                     reference_prices=refs, **deploy)  # fmt: skip
     for symbol, inst in instruments.items():
         client.deposit(MM, symbol, inst.quote, 10**16)
         client.deposit(MM, symbol, inst.base, int(Decimal(10**9) / start_prices[symbol]

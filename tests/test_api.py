@@ -149,3 +149,30 @@ def test_a_retry_after_the_actor_restarted_gets_the_first_ack(client: Client) ->
     assert ray.get(actor.recovered.remote(), timeout=30) > 0  # it replayed its journal
     again = client.submit("BTCUSDT", order, 31)
     assert again == ack  # the same order, not a second one
+
+
+def test_the_lane_survives_a_restart_of_its_actor(client: Client) -> None:
+    """The actor's process dies under a compiled lane: the lane tears the broken graph down,
+    and once Ray has restarted the actor it serves again, compiled anew."""
+    import os
+    import signal
+
+    lane = client.lane("BTCUSDT")
+    assert lane.submit(limit("a", BUY, 100, 2_970_000, "pre-crash"), 40).status.value == "NEW"
+    actor = client.actors["BTCUSDT"]
+    os.kill(ray.get(actor.pid.remote(), timeout=30), signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while True:  # bounded: each attempt either fails fast or succeeds
+        try:
+            ack = lane.submit(limit("a", BUY, 100, 2_960_000, "post-crash"), 41)
+            break
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+            assert time.monotonic() < deadline, "the lane did not come back"
+            time.sleep(0.2)
+    assert ack.status.value == "NEW" and lane.fallbacks >= 1
+    assert ray.get(actor.recovered.remote(), timeout=30) > 0
+    assert client.get_order("BTCUSDT", "a", client_order_id="pre-crash").status.value == "NEW"
+    assert lane.submit(limit("a", BUY, 100, 2_950_000), 42).status.value == "NEW"
+    assert lane._graph is not None  # compiled again after the restart
+    client.close()
+    assert lane._graph is None

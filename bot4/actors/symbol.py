@@ -9,15 +9,20 @@ actor has.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import ray
 
+from bot4.actors.risk import NAME as RISK_NAME
+from bot4.core.auth import TimestampGuard
 from bot4.core.commands import Command
 from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import FileJournal
+from bot4.risk.config import load_risk
+from bot4.risk.engine import RiskEngine
 from bot4.sim.service import SymbolService
 
 NAMESPACE = "bot4"
@@ -36,9 +41,20 @@ class SymbolActor:
         reference_price: int | None = None,
         idempotency_capacity: int = 100_000,
         idempotency_ttl_ms: int = 3_600_000,
+        *,
+        risk_file: str | None = None,
+        desk: bool = False,
+        require_timestamp: bool = False,
+        report_interval_s: float = 0.05,
     ) -> None:
         """Orders with a client order id are idempotent per (account, clientOrderId) within
-        the TTL and capacity, across restarts (see `SymbolService`); 0 capacity turns it off."""
+        the TTL and capacity, across restarts (see `SymbolService`); 0 capacity turns it off.
+
+        Commands that carry a timestamp pass the venue's recvWindow guard. With `risk_file`,
+        new orders pass pre-trade risk; with `desk` too, account-wide risk is the ``risk``
+        actor's: exposure grants come from it, fills and prices go to it (at most every
+        `report_interval_s`), and it pushes trading states (kill switch, breaches) here.
+        """
         instrument = load_symbols(symbols_file)[symbol]
         store = (
             MemoryIdempotencyStore(idempotency_capacity, idempotency_ttl_ms)
@@ -47,15 +63,90 @@ class SymbolActor:
         )
         journal = FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync)  # type: ignore[arg-type]
         self.symbol = symbol
+        self.desk: Any = ray.get_actor(RISK_NAME, namespace=NAMESPACE) if desk else None
+        risk = None
+        if risk_file is not None:
+            risk = RiskEngine(load_risk(risk_file), {symbol: instrument}, leased=desk)
         self.service = SymbolService(
-            instrument, journal, reference_price=reference_price, idempotency=store
+            instrument,
+            journal,
+            reference_price=reference_price,
+            idempotency=store,
+            guard=TimestampGuard(),
+            require_timestamp=require_timestamp,
+            risk=risk,
+            desk=self._ask if self.desk is not None else None,
         )
+        self.report_interval_s = report_interval_s
+        self._reported = 0.0
+        if self.desk is not None and risk is not None:
+            self._attach(risk)
+
+    def _attach(self, risk: RiskEngine) -> None:
+        """Tell the desk what this symbol holds; take on the states it missed while down."""
+        states: Any = ray.get(self.desk.attach.remote(self.symbol, risk.granted()), timeout=30)
+        if isinstance(states, dict):
+            for account in sorted(set(states) | set(risk.states())):
+                self.service.set_state(account, states.get(account, "ACTIVE"), "desk state")
+
+    def _ask(self, account: str, amount: int) -> int:
+        """The desk's answer to a grant request; on failure, the grant the symbol has."""
+        total: Any
+        try:
+            total = ray.get(self.desk.request.remote(account, self.symbol, amount), timeout=10)
+        except (ray.exceptions.RayError, TimeoutError):
+            total = None
+        if type(total) is not int:
+            assert self.service.risk is not None
+            return self.service.risk.granted().get(account, 0)
+        return total
+
+    def _report(self) -> None:
+        """Send fills and the price to the desk, a few times a second at most."""
+        now = time.monotonic()
+        if now - self._reported < self.report_interval_s:
+            return
+        self._reported = now
+        price, holdings = self.service.risk_report()
+        if holdings or price != self._price:
+            self._price = price
+            self.desk.report.remote(self.symbol, price, holdings, self.service.now)
+
+    _price: int | None = None
 
     def handle(self, command: Command) -> Any:
-        return self.service.handle(command)
+        result = self.service.handle(command)
+        if self.desk is not None:
+            self._report()
+        return result
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
-        return self.service.handle_batch(commands)
+        results = self.service.handle_batch(commands)
+        if self.desk is not None:
+            self._report()
+        return results
+
+    def set_state(self, account: str, state: str, reason: str, now: int | None = None) -> Any:
+        """The desk's push of an account's trading state (KILLED cancels its open orders)."""
+        return self.service.set_state(account, state, reason, now)
+
+    def trading_state(self, account: str) -> str:
+        """The account's trading state as this symbol applies it (ACTIVE without risk)."""
+        risk = self.service.risk
+        return "ACTIVE" if risk is None else risk.state(account).value
+
+    def reclaim(self, account: str, amount: int) -> int:
+        """Hand unused exposure grant back to the desk; returns how much."""
+        given = self.service.reclaim(account, amount)
+        if given and self.desk is not None:
+            self.desk.released.remote(account, self.symbol, given)
+        return given
+
+    def flush_report(self) -> None:
+        """Report to the desk now (tests, and the end of a run)."""
+        if self.desk is not None:
+            self._reported = 0.0
+            self._report()
 
     def applied(self) -> int:
         """How many commands this symbol has (replayed plus handled)."""

@@ -2,7 +2,8 @@
 
 A command is (kind, request, now). The request is one of the core's request NamedTuples
 (`NewOrder`, `CancelOrder`, `AmendOrder`, `CancelReplace`, `NewOco`, `NewOto`, `NewOtoco`,
-`CancelOrderList`) or a `Deposit`. The encoding is one JSON line: NamedTuples and enums are
+`CancelOrderList`), a `Deposit`, or what the risk desk decided for the symbol (`Grant`,
+`RiskState`). The encoding is one JSON line: NamedTuples and enums are
 tagged by type name, so decoding gives back equal values, and the same command always encodes
 to the same bytes. The engine is deterministic, so replaying a journal of commands rebuilds
 the exact state (`state_digest`) of the symbol.
@@ -25,6 +26,22 @@ class Deposit(NamedTuple):
     units: int
 
 
+class Grant(NamedTuple):
+    """The risk desk's whole grant of gross exposure to this symbol for an account (units of
+    the valuation asset)."""
+
+    account: str
+    total: int
+
+
+class RiskState(NamedTuple):
+    """An account's trading state (a `TradingState` value), as the risk desk set it."""
+
+    account: str
+    state: str
+    reason: str
+
+
 _TUPLES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
@@ -38,6 +55,8 @@ _TUPLES: dict[str, type[Any]] = {
         orders.NewOtoco,
         orders.CancelOrderList,
         Deposit,
+        Grant,
+        RiskState,
     )
 }
 _ENUMS: dict[str, type[Enum]] = {
@@ -46,15 +65,22 @@ _ENUMS: dict[str, type[Enum]] = {
     if isinstance(obj, type) and issubclass(obj, Enum) and obj is not Enum
 }
 KINDS = ("submit", "cancel", "amend", "cancel_replace", "oco", "oto", "otoco", "cancel_list",
-         "deposit")  # fmt: skip
+         "deposit", "grant", "risk_state")  # fmt: skip
 
 
 class Command(NamedTuple):
-    """One journaled request: what to do, with which request, at which time (ms)."""
+    """One journaled request: what to do, with which request, at which time (ms).
+
+    `timestamp` and `recv_window` are the client's, as on a signed request (ms, or µs with 16
+    digits): the symbol's timestamp guard checks them against `now` before anything else.
+    They are not journaled (a command in the journal already passed the guard).
+    """
 
     kind: str
     request: Any
     now: int
+    timestamp: int | None = None
+    recv_window: int | None = None
 
 
 def _plain(value: Any) -> Any:

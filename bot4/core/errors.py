@@ -69,6 +69,7 @@ class Code(enum.IntEnum):
     RISK_NO_REFERENCE_PRICE = -9112
     BACKPRESSURE = -9301  # a symbol's mailbox is full
     IDEMPOTENCY_CONFLICT = -9203
+    IDEMPOTENCY_IN_FLIGHT = -9204  # the same request is running now; retry later
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,4 +321,12 @@ IDEMPOTENCY_CONFLICT = VenueError(
     int(Code.IDEMPOTENCY_CONFLICT),
     "Idempotency key reused with a different request.",
     Category.VALIDATION,
+)
+
+IDEMPOTENCY_IN_FLIGHT = VenueError(
+    int(Code.IDEMPOTENCY_IN_FLIGHT),
+    "A request with this idempotency key is being processed; retry later.",
+    Category.BACKPRESSURE,
+    True,
+    50,
 )

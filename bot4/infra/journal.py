@@ -49,3 +49,17 @@ class FileJournal:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def write_atomic(path: str | Path, data: bytes, fsync: Literal["always", "never"]) -> None:
+    """Replace the file at `path` with `data` all at once (a reader sees the old or the new
+    file, never a mix): write a sibling, then rename it over."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        if fsync == "always":
+            os.fsync(fh.fileno())
+    os.replace(tmp, target)

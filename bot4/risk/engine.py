@@ -118,14 +118,14 @@ class _Account:
         "state",
     )  # fmt: skip
 
-    def __init__(self, name: str, limits: AccountLimits) -> None:
+    def __init__(self, name: str, limits: AccountLimits, leased: bool = False) -> None:
         self.name = name
         self.limits = limits
         self.state = TradingState.ACTIVE
         self.open_orders = 0
         self.buckets: list[TokenBucket] = limits.buckets()
-        self.budget = (
-            AccountBudget(f"{name}:exposure", limits.max_exposure)
+        self.budget = (  # leased: only what the risk desk grants (`RiskEngine.grant`)
+            AccountBudget(f"{name}:exposure", 0 if leased else limits.max_exposure)
             if limits.max_exposure is not None
             else None
         )
@@ -152,15 +152,23 @@ class _Open:
 class RiskEngine:
     """Pre-trade checks and risk state for every account and symbol of one venue."""
 
-    def __init__(self, config: RiskFile, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, config: RiskFile, instruments: Mapping[str, Instrument],
+                 *, leased: bool = False) -> None:  # fmt: skip
+        """`leased`: this engine is one symbol's share of a `RiskDesk` (bot4.risk.desk). Its
+        exposure budgets hold only what the desk granted (`grant`), a refusal for exposure
+        leaves what it would take in `wanted`, and loss limits are the desk's to check (fills
+        mark the account in `changed` for the symbol to report)."""
         self.config = config
         self.instruments = dict(instruments)
+        self.leased = leased
         self._accounts: dict[str, _Account] = {}
         self._open: dict[tuple[str, int], _Open] = {}  # (symbol, orderId)
         self._pending: tuple[_Account, _Book, bool, int, int] | None = None
         self.reference: dict[str, int] = {}  # symbol -> price ticks (last trade or mark)
         self.events: list[RiskEvent] = []
         self.low_water_lots = 0
+        self.wanted: tuple[str, int] | None = None  # leased: (account, exposure to ask for)
+        self.changed: set[str] = set()  # leased: accounts whose position moved since `holdings`
 
     # ------------------------------------------------------------------ state
 
@@ -169,7 +177,7 @@ class RiskEngine:
         if acct is None:
             unit = self._valuation_unit()
             limits = AccountLimits.compile(self.config.account_spec(name), unit)
-            acct = self._accounts[name] = _Account(name, limits)
+            acct = self._accounts[name] = _Account(name, limits, self.leased)
         return acct
 
     def _valuation_unit(self) -> Decimal:
@@ -206,6 +214,50 @@ class RiskEngine:
         if acct.state is not state:
             self.events.append(RiskEvent(now, account, acct.state, state, reason))
             acct.state = state
+
+    def grant(self, account: str, total: int) -> None:
+        """Leased: the desk's whole grant of exposure to this engine for `account` is `total`
+        (shrinking it takes back unused lease first, see `AccountBudget.set_limit`)."""
+        budget = self.account(account).budget
+        if budget is not None:
+            budget.set_limit(total)
+
+    def spare(self, account: str) -> int:
+        """Leased: how much of the account's grant no order or position uses (it could go
+        back to the desk)."""
+        acct = self._accounts.get(account)
+        if acct is None or acct.budget is None:
+            return 0
+        held = sum(x["used"] + x["reserved"] for x in acct.budget.snapshot().values())
+        return max(acct.budget.limit - held, 0)
+
+    def states(self) -> dict[str, str]:
+        """Every account that is not ACTIVE, with its state."""
+        return {
+            name: acct.state.value
+            for name, acct in sorted(self._accounts.items())
+            if acct.state is not ACTIVE
+        }
+
+    def granted(self) -> dict[str, int]:
+        """Leased: the desk's grant per account (accounts with one)."""
+        return {
+            name: acct.budget.limit
+            for name, acct in sorted(self._accounts.items())
+            if acct.budget is not None and acct.budget.limit
+        }
+
+    def holdings(self, symbol: str) -> dict[str, tuple[int, int, int]]:
+        """Leased: (lots, cost, realised) on `symbol` of each account in `changed`, which it
+        empties (what the symbol reports to the desk)."""
+        out = {}
+        for name in sorted(self.changed):
+            book = self._accounts[name].books.get(symbol)
+            if book is not None:
+                pos = book.position
+                out[name] = (pos.lots, pos.cost, pos.realized)
+        self.changed.clear()
+        return out
 
     def kill(self, account: str, now: int) -> None:
         """The kill switch: the account may only reduce until `reset`."""
@@ -283,6 +335,9 @@ class RiskEngine:
                     if reserve > lease.available:
                         budget.request(symbol, reserve - lease.available)
                 if not lease.try_reserve(reserve):
+                    if self.leased:  # what to ask the desk for: this order and a good share
+                        chunk = max(lease.granted, (acct.limits.max_exposure or 0) // 16)
+                        self.wanted = (account, reserve - lease.available + chunk)
                     return errors.risk(Code.RISK_MAX_EXPOSURE, "Risk: gross exposure limit.",
                                        retryable=True)  # fmt: skip
         for bucket in acct.buckets:
@@ -371,7 +426,10 @@ class RiskEngine:
         if lease is not None:  # usage is the position at this price (the filled lots' own
             # reservation is released with the rest of the order's change, in `_shrink`)
             lease.revalue(abs(book.position.lots) * r.last_price * inst.quote_per_ticklot)
-        self._check_losses(acct, now)
+        if self.leased:
+            self.changed.add(acct.name)
+        else:
+            self._check_losses(acct, now)
 
     # ------------------------------------------------------------------ marks and losses
 
@@ -402,7 +460,7 @@ class RiskEngine:
 
     def _check_losses(self, acct: _Account, now: int) -> None:
         lim = acct.limits
-        if lim.max_daily_loss is None and lim.max_drawdown is None:
+        if self.leased or (lim.max_daily_loss is None and lim.max_drawdown is None):
             return
         equity = self.equity(acct.name)
         day = now // DAY_MS
