@@ -173,6 +173,7 @@ def run_platform(
             for q, p in (("p50", 50), ("p99", 99), ("p999", 99.9))
         },
         "sheds": dict(client.shed),
+        "risk_states": client.risk_states() if client.risk is not None else {},
         "state_digests": digests,
         "wall_seconds": round(time.perf_counter() - wall, 2),
     }
@@ -193,7 +194,8 @@ def _print_summary(s: dict[str, Any], w: Any) -> None:
     w(f"  API latency (strategy calls): p50 {s['latency_us']['p50']} us, p99 "
       f"{s['latency_us']['p99']} us, p99.9 {s['latency_us']['p999']} us\n")  # fmt: skip
     w(f"  {MM} fees: {s['fees'] or 'none'}\n")
-    w(f"  mailbox sheds: {s['sheds']}\n  rejects by code:\n")
+    w(f"  mailbox sheds: {s['sheds']}\n")
+    w(f"  accounts not ACTIVE (risk): {s['risk_states'] or 'none'}\n  rejects by code:\n")
     for what, n in s["rejects"].items():
         w(f"    {n:>6}  {what}\n")
     for symbol, digest in s["state_digests"].items():
