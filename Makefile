@@ -30,7 +30,8 @@ test: services lint typecheck
 	@echo "--- coverage of the whole package"
 	@$(BIN)/coverage report | tail -1
 
-# the Redis store tests start a real redis-server: install it when missing (as root)
+# the Redis store tests start a real redis-server and the metrics tests a real prometheus:
+# install them when missing (as root)
 services:
 	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server \
 	  || test -x /usr/sbin/redis-server || { \
@@ -39,6 +40,15 @@ services:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else \
 	    echo "redis-server is missing: run 'sudo apt-get install -y redis-server' (make test installs it when run as root)" >&2; \
+	    exit 1; \
+	  fi; }
+	@command -v prometheus >/dev/null 2>&1 || test -x /usr/bin/prometheus \
+	  || test -x /usr/local/bin/prometheus || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing prometheus (needed by the metrics tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+	  else \
+	    echo "prometheus is missing: run 'sudo apt-get install -y prometheus' (make test installs it when run as root)" >&2; \
 	    exit 1; \
 	  fi; }
 

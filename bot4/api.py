@@ -46,9 +46,13 @@ from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.obs.ray_export import RayExporter
+from bot4.obs.recorder import Recorder
 from bot4.sim.engine import Ack
 
 ROOT = Path(__file__).resolve().parent.parent
+SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
+SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
 SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
 Policy = Literal["reject", "wait"]
 
@@ -79,6 +83,8 @@ class Client:
         self.group: Any = None  # the placement group `connect` made for the actors
         self.risk = risk  # the RiskActor, when the deployment has risk
         self.idempotency = idempotency  # the shared IdempotencyActor
+        self.recorder = Recorder()  # submit latency, mailbox depth, sheds, sequence gaps
+        self.exporter = RayExporter(self.recorder)
 
     # ------------------------------------------------------------------ sending
 
@@ -100,12 +106,14 @@ class Client:
                     time.sleep(self.retry_after_ms / 1_000)
                     continue
                 self.shed[symbol] += 1
+                self.recorder.inc(SHEDS, (symbol,))
                 raise errors.backpressure(symbol, self.retry_after_ms).exception() from None
             pending = self._pending[symbol]
             pending.append(ref)
             if len(pending) > 256:
                 _, rest = ray.wait(pending, num_returns=len(pending), timeout=0)
-                self._pending[symbol] = rest
+                self._pending[symbol] = pending = rest
+            self.recorder.set(DEPTH, (symbol,), len(pending))
             return ref
 
     def in_flight(self, symbol: str) -> int:
@@ -131,8 +139,18 @@ class Client:
         """Place an order; its `Ack`, or `Bot4Error`. With `timestamp` (and `recv_window`,
         ms) the symbol's timestamp guard checks it against `now_ms`, as the venue does."""
         command = Command("submit", order, now_ms, timestamp, recv_window)
-        ack: Ack = self._get(self.send(symbol, "handle", command))
+        start = time.perf_counter()
+        try:
+            ack: Ack = self._get(self.send(symbol, "handle", command))
+        finally:
+            self.observe_submit(symbol, "plain", time.perf_counter() - start)
         return ack
+
+    def observe_submit(self, symbol: str, path: str, seconds: float) -> None:
+        """One submit round trip into `bot4_submit_latency_seconds` (metrics go out from here
+        at most once a second)."""
+        self.recorder.observe(SUBMIT, (symbol, path), seconds)
+        self.exporter.maybe_flush()
 
     async def submit_async(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
         """`submit` for asyncio code."""
@@ -161,8 +179,12 @@ class Client:
                     orders.items()}  # fmt: skip
 
         def run() -> dict[str, list[Ack | VenueError]]:
+            start = time.perf_counter()
             refs = {s: self.send(s, "handle_batch", batch) for s, batch in commands.items()}
-            return {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+            out = {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+            for symbol in out:
+                self.observe_submit(symbol, "batch", time.perf_counter() - start)
+            return out
 
         if request_id is None:
             return run()
@@ -256,6 +278,9 @@ class Client:
             self._actor(symbol).events_since.remote(self._seen[symbol], limit)
         )
         if reports:
+            missed = reports[0].seq - self._seen[symbol] - 1
+            if missed > 0:  # older than the actor keeps, or lost with a restart
+                self.recorder.inc(GAPS, (symbol,), missed)
             self._seen[symbol] = reports[-1].seq
         return reports
 
@@ -266,7 +291,8 @@ class Client:
         return lane
 
     def close(self) -> None:
-        """Tear down the lanes' compiled graphs (the actors stay)."""
+        """Tear down the lanes' compiled graphs (the actors stay); export metrics."""
+        self.exporter.flush()
         for lane in self._lanes:
             lane.close()
         self._lanes.clear()
@@ -325,7 +351,11 @@ class Lane:
         return batch
 
     def submit(self, order: NewOrder, now_ms: int) -> Ack:
-        ack: Ack = Client._result(self.run([Command("submit", order, now_ms)])[0])
+        start = time.perf_counter()
+        try:
+            ack: Ack = Client._result(self.run([Command("submit", order, now_ms)])[0])
+        finally:
+            self.client.observe_submit(self.symbol, "lane", time.perf_counter() - start)
         return ack
 
     def cancel(self, request: CancelOrder, now_ms: int) -> Ack:
@@ -356,6 +386,7 @@ def connect(
     idempotency_capacity: int = 100_000,
     redis_url: str | None = None,
     require_timestamp: bool = False,
+    keep_events: int = 100_000,
 ) -> Client:
     """Start (or join) Ray, deploy or attach to the platform's actors, return a `Client`.
 
@@ -401,7 +432,8 @@ def connect(
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
         ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol),
                  idempotency_capacity, risk_file=None if risk_file is None else str(risk_file),
-                 desk=risk is not None, require_timestamp=require_timestamp)  # fmt: skip
+                 desk=risk is not None, require_timestamp=require_timestamp,
+                 keep_events=keep_events)  # fmt: skip
     client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=risk,
                     idempotency=idempotency)  # fmt: skip
     client.group = group

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -13,6 +14,9 @@ from hypothesis import HealthCheck, settings
 from bot4.core.accounts import Ledger
 from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
 from bot4.sim.engine import MatchingEngine
+
+if TYPE_CHECKING:
+    from tests.prometheus_server import PrometheusServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS_FILE = ROOT / "configs" / "symbols.toml"
@@ -89,12 +93,64 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
-    """One local Ray instance for the whole test session (2 CPUs, no dashboard)."""
+    """One local Ray instance for the whole test session (2 CPUs).
+
+    The dashboard is on because its head process is what writes the Prometheus
+    service-discovery file that the ``prometheus`` fixture scrapes from."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, namespace="bot4", log_to_driver=False,
+    ray.init(num_cpus=2, include_dashboard=True, namespace="bot4", log_to_driver=False,
              resources={"symbol_BNBUSDT": 1})  # a node resource to pin a symbol to
     try:
         yield
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def prometheus(ray_local: None) -> Iterator[PrometheusServer]:
+    """A real Prometheus on a free loopback port, scraping this session's Ray every second.
+
+    It reads its targets from the service-discovery file that Ray's dashboard head writes in
+    the session directory, ``<session_dir>/prom_metrics_service_discovery.json`` (e.g.
+    ``/tmp/ray/session_2026-..._<pid>/``; *not* the ``/tmp/ray/prom_metrics_service_discovery.json``
+    symlink, which points at whichever Ray session on the machine started last). Yielded once
+    the node's metrics agent has been scraped (``up == 1``). Fails (does not skip) when
+    prometheus is not installed, saying how to install it.
+
+    Names of ``ray.util.metrics`` metrics in Prometheus (Ray 2.60, checked by
+    tests/test_prometheus_server.py): Ray prefixes ``ray_`` to the name; a ``Counter("x")``
+    becomes ``ray_x_total`` (a name already ending in ``_total`` keeps a single one:
+    ``Counter("x_total")`` is ``ray_x_total``); a ``Gauge("x")`` is ``ray_x``; a
+    ``Histogram("x")`` gives ``ray_x_bucket`` (with ``le``), ``ray_x_sum`` and ``ray_x_count``.
+    Ray's ``_sum`` is approximate: each observation counts as the midpoint of its bucket.
+    Every series also carries ``job="ray"``, ``instance``, ``Component``, ``NodeAddress``,
+    ``SessionName``, ``Version``, ``WorkerId`` and ``otel_scope_*`` labels besides its tags.
+    Workers push their metrics to the agent every 10 s (Ray's ``metrics_report_interval_ms``),
+    so allow ~15 s between recording a value and seeing it in a query."""
+    import ray
+
+    from tests.prometheus_server import (
+        PrometheusMissing,
+        PrometheusServer,
+        find_prometheus,
+        wait_for_service_discovery,
+    )
+
+    try:
+        find_prometheus()
+    except PrometheusMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    session_dir = ray._private.worker.global_worker.node.get_session_dir_path()
+    sd_file = os.path.join(session_dir, "prom_metrics_service_discovery.json")
+    agents = [f"{node['NodeManagerAddress']}:{node['MetricsExportPort']}"
+              for node in ray.nodes() if node["Alive"]]  # fmt: skip
+    wait_for_service_discovery(sd_file, agents, timeout=60)
+    server = PrometheusServer(sd_file)
+    server.start()
+    try:
+        for agent in agents:
+            server.wait_for(f'up{{job="ray", instance="{agent}"}} == 1', timeout=30)
+        yield server
+    finally:
+        server.stop()

@@ -310,3 +310,31 @@ def test_a_service_without_risk_ignores_the_desk(btc: Instrument) -> None:
     svc = SymbolService(btc, MemoryJournal())
     assert svc.set_state("u", "KILLED", "x") == [] and svc.reclaim("u", 5) == 0
     assert svc.risk_report() == (None, {})
+
+
+def test_the_symbols_circuit_breaker_trips_on_rejects_and_probes_after_cooldown(
+    btc: Instrument,
+) -> None:
+    from bot4.risk.breakers import BreakerConfig, BreakerState, CircuitBreaker
+
+    config = BreakerConfig(window_ms=10_000, min_events=4, max_reject_rate=0.5, cooldown_ms=1_000,
+                           probe_orders=1)  # fmt: skip
+    journal = MemoryJournal()
+    svc = SymbolService(btc, journal, reference_price=PRICES["BTCUSDT"],
+                        breaker=CircuitBreaker("BTCUSDT", config))  # fmt: skip
+    svc.handle(Command("deposit", Deposit("u", "USDT", 10**9 * USDT), 0))
+    svc.handle(Command("deposit", Deposit("poor", "USDT", USDT), 0))
+    broke = NewOrder("poor", BUY, LIMIT, 1_000, PRICES["BTCUSDT"], GTC)  # 300 USDT: too much
+    for t in range(4):
+        assert code(svc.handle(Command("submit", broke, 10 + t))) == -2010
+    assert svc.breaker is not None and svc.breaker.state is BreakerState.OPEN
+    good = NewOrder("u", BUY, LIMIT, 1_000, PRICES["BTCUSDT"] - 100, GTC)
+    lines = len(journal.data)
+    refused = svc.handle(Command("submit", good, 20))
+    assert code(refused) == Code.RISK_BREAKER_OPEN and refused.retryable  # type: ignore[union-attr]
+    assert len(journal.data) == lines  # not journaled
+    assert isinstance(svc.handle(Command("submit", good, 1_100)), Ack)  # the probe, after cooldown
+    assert svc.breaker.state is BreakerState.CLOSED
+    again = SymbolService(btc, journal, reference_price=PRICES["BTCUSDT"],
+                          breaker=CircuitBreaker("BTCUSDT", config))  # fmt: skip
+    assert again.state_digest() == svc.state_digest()

@@ -23,8 +23,11 @@ from bot4.core import errors
 from bot4.core.errors import VenueError
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import write_atomic
+from bot4.obs.ray_export import RayExporter
+from bot4.obs.recorder import Recorder
 from bot4.risk.config import load_risk
 from bot4.risk.desk import Holding, RiskDesk, StateChange
+from bot4.risk.engine import TradingState
 
 NAMESPACE = "bot4"
 NAME = "risk"
@@ -47,6 +50,25 @@ class RiskActor:
         self._symbols: dict[str, Any] = {}
         if self.state_file is not None and self.state_file.exists():
             self.desk.restore(json.loads(self.state_file.read_bytes()))
+        self.recorder = Recorder()
+        self.exporter = RayExporter(self.recorder)
+        for account, state in self.desk.states().items():
+            self.recorder.set("bot4_trading_state", (account, state), 1)
+        self.exporter.flush()
+
+    def _observe(self, changes: list[StateChange], breach: bool = False) -> None:
+        """Trading-state gauges, breach and kill-switch counters (exported at once: rare)."""
+        rec = self.recorder
+        for change in changes:
+            for state in TradingState:
+                rec.set("bot4_trading_state", (change.account, state.value),
+                        1 if state.value == change.state else 0)  # fmt: skip
+            if breach:
+                rec.inc("bot4_risk_breaches", (change.account, change.state))
+            elif change.state == TradingState.KILLED.value:
+                rec.inc("bot4_kill_switch", (change.account,))
+        if changes:
+            self.exporter.flush()
 
     def _save(self) -> None:
         if self.state_file is not None:
@@ -112,6 +134,7 @@ class RiskActor:
         except (TypeError, ValueError, AttributeError):
             return errors.invalid_parameter("report")
         self._save()
+        self._observe(changes, breach=True)
         self._push(changes)
         return changes
 
@@ -124,6 +147,7 @@ class RiskActor:
             return errors.invalid_parameter("account")
         change = self.desk.kill(account, now)
         self._save()
+        self._observe([change] if change is not None else [])
         if change is not None and push:
             self._push([change])
         return change
@@ -133,9 +157,13 @@ class RiskActor:
             return errors.invalid_parameter("account")
         change = self.desk.reset(account, now)
         self._save()
+        self._observe([change] if change is not None else [])
         if change is not None and push:
             self._push([change])
         return change
+
+    def flush_metrics(self) -> int:
+        return self.exporter.flush()
 
     def states(self) -> dict[str, str]:
         return self.desk.states()

@@ -19,6 +19,8 @@ from bot4.core.commands import Command, Deposit
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import NewOrder
+from bot4.obs.ray_export import RayExporter
+from bot4.obs.recorder import Recorder
 from bot4.sim.engine import Ack
 from bot4.sim.market.flow import FlowConfig, FlowGenerator
 from bot4.sim.market.models import MarketModel
@@ -62,6 +64,9 @@ class SimulatorActor:
                                        ActorBook(actor, instrument), seed,
                                        FlowConfig(**(config or {})))  # fmt: skip
         self._funded = False
+        self.symbol = symbol
+        self.recorder = Recorder()
+        self.exporter = RayExporter(self.recorder)
 
     def run(self, start_us: int, end_us: int, mid_ticks: int) -> dict[str, Any]:
         """Fund the flow's accounts, then generate and send the flow of [start_us, end_us)."""
@@ -75,5 +80,14 @@ class SimulatorActor:
             self.generator.fund()
             self._funded = True
         stats = self.generator.step(start_us, end_us, mid_ticks)
+        rec, tags = self.recorder, (self.symbol,)
+        rec.inc("bot4_sim_orders", (self.symbol, "taker"), stats.takers)
+        rec.inc("bot4_sim_orders", (self.symbol, "maker"), stats.makers)
+        rec.inc("bot4_sim_trades", tags, stats.trades)
+        self.exporter.maybe_flush()
         return {"takers": stats.takers, "makers": stats.makers, "trades": stats.trades,
                 "refused": dict(stats.refused)}  # fmt: skip
+
+    def flush_metrics(self) -> int:
+        """Export the flow counters now."""
+        return self.exporter.flush()

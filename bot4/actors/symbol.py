@@ -21,11 +21,16 @@ from bot4.core.commands import Command
 from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import FileJournal
+from bot4.obs.observe import SymbolMetrics, TimedJournal
+from bot4.obs.ray_export import RayExporter
+from bot4.obs.recorder import Recorder
+from bot4.risk.breakers import BreakerState, CircuitBreaker
 from bot4.risk.config import load_risk
 from bot4.risk.engine import RiskEngine
 from bot4.sim.service import SymbolService
 
 NAMESPACE = "bot4"
+BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0)
@@ -46,6 +51,7 @@ class SymbolActor:
         desk: bool = False,
         require_timestamp: bool = False,
         report_interval_s: float = 0.05,
+        keep_events: int = 100_000,
     ) -> None:
         """Orders with a client order id are idempotent per (account, clientOrderId) within
         the TTL and capacity, across restarts (see `SymbolService`); 0 capacity turns it off.
@@ -61,21 +67,34 @@ class SymbolActor:
             if idempotency_capacity
             else None
         )
-        journal = FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync)  # type: ignore[arg-type]
+        self.recorder = Recorder()
+        self.metrics = SymbolMetrics(self.recorder, instrument)
+        self.exporter = RayExporter(self.recorder)
+        journal = TimedJournal(
+            FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync),  # type: ignore[arg-type]
+            self.recorder,
+            symbol,
+        )
         self.symbol = symbol
         self.desk: Any = ray.get_actor(RISK_NAME, namespace=NAMESPACE) if desk else None
-        risk = None
+        risk = breaker = None
         if risk_file is not None:
-            risk = RiskEngine(load_risk(risk_file), {symbol: instrument}, leased=desk)
+            config = load_risk(risk_file)
+            risk = RiskEngine(config, {symbol: instrument}, leased=desk)
+            if config.breaker is not None:
+                breaker = CircuitBreaker(symbol, config.breaker)
         self.service = SymbolService(
             instrument,
             journal,
             reference_price=reference_price,
+            keep_events=keep_events,
             idempotency=store,
             guard=TimestampGuard(),
             require_timestamp=require_timestamp,
             risk=risk,
             desk=self._ask if self.desk is not None else None,
+            listener=self.metrics.reports,
+            breaker=breaker,
         )
         self.report_interval_s = report_interval_s
         self._reported = 0.0
@@ -115,16 +134,45 @@ class SymbolActor:
     _price: int | None = None
 
     def handle(self, command: Command) -> Any:
+        start = time.perf_counter()
         result = self.service.handle(command)
-        if self.desk is not None:
-            self._report()
+        self.metrics.command(command, result, time.perf_counter() - start)
+        self._after()
         return result
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
-        results = self.service.handle_batch(commands)
+        handle, record, clock = self.service.handle, self.metrics.command, time.perf_counter
+        results = []
+        for command in commands:
+            start = clock()
+            result = handle(command)
+            record(command, result, clock() - start)
+            results.append(result)
+        self._after()
+        return results
+
+    def _after(self) -> None:
+        """Off the order's path: risk reports and metrics, each at most a few times a second."""
         if self.desk is not None:
             self._report()
-        return results
+        breaker = self.service.breaker
+        if breaker is not None:
+            self.recorder.set("bot4_breaker_state", (self.symbol, "symbol"),
+                              BREAKER_LEVEL[breaker.state])  # fmt: skip
+        self.exporter.maybe_flush()
+
+    def flush_metrics(self) -> int:
+        """Export the metrics now (tests, and the end of a run); how many Ray calls it took."""
+        return self.exporter.flush()
+
+    def metric_values(self) -> dict[str, float]:
+        """Counters and gauges this symbol has recorded, as ``name{tag=value,...}`` keys."""
+        out = {}
+        rec = self.recorder
+        for (name, tags), value in [*rec.counters.items(), *rec.gauges.items()]:
+            labels = ",".join(f"{k}={v}" for k, v in zip(rec.specs[name].tags, tags, strict=True))
+            out[f"{name}{{{labels}}}"] = value
+        return out
 
     def set_state(self, account: str, state: str, reason: str, now: int | None = None) -> Any:
         """The desk's push of an account's trading state (KILLED cancels its open orders)."""

@@ -24,6 +24,10 @@ class Category(enum.Enum):
     INTERNAL = "internal"  # a fault inside bot4; outcome may be unknown
 
 
+# what a circuit breaker counts as a refused order (the rest of the failures are errors)
+REFUSALS = (Category.VALIDATION, Category.VENUE_RULE, Category.RISK, Category.RATE_LIMIT)
+
+
 class Code(enum.IntEnum):
     """Stable numeric codes (Binance's where Binance has one)."""
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot4.core.filters import ExactDecimal
 from bot4.core.instruments import Instrument
 from bot4.core.money import ceil_units, floor_units
+from bot4.risk.breakers import BreakerConfig
 from bot4.risk.buckets import TokenBucket
 
 _UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -76,6 +77,7 @@ class RiskFile(_Model):
     symbol: SymbolLimitsSpec = SymbolLimitsSpec()
     symbols: dict[str, SymbolLimitsSpec] = {}
     accounts: dict[str, AccountLimitsSpec] = {}
+    breaker: BreakerConfig | None = None  # each platform symbol actor's circuit breaker
 
     def symbol_spec(self, account: str, symbol: str) -> SymbolLimitsSpec:
         """The merged per-symbol limits of one account."""

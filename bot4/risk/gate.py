@@ -19,8 +19,6 @@ from bot4.risk.engine import RiskEngine
 from bot4.sim.engine import Ack
 from bot4.sim.venue import Venue
 
-_REJECTS = (Category.VALIDATION, Category.VENUE_RULE, Category.RISK, Category.RATE_LIMIT)
-
 
 class RiskGate:
     """A venue behind pre-trade risk and circuit breakers."""
@@ -56,7 +54,7 @@ class RiskGate:
                 symbol,
                 now,
                 ok=not bad,
-                rejected=bad and result.category in _REJECTS,  # type: ignore[union-attr]
+                rejected=bad and result.category in errors.REFUSALS,  # type: ignore[union-attr]
                 error=bad and result.category is Category.INTERNAL,  # type: ignore[union-attr]
                 latency_us=latency_us,
             )

@@ -12,17 +12,18 @@ from __future__ import annotations
 import itertools
 import pickle
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from bot4.core import errors
 from bot4.core.auth import TimestampGuard
 from bot4.core.commands import Command, Deposit, Grant, RiskState, decode, encode
-from bot4.core.errors import VenueError
+from bot4.core.errors import Category, Code, VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.idempotency import CONFLICT, REPLAY, MemoryIdempotencyStore, order_key
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
+from bot4.risk.breakers import CircuitBreaker
 from bot4.risk.engine import RiskEngine, TradingState
 from bot4.sim.engine import MatchingEngine
 
@@ -87,6 +88,8 @@ class SymbolService:
         require_timestamp: bool = False,
         risk: RiskEngine | None = None,
         desk: Desk | None = None,
+        listener: Callable[[list[ExecutionReport]], None] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         """`keep_events` bounds the reports kept for subscribers (the oldest go first).
 
@@ -103,12 +106,23 @@ class SymbolService:
         order needs more gross exposure than the symbol holds for the account, the service
         asks the desk and journals the answer as a `Grant` before checking again, so replay
         sees the same grants at the same places.
+
+        With a `breaker`, a new order first needs the symbol's circuit breaker to admit it
+        (-9111 otherwise, retryable); the breaker watches the orders' outcomes and trade
+        prices. Replay feeds it the journaled outcomes again; admissions it refused live are
+        not journaled, so a restarted breaker may count a probe or two differently.
+
+        `listener` sees every batch of execution reports as the engine makes them (metrics);
+        it is not called for the reports of the replay.
         """
         self.idempotency = idempotency
         self.guard = guard
         self.require_timestamp = require_timestamp
         self.risk = risk
         self.desk = desk
+        self.listener: Callable[[list[ExecutionReport]], None] | None = None
+        self.breaker = breaker
+        self._collect = risk is not None or breaker is not None  # keep `_fresh` reports
         self.symbol = instrument.symbol
         self.now = 0  # the latest command time seen
         self._recent: deque[ExecutionReport] = deque(maxlen=keep_events)
@@ -130,6 +144,7 @@ class SymbolService:
                 self.idempotency.begin(key[0], key[1], command.now)
                 self._remember(key[0], command, self._apply(command))
         self.recovered = self.applied  # commands replayed from the journal at start
+        self.listener = listener
 
     def handle(self, command: Command) -> Any:
         """Journal `command`, then apply it; returns the engine's answer (or its error)."""
@@ -160,11 +175,15 @@ class SymbolService:
         return self._apply(command, True)
 
     def _refusal(self, command: Command) -> VenueError | None:
-        """Risk's refusal of a new order, if risk is on and refuses it."""
-        risk = self.risk
-        if risk is None or command.kind != "submit" or type(command.request) is not NewOrder:
+        """The circuit breaker's or risk's refusal of a new order, if either refuses it."""
+        if command.kind != "submit" or type(command.request) is not NewOrder:
             return None
-        return self._check(risk, command)
+        breaker = self.breaker
+        if breaker is not None and not breaker.allow(command.now):
+            return errors.risk(Code.RISK_BREAKER_OPEN, f"Risk: circuit breaker {self.symbol} "
+                               f"is {breaker.state.value}.", retryable=True)  # fmt: skip
+        risk = self.risk
+        return None if risk is None else self._check(risk, command)
 
     def _check(self, risk: RiskEngine, command: Command) -> VenueError | None:
         """Risk's check of a new order, asking the desk once for exposure that runs short."""
@@ -229,18 +248,21 @@ class SymbolService:
         risk = self.risk
         method = _METHODS.get(kind)
         if method is not None:
-            if risk is None:
+            if not self._collect:
                 return getattr(self.engine, method)(req, now)
-            if kind == "submit" and not checked and type(req) is NewOrder:
+            if risk is not None and kind == "submit" and not checked and type(req) is NewOrder:
                 risk.check(self.symbol, req, now)
                 risk.wanted = None
             fresh: list[ExecutionReport] = []
             self._fresh = fresh
             result = getattr(self.engine, method)(req, now)
-            if kind == "submit":
-                risk.on_result(self.symbol, result, fresh, now)
-            else:
-                risk.on_reports(self.symbol, fresh, now)
+            if risk is not None:
+                if kind == "submit":
+                    risk.on_result(self.symbol, result, fresh, now)
+                else:
+                    risk.on_reports(self.symbol, fresh, now)
+            if self.breaker is not None and kind == "submit":
+                self._outcome(self.breaker, result, fresh, now)
             return result
         if kind == "grant":
             if risk is not None:
@@ -252,6 +274,19 @@ class SymbolService:
             return errors.invalid_parameter("deposit")
         self.engine.ledger.deposit(req.account, req.asset, req.units)
         return None
+
+    @staticmethod
+    def _outcome(breaker: CircuitBreaker, result: Any, reports: list[ExecutionReport],
+                 now: int) -> None:  # fmt: skip
+        """What the breaker learns from an order: refused or not, and the prices it traded."""
+        if isinstance(result, VenueError):
+            breaker.record(now, ok=False, rejected=result.category in errors.REFUSALS,
+                           error=result.category is Category.INTERNAL)  # fmt: skip
+        else:
+            breaker.record(now)
+        for r in reports:
+            if r.trade_id >= 0 and not r.is_maker:
+                breaker.record_price(now, r.last_price)
 
     def _set_state(self, req: RiskState, now: int) -> list[Any]:
         """An account's new trading state; the kill switch also cancels its open orders."""
@@ -318,5 +353,7 @@ class SymbolService:
 
     def _keep(self, reports: list[ExecutionReport]) -> None:
         self._recent.extend(reports)
-        if self.risk is not None:
+        if self._collect:
             self._fresh.extend(reports)
+        if self.listener is not None:
+            self.listener(reports)
