@@ -20,13 +20,17 @@ half the limit orders cross. `--cancels submitted` instead names any limit order
 before, live or not: the book then grows to thousands of orders and most cancels are refused
 (-2011 Unknown order) in both books, which is the other end of the same spec.
 
-The stream is processed three times, each on fresh state and timed on its own:
+The stream is processed four times, each on fresh state and timed on its own:
 
 * engine: `MatchingEngine.submit` / `cancel` with integer `NewOrder` / `CancelOrder` requests
   and every check on (request shape, filters, MAX_NUM_ORDERS, duplicate client ids, balances,
   fees, execution reports);
 * engine+parse: the same, fed through the string edge (`parse_new_order` / `parse_cancel` from
   Binance-style parameter maps), so the cost of parsing shows;
+* engine+metrics: the engine run again with every operation timed and counted as a platform
+  symbol records it (`bot4.obs.observe.SymbolMetrics`: orders by type and outcome, rejects,
+  fills, notional, fees, the match-latency histogram); its overhead is reported against the
+  plain engine run, best of `--repeat` each, with the plain run repeated after it;
 * naive: a baseline book written here, a SortedDict of price to deque plus a dict of id to
   order, Decimal prices and quantities, price-time priority, no checks at all.
 
@@ -114,6 +118,8 @@ from bot4.core.orders import (
     NewOrder,
 )
 from bot4.core.requests import parse_cancel, parse_new_order
+from bot4.obs.observe import SymbolMetrics
+from bot4.obs.recorder import Recorder
 from bot4.sim.engine import Ack, CancelReplaceResult, ListAck, MatchingEngine
 from bot4.sim.stops import STOP_TYPES, fires_on_rise
 
@@ -416,6 +422,37 @@ def run_engine(engine: MatchingEngine, ops: list[EngineOp]) -> Run:
     t0 = time.perf_counter()
     for now, req in ops:
         res = submit(req, now) if isinstance(req, NewOrder) else cancel(req, now)
+        if isinstance(res, Ack):
+            for rep in res.reports:
+                if rep.execution_type is X_TRADE and not rep.is_maker:
+                    fills += 1
+                    volume += rep.last_qty
+            if not isinstance(req, NewOrder):
+                cancels_ok += 1
+        elif isinstance(req, NewOrder):
+            rejects += 1
+            first_reject = first_reject or f"{req} -> {res}"
+    seconds = time.perf_counter() - t0
+    return Run(seconds, fills, volume, cancels_ok, rejects, first_reject)
+
+
+def run_engine_metrics(engine: MatchingEngine, ops: list[EngineOp], metrics: SymbolMetrics
+                       ) -> Run:  # fmt: skip
+    """`run_engine` with every operation timed and counted into metrics, as a symbol actor
+    records them (fills, notional and fees come from the engine's totals at `publish`)."""
+    submit, cancel, record = engine.submit, engine.cancel, metrics.outcome
+    clock = time.perf_counter_ns
+    fills = volume = cancels_ok = rejects = 0
+    first_reject = ""
+    t0 = time.perf_counter()
+    for now, req in ops:
+        start = clock()
+        if isinstance(req, NewOrder):
+            res = submit(req, now)
+            record("submit", req, res, clock() - start)
+        else:
+            res = cancel(req, now)
+            record("cancel", req, res, clock() - start)
         if isinstance(res, Ack):
             for rep in res.reports:
                 if rep.execution_type is X_TRADE and not rep.is_maker:
@@ -933,6 +970,18 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         gc.collect()
         return run_engine_parse(engine, stream.parse), engine
 
+    recorders: list[Recorder] = []
+
+    def metrics_once() -> tuple[Run, object]:
+        recorder = Recorder()
+        recorders.append(recorder)
+        metrics = SymbolMetrics(recorder, instrument)
+        engine = new_engine(instrument)
+        gc.collect()
+        run = run_engine_metrics(engine, stream.engine, metrics)
+        metrics.publish(engine)
+        return run, engine
+
     def naive_once() -> tuple[Run, object]:
         book = NaiveBook()
         gc.collect()
@@ -941,13 +990,20 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
     eng, eng_state = best_of(args.repeat, engine_once)
     naive, naive_state = best_of(args.repeat, naive_once)
     parse, _ = best_of(args.repeat, parse_once)
+    metered, _ = best_of(args.repeat, metrics_once)
+    eng_again, _ = best_of(args.repeat, engine_once)  # the baseline again, after: less drift
+    if eng_again.seconds < eng.seconds:
+        eng = eng_again
+    counted = recorders[-1].total("bot4_orders")
 
     n = args.ops
     eng_rate, naive_rate, parse_rate = n / eng.seconds, n / naive.seconds, n / parse.seconds
     assert isinstance(eng_state, MatchingEngine) and isinstance(naive_state, NaiveBook)
 
     problems: list[str] = []
-    for name, run in (("engine", eng), ("engine+parse", parse)):
+    if counted != sum(1 for _, req in stream.engine if isinstance(req, NewOrder)):
+        problems.append(f"metrics counted {counted} orders")
+    for name, run in (("engine", eng), ("engine+parse", parse), ("engine+metrics", metered)):
         if run.rejects:
             problems.append(f"{name} refused {run.rejects} orders, first: {run.first_reject}")
         for what in ("fills", "volume_lots", "cancels_ok"):
@@ -972,6 +1028,8 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         "fills": eng.fills,
         "naive_fills": naive.fills,
         "engine_parse_ops_per_s": round(parse_rate, 1),
+        "engine_metrics_ops_per_s": round(n / metered.seconds, 1),
+        "metrics_overhead": round(metered.seconds / eng.seconds - 1, 4),
         "parse_ratio": round(parse_rate / naive_rate, 4),
         "ops": n,
         "seed": args.seed,
@@ -998,6 +1056,10 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         print(
             f"  engine+parse  {parse_rate:>12,.0f} ops/s  ({parse.seconds:.3f}s)  "
             f"fills {parse.fills}  cancels ok {parse.cancels_ok}"
+        )
+        print(
+            f"  engine+metrics{n / metered.seconds:>12,.0f} ops/s  ({metered.seconds:.3f}s)  "
+            f"metrics overhead {metered.seconds / eng.seconds - 1:.1%} (goal < 10%)"
         )
         print(
             f"  naive         {naive_rate:>12,.0f} ops/s  ({naive.seconds:.3f}s)  "

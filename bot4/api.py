@@ -85,6 +85,7 @@ class Client:
         self.idempotency = idempotency  # the shared IdempotencyActor
         self.recorder = Recorder()  # submit latency, mailbox depth, sheds, sequence gaps
         self.exporter = RayExporter(self.recorder)
+        self.exporter.keep_alive()
 
     # ------------------------------------------------------------------ sending
 
@@ -300,6 +301,7 @@ class Client:
     def shutdown(self) -> None:
         """Remove the deployment: lanes, actors and their placement group."""
         self.close()
+        self.exporter.stop()
         for actor in [*self.actors.values(), self.risk, self.idempotency]:
             if actor is not None:
                 ray.kill(actor, no_restart=True)

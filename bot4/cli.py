@@ -1,9 +1,10 @@
-"""The `bot4` command line: `bot4 run`, `bot4 symbols`, `bot4 calibrate`, `bot4 flow` (each
-with --help)."""
+"""The `bot4` command line: `bot4 run`, `bot4 symbols`, `bot4 calibrate`, `bot4 flow`,
+`bot4 dashboards` (each with --help)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from bot4 import __version__
 
 DEFAULT_CONFIG = Path("configs/default.toml")
+DEFAULT_DASHBOARDS = Path("dashboards")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,6 +97,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     flow.add_argument("--seconds", type=int, default=300, help="simulated seconds (300)")
     flow.add_argument("--seed", type=int, default=7, help="flow seed (7)")
+
+    dash = commands.add_parser(
+        "dashboards",
+        help="list the Grafana dashboards' PromQL, or push the dashboards to a Grafana",
+        description=(
+            "The Grafana dashboards in dashboards/ (JSON) over the metrics bot4 exports through "
+            "Ray: 'list' prints each dashboard's title and its PromQL expressions, 'push' "
+            "creates or overwrites them in a folder of a Grafana through its HTTP API."
+        ),
+    )
+    dash_commands = dash.add_subparsers(dest="dash_command", metavar="ACTION", required=True)
+    dash_list = dash_commands.add_parser(
+        "list",
+        help="print each dashboard's title and PromQL expressions",
+        description=(
+            "Print each dashboard's title and the PromQL of its panels, with the template "
+            "variables substituted ($symbol as .*, $__rate_interval as 1m, $__range as 5m) so "
+            "they can be pasted into Prometheus; --raw prints them as written."
+        ),
+    )
+    dash_list.add_argument(
+        "--folder", type=Path, default=DEFAULT_DASHBOARDS, help="dashboards folder (dashboards)"
+    )
+    dash_list.add_argument("--raw", action="store_true", help="keep the template variables")
+    dash_push = dash_commands.add_parser(
+        "push",
+        help="create or overwrite the dashboards in a Grafana",
+        description=(
+            "Create (or find) a folder in the Grafana at URL and create or overwrite every "
+            "dashboard of --folder in it (matched by uid), authenticating with a service "
+            "account token (--token, or the environment variable GRAFANA_TOKEN). Prints the "
+            "URL of each dashboard."
+        ),
+    )
+    dash_push.add_argument("--url", required=True, help="Grafana's URL, e.g. http://host:3000")
+    dash_push.add_argument(
+        "--token", help="Grafana service account token (default: $GRAFANA_TOKEN)"
+    )
+    dash_push.add_argument(
+        "--folder", type=Path, default=DEFAULT_DASHBOARDS, help="dashboards folder (dashboards)"
+    )
+    dash_push.add_argument(
+        "--grafana-folder", default="bot4", help="title of the Grafana folder to put them in (bot4)"
+    )
     return parser
 
 
@@ -236,6 +282,33 @@ def _flow(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _dashboards(args: argparse.Namespace) -> int:
+    from bot4.obs.dashboards import expressions, load_dashboards, push
+
+    dashboards = load_dashboards(args.folder)
+    if not dashboards:
+        print(f"bot4 dashboards: no dashboard (*.json) in {args.folder}", file=sys.stderr)
+        return 2
+    if args.dash_command == "list":
+        for dashboard in dashboards:
+            exprs = expressions(dashboard, substitute_variables=not args.raw)
+            print(f"{dashboard['title']} (uid {dashboard.get('uid')}, {len(exprs)} expressions)")
+            for expr in exprs:
+                print(f"  {expr}")
+        return 0
+    token = args.token or os.environ.get("GRAFANA_TOKEN") or None
+    from grafana_client.client import GrafanaException
+
+    try:
+        results = push(args.url, token, dashboards, folder_title=args.grafana_folder)
+    except GrafanaException as exc:
+        print(f"bot4 dashboards push: Grafana said {exc.status_code}: {exc}", file=sys.stderr)
+        return 1
+    for result in results:
+        print(f"{result['title']}: {result['status']} version {result['version']} {result['url']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -245,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "flow":
             return _flow(args)
+        if args.command == "dashboards":
+            return _dashboards(args)
         return _symbols(args)
     except ValidationError as exc:
         print(f"bot4: invalid configuration:\n{exc}", file=sys.stderr)

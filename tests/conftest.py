@@ -100,7 +100,8 @@ def ray_local() -> Iterator[None]:
     import ray
 
     ray.init(num_cpus=2, include_dashboard=True, namespace="bot4", log_to_driver=False,
-             resources={"symbol_BNBUSDT": 1})  # a node resource to pin a symbol to
+             resources={"symbol_BNBUSDT": 1},  # a node resource to pin a symbol to
+             _system_config={"metrics_report_interval_ms": 1000})  # metrics out every 1 s
     try:
         yield
     finally:

@@ -338,3 +338,14 @@ def test_the_symbols_circuit_breaker_trips_on_rejects_and_probes_after_cooldown(
     again = SymbolService(btc, journal, reference_price=PRICES["BTCUSDT"],
                           breaker=CircuitBreaker("BTCUSDT", config))  # fmt: skip
     assert again.state_digest() == svc.state_digest()
+
+
+def test_a_command_must_carry_its_kinds_request(btc: Instrument) -> None:
+    """A request of the wrong type, or a kind only the desk may send, is refused typed and
+    changes nothing (the engine never sees it)."""
+    svc = SymbolService(btc, MemoryJournal())
+    for command in (Command("cancel", None, 1), Command("submit", CancelOrder("u", 1), 1),
+                    Command("grant", ("u", 10), 1), Command("risk_state", None, 1),
+                    Command("deposit", NewOrder("u", BUY, LIMIT), 1)):  # fmt: skip
+        assert code(svc.handle(command)) == -1130
+    assert svc.applied == 0 and svc.journal.data == []  # type: ignore[attr-defined]

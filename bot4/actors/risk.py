@@ -52,6 +52,7 @@ class RiskActor:
             self.desk.restore(json.loads(self.state_file.read_bytes()))
         self.recorder = Recorder()
         self.exporter = RayExporter(self.recorder)
+        self.exporter.keep_alive()
         for account, state in self.desk.states().items():
             self.recorder.set("bot4_trading_state", (account, state), 1)
         self.exporter.flush()

@@ -67,6 +67,7 @@ class SimulatorActor:
         self.symbol = symbol
         self.recorder = Recorder()
         self.exporter = RayExporter(self.recorder)
+        self.exporter.keep_alive()
 
     def run(self, start_us: int, end_us: int, mid_ticks: int) -> dict[str, Any]:
         """Fund the flow's accounts, then generate and send the flow of [start_us, end_us)."""

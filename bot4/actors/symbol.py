@@ -70,6 +70,7 @@ class SymbolActor:
         self.recorder = Recorder()
         self.metrics = SymbolMetrics(self.recorder, instrument)
         self.exporter = RayExporter(self.recorder)
+        self.exporter.keep_alive()
         journal = TimedJournal(
             FileJournal(Path(journal_dir) / f"{symbol}.journal", fsync),  # type: ignore[arg-type]
             self.recorder,
@@ -93,7 +94,6 @@ class SymbolActor:
             require_timestamp=require_timestamp,
             risk=risk,
             desk=self._ask if self.desk is not None else None,
-            listener=self.metrics.reports,
             breaker=breaker,
         )
         self.report_interval_s = report_interval_s
@@ -134,14 +134,14 @@ class SymbolActor:
     _price: int | None = None
 
     def handle(self, command: Command) -> Any:
-        start = time.perf_counter()
+        start = time.perf_counter_ns()
         result = self.service.handle(command)
-        self.metrics.command(command, result, time.perf_counter() - start)
+        self.metrics.command(command, result, time.perf_counter_ns() - start)
         self._after()
         return result
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
-        handle, record, clock = self.service.handle, self.metrics.command, time.perf_counter
+        handle, record, clock = self.service.handle, self.metrics.command, time.perf_counter_ns
         results = []
         for command in commands:
             start = clock()
@@ -159,15 +159,18 @@ class SymbolActor:
         if breaker is not None:
             self.recorder.set("bot4_breaker_state", (self.symbol, "symbol"),
                               BREAKER_LEVEL[breaker.state])  # fmt: skip
-        self.exporter.maybe_flush()
+        if self.exporter.due():
+            self.flush_metrics()
 
     def flush_metrics(self) -> int:
         """Export the metrics now (tests, and the end of a run); how many Ray calls it took."""
+        self.metrics.publish(self.service.engine)
         return self.exporter.flush()
 
     def metric_values(self) -> dict[str, float]:
         """Counters and gauges this symbol has recorded, as ``name{tag=value,...}`` keys."""
         out = {}
+        self.metrics.publish(self.service.engine)
         rec = self.recorder
         for (name, tags), value in [*rec.counters.items(), *rec.gauges.items()]:
             labels = ",".join(f"{k}={v}" for k, v in zip(rec.specs[name].tags, tags, strict=True))

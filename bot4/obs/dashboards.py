@@ -120,7 +120,8 @@ def push(
     Returns, per dashboard, Grafana's answer: ``title``, ``uid``, ``url`` (absolute),
     ``version``, ``status`` and ``folderUid``.
     """
-    from grafana_client import GrafanaApi
+    # = `from grafana_client import GrafanaApi`, which mypy's strict no-implicit-reexport refuses
+    from grafana_client.api import GrafanaApi
 
     api: Any = GrafanaApi.from_url(url, credential=token)
     folder_uid = _find_or_create_folder(api, folder_title)

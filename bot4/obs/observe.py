@@ -1,30 +1,41 @@
 """What a symbol's commands did, as metrics: orders by type and outcome, rejects by code,
-fills by liquidity, traded notional and fees (`SymbolMetrics`).
+fills by liquidity, traded notional and fees (`SymbolMetrics`), and journal append times
+(`TimedJournal`).
 
-It reads the results and execution reports the engine already produces; the engine itself
-knows nothing of it. Values are floats in whole assets (metrics are for watching, not for
+It reads the results and running totals the engine already keeps; the engine itself knows
+nothing of it. Values are floats in whole assets (metrics are for watching, not for
 money: the ledger stays in integers).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from bot4.core.commands import Command
 from bot4.core.errors import VenueError
-from bot4.core.events import FEE_ASSET_UNIT, ExecutionReport, commission_unit
+from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
+from bot4.obs.catalogue import BY_NAME
 from bot4.obs.recorder import Recorder
+from bot4.sim.engine import MatchingEngine
 
 MATCH = "bot4_match_latency_seconds"
 JOURNAL = "bot4_journal_append_seconds"
 
 
 class SymbolMetrics:
-    """Feeds one symbol's results and reports into a `Recorder`."""
+    """One symbol's order metrics: tallied in plain locals per command, moved into a `Recorder`
+    by `publish` (before an export).
+
+    Per command it counts (order type, outcome) or the error code and files the time spent
+    into latency buckets: a few dict and list operations. Fills, traded notional and fees are
+    not counted per report at all: `publish` reads the engine's running totals (trades,
+    price x quantity traded, the ledger's collected fees).
+    """
 
     def __init__(self, recorder: Recorder, instrument: Instrument,
                  fee_unit: Decimal = FEE_ASSET_UNIT) -> None:  # fmt: skip
@@ -35,41 +46,65 @@ class SymbolMetrics:
         self.notional_per = float(instrument.quote_per_ticklot * instrument.quote_unit)
         self.fee_unit = fee_unit
         self._fee_units: dict[str, float] = {}
+        self.orders: dict[tuple[str, str], int] = {}  # (type, outcome) -> count
+        self.rejects: dict[int, int] = {}  # code -> count
+        bounds = BY_NAME[MATCH].buckets
+        self._bounds_ns = tuple(round(b * 1e9) for b in bounds)
+        self.latency = [0] * (len(bounds) + 1)  # per bucket, since the last publish
+        self.outcome = self._make_outcome()
+        # what a bucket's observations add to the sum: its middle (the sum is approximate)
+        self._middles = [b / 2 if i == 0 else (bounds[i - 1] * b) ** 0.5
+                         for i, b in enumerate(bounds)] + [bounds[-1] * 2]  # fmt: skip
 
-    def command(self, command: Command, result: Any, seconds: float) -> None:
-        """One command's outcome and how long the symbol spent on it."""
-        rec = self.recorder
-        rec.observe(MATCH, self.tags, seconds)
-        if command.kind == "submit":
-            kind = getattr(getattr(command.request, "type", None), "value", "UNKNOWN")
-            if isinstance(result, VenueError):
-                rec.inc("bot4_orders", (self.symbol, kind, "REJECTED"))
-                rec.inc("bot4_rejects", (self.symbol, str(result.code)))
-            else:
-                rec.inc("bot4_orders", (self.symbol, kind, result.status.value))
-        elif isinstance(result, VenueError):
-            rec.inc("bot4_rejects", (self.symbol, str(result.code)))
+    def command(self, command: Command, result: Any, ns: int) -> None:
+        """One command's outcome and the nanoseconds the symbol spent on it."""
+        self.outcome(command.kind, command.request, result, ns)
 
-    def reports(self, reports: list[ExecutionReport]) -> None:
-        """Fills, notional and fees from execution reports."""
-        rec = self.recorder
-        symbol = self.symbol
-        for r in reports:
-            if r.trade_id < 0:
-                continue
-            if r.is_maker:
-                rec.inc("bot4_fills", (symbol, "maker"))
-            else:
-                rec.inc("bot4_fills", (symbol, "taker"))
-                rec.inc("bot4_traded_notional", (symbol, self.instrument.quote),
-                        r.last_qty * r.last_price * self.notional_per)  # fmt: skip
-            if r.commission:
-                asset = r.commission_asset
-                unit = self._fee_units.get(asset)
-                if unit is None:
-                    unit = self._fee_units[asset] = float(
-                        commission_unit(self.instrument, asset, self.fee_unit))
-                rec.inc("bot4_fees", (symbol, asset), r.commission * unit)
+    def _make_outcome(self) -> Callable[[str, Any, Any, int], None]:
+        """`outcome` as a closure over the tallies (no attribute lookups per command)."""
+        latency, bounds, orders, rejects = self.latency, self._bounds_ns, self.orders, self.rejects
+        orders_get, rejects_get = orders.get, rejects.get
+
+        def outcome(kind: str, request: Any, result: Any, ns: int) -> None:
+            """`command` for a request sent to an engine directly (no `Command` around it)."""
+            latency[bisect_left(bounds, ns)] += 1
+            if type(result) is VenueError:
+                rejects[result.code] = rejects_get(result.code, 0) + 1
+                if kind == "submit":
+                    order_type = getattr(getattr(request, "type", None), "value", "UNKNOWN")
+                    key = (order_type, "REJECTED")
+                    orders[key] = orders_get(key, 0) + 1
+            elif kind == "submit":
+                key = (request.type._value_, result.status._value_)
+                orders[key] = orders_get(key, 0) + 1
+
+        return outcome
+
+    def publish(self, engine: MatchingEngine) -> None:
+        """Move the tallies into the recorder, and read the engine's running totals."""
+        rec, symbol = self.recorder, self.symbol
+        for (order_type, outcome), n in self.orders.items():
+            rec.inc("bot4_orders", (symbol, order_type, outcome), n)
+        for code, n in self.rejects.items():
+            rec.inc("bot4_rejects", (symbol, str(code)), n)
+        self.orders.clear()
+        self.rejects.clear()
+        latency = self.latency
+        if any(latency):
+            total = sum(n * m for n, m in zip(latency, self._middles, strict=True))
+            rec.merge(MATCH, self.tags, latency, total)
+            latency[:] = [0] * len(latency)  # the same list: `outcome` holds it
+        trades = engine.last_trade_id
+        rec.advance("bot4_fills", (symbol, "maker"), trades)
+        rec.advance("bot4_fills", (symbol, "taker"), trades)
+        rec.advance("bot4_traded_notional", (symbol, self.instrument.quote),
+                    engine.traded_ticklots * self.notional_per)  # fmt: skip
+        for asset, units in engine.ledger.fees.items():
+            unit = self._fee_units.get(asset)
+            if unit is None:
+                unit = self._fee_units[asset] = float(
+                    commission_unit(self.instrument, asset, self.fee_unit))
+            rec.advance("bot4_fees", (symbol, asset), units * unit)
 
 
 class TimedJournal:

@@ -3,19 +3,31 @@ and the Ray dashboard.
 
 A Ray metric call costs a few microseconds, too much for every order, so an actor records
 into its `Recorder` and calls `flush()` now and then (`maybe_flush` at most every
-`interval_s`). A flush adds each counter's growth since the last flush, sets each gauge that
-changed, and replays each histogram's new observations as observations at their bucket's upper
-bound (Prometheus puts them in the very same bucket). When a histogram has more new
+`interval_s`). A flush adds each counter's growth since the last flush, sets every gauge (Ray
+stops exporting a gauge that is not set for about 20 s), and replays each histogram's new observations as observations inside their bucket (so
+Prometheus puts them in the very same bucket). When a histogram has more new
 observations than `max_observations` per flush, they are thinned in proportion per bucket
 (quantiles keep their value; use the counters, not the histogram's count, for rates).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from typing import Any
 
 from bot4.obs.recorder import Key, Recorder
+
+
+def _inside(bounds: tuple[float, ...], index: int) -> float:
+    """A value well inside bucket `index` (between its bounds, whichever end is open)."""
+    if index >= len(bounds):
+        return bounds[-1] * 2
+    if index == 0:
+        return bounds[0] / 2 if bounds[0] > 0 else bounds[0] - 1
+    return (bounds[index - 1] * bounds[index]) ** 0.5 if bounds[index - 1] > 0 else (
+        bounds[index - 1] + bounds[index]) / 2
 
 
 class RayExporter:
@@ -28,10 +40,11 @@ class RayExporter:
         self.max_observations = max_observations
         self._metrics: dict[str, Any] = {}
         self._counters: dict[Key, float] = {}
-        self._gauges: dict[Key, float] = {}
         self._buckets: dict[Key, list[int]] = {}
         self._carry: dict[Key, list[float]] = {}
         self._last = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
 
     def _metric(self, name: str) -> Any:
         metric = self._metrics.get(name)
@@ -49,15 +62,40 @@ class RayExporter:
             self._metrics[name] = metric
         return metric
 
+    def keep_alive(self) -> threading.Thread:
+        """Flush every `interval_s` from a daemon thread too, so gauges stay exported (and
+        counters go out) while the owner is idle. Only `flush` runs there: whatever feeds the
+        recorder stays on the owner's thread."""
+
+        def loop() -> None:
+            while not self._stop.wait(self.interval_s):
+                with contextlib.suppress(Exception):  # never take the owner down
+                    self.flush()
+
+        thread = threading.Thread(target=loop, name="bot4-metrics", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        """End the `keep_alive` thread."""
+        self._stop.set()
+
+    def due(self) -> bool:
+        """Whether `interval_s` has passed since the last `flush`."""
+        return time.monotonic() - self._last >= self.interval_s
+
     def maybe_flush(self) -> None:
-        """`flush` if `interval_s` has passed since the last one."""
-        now = time.monotonic()
-        if now - self._last >= self.interval_s:
-            self._last = now
+        """`flush` if it is due."""
+        if self.due():
             self.flush()
 
     def flush(self) -> int:
-        """Publish what changed; returns how many Ray metric calls it made."""
+        """Publish what changed (and every gauge); returns how many Ray metric calls it made."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> int:
+        self._last = time.monotonic()
         rec = self.recorder
         calls = 0
         for key, value in list(rec.counters.items()):
@@ -68,13 +106,11 @@ class RayExporter:
                                                             strict=True)))  # fmt: skip
                 self._counters[key] = value
                 calls += 1
-        for key, value in list(rec.gauges.items()):
-            if self._gauges.get(key) != value:
-                name, tags = key
-                self._metric(name).set(value, tags=dict(zip(rec.specs[name].tags, tags,
-                                                            strict=True)))  # fmt: skip
-                self._gauges[key] = value
-                calls += 1
+        for key, value in list(rec.gauges.items()):  # every time: Ray drops a gauge not set
+            name, tags = key  # for about 20 s
+            self._metric(name).set(value, tags=dict(zip(rec.specs[name].tags, tags,
+                                                        strict=True)))  # fmt: skip
+            calls += 1
         for key, hist in list(rec.histograms.items()):
             calls += self._flush_histogram(key, hist.bounds, hist.counts)
         return calls
@@ -98,7 +134,7 @@ class RayExporter:
             want = n * scale + carry[index]
             times = int(want)
             carry[index] = want - times
-            value = bounds[index] if index < len(bounds) else bounds[-1] * 2
+            value = _inside(bounds, index)
             for _ in range(times):
                 metric.observe(value, tags=tag_map)
             calls += times

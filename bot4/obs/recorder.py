@@ -12,7 +12,7 @@ a symbol can count every order. Exporters publish the values elsewhere:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from bot4.obs.catalogue import BY_NAME, Spec
@@ -79,6 +79,28 @@ class Recorder:
             raise ValueError("a counter only goes up")
         counters[key] += value
 
+    def advance(self, name: str, tags: tuple[str, ...], total: float) -> None:
+        """Set a counter to a running total kept elsewhere (it never goes down)."""
+        key = (name, tags)
+        if key not in self.counters:
+            self._check(name, tags, "counter")
+            self.counters[key] = 0
+        if total > self.counters[key]:
+            self.counters[key] = total
+
+    def merge(self, name: str, tags: tuple[str, ...], counts: Sequence[int], total: float) -> None:
+        """Add per-bucket counts (same buckets as the spec, +Inf last) and their sum."""
+        key = (name, tags)
+        hist = self.histograms.get(key)
+        if hist is None:
+            spec = self._check(name, tags, "histogram")
+            hist = self.histograms[key] = Histogram(spec.buckets)
+        if len(counts) != len(hist.counts):
+            raise ValueError(f"{name} has {len(hist.counts)} buckets, got {len(counts)}")
+        for index, n in enumerate(counts):
+            hist.counts[index] += n
+        hist.total += total
+
     def set(self, name: str, tags: tuple[str, ...], value: float) -> None:
         key = (name, tags)
         if key not in self.gauges:
@@ -106,8 +128,10 @@ class Recorder:
 class PromCollector:
     """prometheus-client's view of a `Recorder`, read at each scrape."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, before: Callable[[], None] | None = None) -> None:
+        """`before` runs first at each scrape (e.g. `SymbolMetrics.publish`)."""
         self.recorder = recorder
+        self.before = before
 
     def describe(self) -> list[Any]:
         return []  # the metric set grows with the tags seen; no fixed description
@@ -119,6 +143,8 @@ class PromCollector:
             HistogramMetricFamily,
         )
 
+        if self.before is not None:
+            self.before()
         rec = self.recorder
         families: dict[str, Any] = {}
         for (name, tags), value in sorted(rec.counters.items()):
@@ -143,11 +169,12 @@ class PromCollector:
         yield from families.values()
 
 
-def serve(recorder: Recorder, port: int, addr: str = "127.0.0.1") -> Any:
+def serve(recorder: Recorder, port: int, addr: str = "127.0.0.1",
+          before: Callable[[], None] | None = None) -> Any:  # fmt: skip
     """Expose `recorder` on http://addr:port/metrics (prometheus-client's server, in a
     thread); returns (server, thread), so the caller can `server.shutdown()`."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()
-    registry.register(PromCollector(recorder))
+    registry.register(PromCollector(recorder, before))
     return start_http_server(port, addr=addr, registry=registry)

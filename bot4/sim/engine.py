@@ -179,6 +179,7 @@ class MatchingEngine:
         self.seq = 0
         self.last_order_id = 0
         self.last_trade_id = 0
+        self.traded_ticklots = 0  # price x quantity over every trade (metrics read it)
         self.last_prevented_match_id = -1
         self._open: dict[int, Order] = {}
         self._by_client: dict[tuple[str, str], Order] = {}
@@ -1488,7 +1489,7 @@ class MatchingEngine:
         lock_price = limit if (buying and limit is not None) else None
         taker_rests = taker.tif is GTC
         t_key = taker.stp_key if taker.stp_mode is not STP_NONE else None
-        t_fees = m_fees = 0
+        t_fees = m_fees = traded = 0
         seq, trade_id = self.seq, self.last_trade_id
         append = out.append
         record = self.avg_price.record
@@ -1605,12 +1606,14 @@ class MatchingEngine:
                     seq = self.seq
             if level_fill:
                 level.qty -= level_fill
+                traded += level_fill * price
                 record(now, price, level_fill)
                 if stops:
                     self._trade_prices.append(price)
             if not level.count:
                 book.drop(price)
         self.seq, self.last_trade_id = seq, trade_id
+        self.traded_ticklots += traded
         if t_volume:
             t_ref.volume += t_volume
         if t_fees or m_fees:

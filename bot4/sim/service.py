@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import pickle
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from bot4.core import errors
@@ -22,7 +22,16 @@ from bot4.core.errors import Category, Code, VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.idempotency import CONFLICT, REPLAY, MemoryIdempotencyStore, order_key
 from bot4.core.instruments import Instrument
-from bot4.core.orders import NewOrder
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+)
 from bot4.risk.breakers import CircuitBreaker
 from bot4.risk.engine import RiskEngine, TradingState
 from bot4.sim.engine import MatchingEngine
@@ -36,6 +45,19 @@ _METHODS = {  # command kind -> the engine method that applies it
     "oto": "submit_oto",
     "otoco": "submit_otoco",
     "cancel_list": "cancel_list",
+}
+
+
+_REQUESTS: dict[str, type] = {  # command kind -> the request type it carries
+    "submit": NewOrder,
+    "cancel": CancelOrder,
+    "amend": AmendOrder,
+    "cancel_replace": CancelReplace,
+    "oco": NewOco,
+    "oto": NewOto,
+    "otoco": NewOtoco,
+    "cancel_list": CancelOrderList,
+    "deposit": Deposit,
 }
 
 
@@ -88,7 +110,6 @@ class SymbolService:
         require_timestamp: bool = False,
         risk: RiskEngine | None = None,
         desk: Desk | None = None,
-        listener: Callable[[list[ExecutionReport]], None] | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         """`keep_events` bounds the reports kept for subscribers (the oldest go first).
@@ -111,16 +132,12 @@ class SymbolService:
         (-9111 otherwise, retryable); the breaker watches the orders' outcomes and trade
         prices. Replay feeds it the journaled outcomes again; admissions it refused live are
         not journaled, so a restarted breaker may count a probe or two differently.
-
-        `listener` sees every batch of execution reports as the engine makes them (metrics);
-        it is not called for the reports of the replay.
         """
         self.idempotency = idempotency
         self.guard = guard
         self.require_timestamp = require_timestamp
         self.risk = risk
         self.desk = desk
-        self.listener: Callable[[list[ExecutionReport]], None] | None = None
         self.breaker = breaker
         self._collect = risk is not None or breaker is not None  # keep `_fresh` reports
         self.symbol = instrument.symbol
@@ -144,7 +161,6 @@ class SymbolService:
                 self.idempotency.begin(key[0], key[1], command.now)
                 self._remember(key[0], command, self._apply(command))
         self.recovered = self.applied  # commands replayed from the journal at start
-        self.listener = listener
 
     def handle(self, command: Command) -> Any:
         """Journal `command`, then apply it; returns the engine's answer (or its error)."""
@@ -152,6 +168,8 @@ class SymbolService:
             line = encode(command)
         except (TypeError, ValueError) as exc:
             return errors.invalid_parameter(f"command ({exc})")
+        if type(command.request) is not _REQUESTS.get(command.kind):
+            return errors.invalid_parameter(f"{command.kind} request")
         guard = self.guard
         if guard is not None and (command.timestamp is not None or self.require_timestamp):
             stamp = command.timestamp
@@ -355,5 +373,3 @@ class SymbolService:
         self._recent.extend(reports)
         if self._collect:
             self._fresh.extend(reports)
-        if self.listener is not None:
-            self.listener(reports)
