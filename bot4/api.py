@@ -26,6 +26,7 @@ for report in client.events("BTCUSDT"): ...                     # execution repo
 from __future__ import annotations
 
 import contextlib
+import logging
 import pickle
 import time
 from collections.abc import Mapping, Sequence
@@ -46,11 +47,13 @@ from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.obs.logs import event
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
 from bot4.sim.engine import Ack
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG = logging.getLogger("bot4.api")
 SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
 SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
 SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
@@ -81,6 +84,7 @@ class Client:
         self._seen: dict[str, int] = {s: 0 for s in actors}
         self._lanes: list[Lane] = []
         self.group: Any = None  # the placement group `connect` made for the actors
+        self.dashboard_url: str | None = None  # Ray's dashboard, when `connect` started Ray
         self.risk = risk  # the RiskActor, when the deployment has risk
         self.idempotency = idempotency  # the shared IdempotencyActor
         self.recorder = Recorder()  # submit latency, mailbox depth, sheds, sequence gaps
@@ -108,6 +112,8 @@ class Client:
                     continue
                 self.shed[symbol] += 1
                 self.recorder.inc(SHEDS, (symbol,))
+                event(LOG, logging.WARNING, "mailbox full: request shed", symbol=symbol,
+                      method=method, policy=self.policy)  # fmt: skip
                 raise errors.backpressure(symbol, self.retry_after_ms).exception() from None
             pending = self._pending[symbol]
             pending.append(ref)
@@ -398,9 +404,11 @@ def connect(
     `{"BTCUSDT": {"symbol_BTCUSDT": 1}}` to pin it to the nodes that advertise that resource.
     `bot4.config.PlatformConfig.connect_kwargs()` gives these settings from a config file.
     """
+    dashboard = None
     if not ray.is_initialized():
-        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
-                 include_dashboard=False if address is None else None)  # fmt: skip
+        context = ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
+                           include_dashboard=True if address is None else None)  # fmt: skip
+        dashboard = context.dashboard_url or None
     nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
     strategy = "SPREAD" if len(nodes) > 1 else "PACK"
     extra = symbol_resources or {}
@@ -439,6 +447,7 @@ def connect(
     client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=risk,
                     idempotency=idempotency)  # fmt: skip
     client.group = group
+    client.dashboard_url = dashboard
     return client
 
 

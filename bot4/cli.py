@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the in-process simulation instead of the Ray platform (no actors, seeded digests)",
     )
     run.add_argument("--address", help="a running Ray cluster to join (default: local Ray)")
+    run.add_argument(
+        "--hold",
+        action="store_true",
+        help="after the summary keep the actors and local Ray up (Ray dashboard, metrics, "
+        "logs) until Ctrl-C",
+    )
 
     symbols = commands.add_parser(
         "symbols",
@@ -162,7 +169,17 @@ def _run(args: argparse.Namespace) -> int:
     if not args.local:
         from bot4.platform_run import run_platform
 
-        run_platform(config, instruments, prices, seconds=seconds, address=args.address)
+        outcome = run_platform(config, instruments, prices, seconds=seconds,
+                               address=args.address, keep=args.hold)  # fmt: skip
+        if args.hold:
+            print("holding: Ctrl-C to stop"
+                  + (f" (dashboard http://{outcome['dashboard']})" if outcome["dashboard"] else ""),
+                  flush=True)  # fmt: skip
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
         return 0
     summary = simulate(
         config, instruments, prices, seconds=seconds, progress=None if args.quiet else sys.stdout

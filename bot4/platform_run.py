@@ -174,9 +174,13 @@ def run_platform(
         },
         "sheds": dict(client.shed),
         "risk_states": client.risk_states() if client.risk is not None else {},
+        "dashboard": client.dashboard_url,
         "state_digests": digests,
         "wall_seconds": round(time.perf_counter() - wall, 2),
     }
+    ray.get([a.flush_metrics.remote() for a in client.actors.values()]
+            + [sim.flush_metrics.remote() for sim in simulators.values()], timeout=60)  # fmt: skip
+    client.exporter.flush()
     for simulator in simulators.values():
         ray.kill(simulator)
     if not keep:
@@ -201,6 +205,8 @@ def _print_summary(s: dict[str, Any], w: Any) -> None:
     for symbol, digest in s["state_digests"].items():
         w(f"  {symbol} state sha256: {digest}\n")
     w(f"  wall: {s['wall_seconds']} s\n")
+    if s.get("dashboard"):
+        w(f"  Ray dashboard (metrics, logs): http://{s['dashboard']}\n")
 
 
 __all__ = ["run_platform"]

@@ -14,6 +14,8 @@ argument returns `errors.invalid_parameter` and leaves the desk as it was.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from bot4.core import errors
 from bot4.core.errors import VenueError
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import write_atomic
+from bot4.obs.logs import event, setup_logging
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
 from bot4.risk.config import load_risk
@@ -50,6 +53,7 @@ class RiskActor:
         self._symbols: dict[str, Any] = {}
         if self.state_file is not None and self.state_file.exists():
             self.desk.restore(json.loads(self.state_file.read_bytes()))
+        self.log = setup_logging(os.environ.get("BOT4_LOG_LEVEL", "INFO")).getChild("risk")
         self.recorder = Recorder()
         self.exporter = RayExporter(self.recorder)
         self.exporter.keep_alive()
@@ -58,9 +62,13 @@ class RiskActor:
         self.exporter.flush()
 
     def _observe(self, changes: list[StateChange], breach: bool = False) -> None:
-        """Trading-state gauges, breach and kill-switch counters (exported at once: rare)."""
+        """Trading-state gauges, breach and kill-switch counters (exported at once: rare), and
+        a WARNING log line per change."""
         rec = self.recorder
         for change in changes:
+            event(self.log, logging.WARNING, "risk breach" if breach else "trading state",
+                  account=change.account, state=change.state, reason=change.reason,
+                  now=change.now)  # fmt: skip
             for state in TradingState:
                 rec.set("bot4_trading_state", (change.account, state.value),
                         1 if state.value == change.state else 0)  # fmt: skip
@@ -173,6 +181,4 @@ class RiskActor:
         return self.desk.snapshot()
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()

@@ -9,6 +9,8 @@ actor has.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,11 @@ import ray
 from bot4.actors.risk import NAME as RISK_NAME
 from bot4.core.auth import TimestampGuard
 from bot4.core.commands import Command
+from bot4.core.errors import VenueError
 from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import load_symbols
 from bot4.infra.journal import FileJournal
+from bot4.obs.logs import event, order_refused, setup_logging
 from bot4.obs.observe import SymbolMetrics, TimedJournal
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
@@ -96,6 +100,10 @@ class SymbolActor:
             desk=self._ask if self.desk is not None else None,
             breaker=breaker,
         )
+        self.log = setup_logging(os.environ.get("BOT4_LOG_LEVEL", "INFO")).getChild("symbol")
+        self._breaker_state = breaker.state if breaker is not None else None
+        event(self.log, logging.INFO, "symbol actor started", symbol=symbol, pid=os.getpid(),
+              recovered=self.service.recovered, journal=str(journal_dir))  # fmt: skip
         self.report_interval_s = report_interval_s
         self._reported = 0.0
         if self.desk is not None and risk is not None:
@@ -106,7 +114,7 @@ class SymbolActor:
         states: Any = ray.get(self.desk.attach.remote(self.symbol, risk.granted()), timeout=30)
         if isinstance(states, dict):
             for account in sorted(set(states) | set(risk.states())):
-                self.service.set_state(account, states.get(account, "ACTIVE"), "desk state")
+                self.set_state(account, states.get(account, "ACTIVE"), "desk state")
 
     def _ask(self, account: str, amount: int) -> int:
         """The desk's answer to a grant request; on failure, the grant the symbol has."""
@@ -137,6 +145,8 @@ class SymbolActor:
         start = time.perf_counter_ns()
         result = self.service.handle(command)
         self.metrics.command(command, result, time.perf_counter_ns() - start)
+        if type(result) is VenueError:
+            order_refused(self.log, self.symbol, command.request, result)
         self._after()
         return result
 
@@ -147,6 +157,8 @@ class SymbolActor:
             start = clock()
             result = handle(command)
             record(command, result, clock() - start)
+            if type(result) is VenueError:
+                order_refused(self.log, self.symbol, command.request, result)
             results.append(result)
         self._after()
         return results
@@ -159,6 +171,12 @@ class SymbolActor:
         if breaker is not None:
             self.recorder.set("bot4_breaker_state", (self.symbol, "symbol"),
                               BREAKER_LEVEL[breaker.state])  # fmt: skip
+            if breaker.state is not self._breaker_state:
+                self._breaker_state = breaker.state
+                last = breaker.events[-1] if breaker.events else None
+                event(self.log, logging.WARNING, "circuit breaker", symbol=self.symbol,
+                      state=breaker.state.value, reason=last and last.reason and last.reason.value,
+                      detail=last and last.detail)  # fmt: skip
         if self.exporter.due():
             self.flush_metrics()
 
@@ -179,7 +197,15 @@ class SymbolActor:
 
     def set_state(self, account: str, state: str, reason: str, now: int | None = None) -> Any:
         """The desk's push of an account's trading state (KILLED cancels its open orders)."""
-        return self.service.set_state(account, state, reason, now)
+        risk = self.service.risk
+        known = risk is not None and isinstance(account, str)
+        before = risk.state(account).value if known else None  # type: ignore[union-attr]
+        result = self.service.set_state(account, state, reason, now)
+        if before is not None and before != state and not isinstance(result, VenueError):
+            event(self.log, logging.WARNING, "trading state", symbol=self.symbol,
+                  account=account, state=state, previous=before, reason=reason,
+                  cancelled=len(result))  # fmt: skip
+        return result
 
     def trading_state(self, account: str) -> str:
         """The account's trading state as this symbol applies it (ACTIVE without risk)."""
@@ -228,8 +254,6 @@ class SymbolActor:
         return self.service.events_since(seq, limit)
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
     def node_id(self) -> str:

@@ -2,12 +2,13 @@
 and the Ray dashboard.
 
 A Ray metric call costs a few microseconds, too much for every order, so an actor records
-into its `Recorder` and calls `flush()` now and then (`maybe_flush` at most every
-`interval_s`). A flush adds each counter's growth since the last flush, sets every gauge (Ray
-stops exporting a gauge that is not set for about 20 s), and replays each histogram's new observations as observations inside their bucket (so
-Prometheus puts them in the very same bucket). When a histogram has more new
-observations than `max_observations` per flush, they are thinned in proportion per bucket
-(quantiles keep their value; use the counters, not the histogram's count, for rates).
+into its `Recorder` and flushes now and then (`maybe_flush`: at most every `interval_s`;
+`keep_alive`: also from a thread while the actor idles). A flush adds each counter's growth
+since the last flush, sets every gauge (Ray stops exporting a gauge that is not set for about
+20 s) and replays each histogram's new observations as observations inside their bucket, so
+Prometheus puts them in the very same bucket. When a histogram has more new observations than
+`max_observations` per flush, they are thinned in proportion per bucket (quantiles keep their
+value; read rates from the counters, not from the histogram's count).
 """
 
 from __future__ import annotations
