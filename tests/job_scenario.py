@@ -29,7 +29,15 @@ def main() -> None:
         "dashboard_port": port})  # fmt: skip
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
-        job = client.submit_job(entrypoint=f"{sys.executable} -m bot4 run --seconds 3")
+        ready = time.monotonic() + 90
+        while True:  # the head's job agent comes up a little after the dashboard
+            try:
+                job = client.submit_job(entrypoint=f"{sys.executable} -m bot4 run --seconds 3")
+                break
+            except RuntimeError as exc:
+                if "No available agent" not in str(exc) or time.monotonic() > ready:
+                    raise
+                time.sleep(1)
         deadline = time.monotonic() + 240
         while client.get_job_status(job) not in DONE:
             if time.monotonic() > deadline:
