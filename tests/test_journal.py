@@ -125,6 +125,18 @@ def test_file_journal_survives_a_cut_off_write(tmp_path: Path, btc: Instrument) 
         FileJournal(path, fsync="sometimes")  # type: ignore[arg-type]
 
 
+def test_file_journal_lines_are_durable_at_commit(tmp_path: Path) -> None:
+    """Appends are buffered; `commit` writes them out together (group commit)."""
+    path = tmp_path / "BTCUSDT.journal"
+    journal = FileJournal(path, fsync="always")
+    journal.append(b"one\n")
+    journal.append(b"two\n")
+    assert path.read_bytes() == b""
+    journal.commit()
+    assert path.read_bytes() == b"one\ntwo\n" and list(journal.lines()) == [b"one\n", b"two\n"]
+    journal.close()
+
+
 def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
     service = SymbolService(btc, MemoryJournal(), reference_price=3_000_000, keep_events=50)
     service.handle_batch(order_stream(200, seed=2))

@@ -122,8 +122,10 @@ def test_symbol_metrics_follow_the_orders(btc: Instrument) -> None:
     assert latency.count == 6 and 10e-6 <= latency.quantile(0.999) < 13e-6
     metrics.publish(svc.engine)  # again: nothing new, nothing counted twice
     assert rec.value("bot4_fills", ("BTCUSDT", "maker")) == 1 and latency.count == 6
-    assert rec.histograms[("bot4_journal_append_seconds", ("BTCUSDT",))].count == 5  # not the
-    # cancel without a request: refused before the journal
+    commits = rec.histograms[("bot4_journal_append_seconds", ("BTCUSDT",))]
+    assert commits.count == 6  # one durable commit per command handled alone
+    svc.handle_batch([Command("deposit", Deposit("c", "USDT", 1), 5)] * 10)
+    assert commits.count == 7  # and one per batch
     assert list(journal.lines()) == list(svc.journal.lines())
 
 

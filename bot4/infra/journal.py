@@ -1,8 +1,9 @@
 """The embedded journal: an append-only file per symbol, one encoded command per line.
 
-`fsync` decides durability: "always" fsyncs every line before the caller acknowledges (safe
-against a machine crash), "never" only flushes to the operating system (safe against a
-process crash, which is what an actor restart is). On open, a last line without its newline
+Lines are buffered by `append` and made durable together by `commit`, which the symbol calls
+before it answers a command or a batch (group commit). `fsync` decides durability: "always"
+fsyncs at each commit (safe against a machine crash), "never" only flushes to the operating
+system (safe against a process crash, which is what an actor restart is). On open, a last line without its newline
 (a write cut off by a crash, never acknowledged) is cut away so that appends continue cleanly.
 """
 
@@ -38,7 +39,12 @@ class FileJournal:
             return len(data) - keep
 
     def append(self, line: bytes) -> None:
+        """Buffer a line; it is durable after the next `commit`."""
         self._fh.write(line)
+
+    def commit(self) -> None:
+        """Make every appended line durable: flushed to the operating system, and synced to
+        the disk with fsync "always" (one sync per batch of commands, not per line)."""
         self._fh.flush()
         if self.fsync == "always":
             os.fsync(self._fh.fileno())

@@ -55,9 +55,9 @@ SPECS: tuple[Spec, ...] = (
          "(guard, idempotency, risk, journal and matching).", ("symbol",), LATENCY_BUCKETS),
     Spec("bot4_submit_latency_seconds", "histogram", "Client round trip of a submit, from the "
          "call to the acknowledgement.", ("symbol", "path"), LATENCY_BUCKETS),
-    Spec("bot4_journal_append_seconds", "histogram", "Time to append (and sync, with fsync "
-         "always) one command to the journal: how far durability lags the request.",
-         ("symbol",), LATENCY_BUCKETS),
+    Spec("bot4_journal_append_seconds", "histogram", "Time to make a command or a batch "
+         "durable in the journal (flush, and fsync with fsync always): how long durability "
+         "holds up an answer.", ("symbol",), LATENCY_BUCKETS),
     Spec("bot4_mailbox_depth", "gauge", "Calls a client has queued on a symbol actor and not "
          "seen answered.", ("symbol",)),
     Spec("bot4_mailbox_sheds", "counter", "Calls refused because a mailbox was full (-9301).",

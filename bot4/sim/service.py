@@ -62,9 +62,12 @@ _REQUESTS: dict[str, type] = {  # command kind -> the request type it carries
 
 
 class Journal(Protocol):
-    """Where a symbol's commands go: appended in order, read back in order."""
+    """Where a symbol's commands go: appended in order, durable at `commit`, read back in
+    order."""
 
     def append(self, line: bytes) -> None: ...
+
+    def commit(self) -> None: ...
 
     def lines(self) -> Iterator[bytes]: ...
 
@@ -77,6 +80,9 @@ class MemoryJournal:
 
     def append(self, line: bytes) -> None:
         self.data.append(line)
+
+    def commit(self) -> None:
+        """Nothing to do: a list holds what it holds."""
 
     def lines(self) -> Iterator[bytes]:
         return iter(list(self.data))
@@ -163,7 +169,21 @@ class SymbolService:
         self.recovered = self.applied  # commands replayed from the journal at start
 
     def handle(self, command: Command) -> Any:
-        """Journal `command`, then apply it; returns the engine's answer (or its error)."""
+        """Journal `command`, apply it, make the journal durable; the engine's answer (or its
+        error)."""
+        result = self._handle(command)
+        self.journal.commit()
+        return result
+
+    def handle_batch(self, commands: list[Command]) -> list[Any]:
+        """Several commands in order (one actor call for a batch), made durable together
+        before the batch is answered."""
+        handle = self._handle
+        results = [handle(c) for c in commands]
+        self.journal.commit()
+        return results
+
+    def _handle(self, command: Command) -> Any:
         try:
             line = encode(command)
         except (TypeError, ValueError) as exc:
@@ -223,6 +243,12 @@ class SymbolService:
         self.journal.append(encode(command))
         return self._apply(command)
 
+    def _recorded(self, command: Command) -> Any:
+        """`_record`, durable at once (for calls from outside a command)."""
+        result = self._record(command)
+        self.journal.commit()
+        return result
+
     def _key(self, command: Command) -> tuple[str, bytes] | None:
         """The idempotency key and fingerprint of a new order with a client order id."""
         if self.idempotency is None or command.kind != "submit":
@@ -253,10 +279,6 @@ class SymbolService:
         assert self.idempotency is not None
         self.idempotency.complete(key, pickle.dumps(result), command.now)
         return result
-
-    def handle_batch(self, commands: list[Command]) -> list[Any]:
-        """Several commands in order (one actor call for a batch)."""
-        return [self.handle(c) for c in commands]
 
     def _apply(self, command: Command, checked: bool = False) -> Any:
         """Apply a journaled command (`checked`: it has been through risk live; on replay risk
@@ -335,8 +357,8 @@ class SymbolService:
             return errors.invalid_parameter("account")
         if self.risk.state(account) is target:
             return []
-        return self._record(Command("risk_state", RiskState(account, state, reason),
-                                    self.now if now is None else now))  # fmt: skip
+        return self._recorded(Command("risk_state", RiskState(account, state, reason),
+                                      self.now if now is None else now))  # fmt: skip
 
     def reclaim(self, account: str, amount: int) -> int:
         """The desk wants up to `amount` of the account's exposure grant back: hand back what
@@ -347,7 +369,7 @@ class SymbolService:
         give = min(amount, risk.spare(account))
         if give:
             total = risk.granted().get(account, 0) - give
-            self._record(Command("grant", Grant(account, total), self.now))
+            self._recorded(Command("grant", Grant(account, total), self.now))
         return give
 
     def risk_report(self) -> tuple[int | None, dict[str, tuple[int, int, int]]]:
