@@ -3,8 +3,9 @@
 Lines are buffered by `append` and made durable together by `commit`, which the symbol calls
 before it answers a command or a batch (group commit). `fsync` decides durability: "always"
 fsyncs at each commit (safe against a machine crash), "never" only flushes to the operating
-system (safe against a process crash, which is what an actor restart is). On open, a last line without its newline
-(a write cut off by a crash, never acknowledged) is cut away so that appends continue cleanly.
+system (safe against a process crash, which is what an actor restart is). On open, a last
+line without its newline (a write cut off by a crash, never acknowledged) is cut away so that
+appends continue cleanly.
 """
 
 from __future__ import annotations
