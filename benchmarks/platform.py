@@ -3,9 +3,11 @@
 (a)  a bare Ray actor round trip (a trivial method);
 (a2) a bare compiled-graph round trip to a trivial actor;
 (b)  one order round trip through the bot4 API's low-latency lane (compiled graph), p50/p99;
-(c)  batched, acknowledged orders per second into one symbol actor (batches of 1,000);
+(c)  batched, acknowledged orders per second into one symbol actor (batches of 1,000, through
+     `Client.run_batches`: the wire form, full acks decoded by the client); also with lean
+     acks (Binance's RESULT response: the order's state, its reports left in `events`);
 (d)  the same into two symbol actors at once;
-(e)  the in-process engine (`SymbolService`) on the same orders;
+(e)  the in-process engine (`SymbolService`, journal in memory) on the same orders;
 (f)  order round trips under contention: 8 client threads on one symbol actor, plain calls.
 
 Orders come in pairs that trade: a maker rests a SELL, a taker's IOC BUY takes it, so the book
@@ -37,6 +39,7 @@ import ray  # noqa: E402
 from ray.dag import InputNode  # noqa: E402
 
 from bot4.api import connect  # noqa: E402
+from bot4.core import wire  # noqa: E402
 from bot4.core.commands import Command, Deposit  # noqa: E402
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
@@ -120,18 +123,23 @@ def main() -> int:
     p50, p99, _ = percentiles(samples)
     out["order_rtt_us"], out["order_rtt_p99_us"] = round(p50, 1), round(p99, 1)
 
-    btc, eth = client.actors["BTCUSDT"], client.actors["ETHUSDT"]
-    stream = pairs("BTCUSDT", n, 10_000)
-    t = time.perf_counter()
-    for i in range(0, n, 1_000):
-        ray.get(btc.handle_batch.remote(stream[i : i + 1_000]), timeout=120)
-    out["batched_orders_per_s"] = round(n / (time.perf_counter() - t))
-    streams = {"BTCUSDT": pairs("BTCUSDT", n, 100_000), "ETHUSDT": pairs("ETHUSDT", n, 100_000)}
-    t = time.perf_counter()
-    for i in range(0, n, 1_000):
-        ray.get([btc.handle_batch.remote(streams["BTCUSDT"][i : i + 1_000]),
-                 eth.handle_batch.remote(streams["ETHUSDT"][i : i + 1_000])], timeout=120)
-    out["two_actor_orders_per_s"] = round(2 * n / (time.perf_counter() - t))
+    btc = client.actors["BTCUSDT"]
+
+    def batched(streams: dict[str, list[Command]], lean: bool) -> float:
+        """Orders/s sent in batches of 1,000 per symbol, every symbol at once, acknowledged
+        (the acks decoded by the client)."""
+        t = time.perf_counter()
+        for i in range(0, n, 1_000):
+            client.run_batches({s: c[i : i + 1_000] for s, c in streams.items()}, lean=lean)
+        return sum(len(c) for c in streams.values()) / (time.perf_counter() - t)
+
+    out["batched_orders_per_s"] = round(batched({"BTCUSDT": pairs("BTCUSDT", n, 10_000)}, False))
+    out["batched_lean_orders_per_s"] = round(batched({"BTCUSDT": pairs("BTCUSDT", n, 50_000)},
+                                                     True))  # fmt: skip
+    out["two_actor_orders_per_s"] = round(batched(
+        {"BTCUSDT": pairs("BTCUSDT", n, 100_000), "ETHUSDT": pairs("ETHUSDT", n, 100_000)}, False))
+    out["two_actor_lean_orders_per_s"] = round(batched(
+        {"BTCUSDT": pairs("BTCUSDT", n, 200_000), "ETHUSDT": pairs("ETHUSDT", n, 200_000)}, True))
 
     instrument = load_symbols(ROOT / "configs" / "symbols.toml")["BTCUSDT"]
     local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"])
@@ -150,7 +158,8 @@ def main() -> int:
         local_samples = []
         for command in mine:
             t0 = time.perf_counter()
-            ray.get(btc.handle.remote(command), timeout=60)
+            wire.decode_results(ray.get(btc.handle_wire.remote(wire.encode_commands([command])),
+                                        timeout=60))  # fmt: skip
             local_samples.append(time.perf_counter() - t0)
         with lock:
             contention.extend(local_samples)
@@ -169,6 +178,10 @@ def main() -> int:
                                     / out["in_process_orders_per_s"], 2),
         "two_actor/batched": round(out["two_actor_orders_per_s"]
                                    / out["batched_orders_per_s"], 2),
+        "batched_lean/in_process": round(out["batched_lean_orders_per_s"]
+                                         / out["in_process_orders_per_s"], 2),
+        "two_actor_lean/batched_lean": round(out["two_actor_lean_orders_per_s"]
+                                             / out["batched_lean_orders_per_s"], 2),
     }  # fmt: skip
     ray.shutdown()
     if args.json:

@@ -41,7 +41,7 @@ from bot4.actors.idempotency import deploy_idempotency
 from bot4.actors.risk import NAME as RISK_NAME
 from bot4.actors.risk import RiskActor
 from bot4.actors.symbol import NAMESPACE, SymbolActor
-from bot4.core import errors
+from bot4.core import errors, wire
 from bot4.core.commands import Command, Deposit, encode
 from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
@@ -58,6 +58,13 @@ SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
 SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
 SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
 Policy = Literal["reject", "wait"]
+
+
+def _single(results: list[Any]) -> Any:
+    """The one result of a one-command batch."""
+    if len(results) != 1:
+        raise errors.invalid_parameter("wire reply").exception()
+    return results[0]
 
 
 class Client:
@@ -148,10 +155,33 @@ class Client:
         command = Command("submit", order, now_ms, timestamp, recv_window)
         start = time.perf_counter()
         try:
-            ack: Ack = self._get(self.send(symbol, "handle", command))
+            ack: Ack = self._one(symbol, command)
         finally:
             self.observe_submit(symbol, "plain", time.perf_counter() - start)
         return ack
+
+    def _one(self, symbol: str, command: Command, timeout: float = 60.0) -> Any:
+        """One command over the wire form; its result, or `Bot4Error`."""
+        blob = ray.get(self.send(symbol, "handle_wire", wire.encode_commands([command])),
+                       timeout=timeout)  # fmt: skip
+        return self._result(_single(wire.decode_results(blob)))
+
+    def run_batches(self, batches: Mapping[str, list[Command]], *, lean: bool = False,
+                    timeout: float = 60.0) -> dict[str, list[Any]]:  # fmt: skip
+        """Commands per symbol, one actor call per symbol, all symbols at once, in the wire
+        form; per symbol the results in order (VenueErrors are returned, not raised). With
+        `lean`, orders are answered by `wire.LeanAck`s (their reports stay in `events`)."""
+        method = "handle_wire_lean" if lean else "handle_wire"
+        decode = wire.decode_lean if lean else wire.decode_results
+        refs = {s: self.send(s, method, wire.encode_commands(list(batch)))
+                for s, batch in batches.items()}  # fmt: skip
+        out = {}
+        for symbol, ref in refs.items():
+            results = decode(ray.get(ref, timeout=timeout))
+            if len(results) != len(batches[symbol]):  # the actor could not read the batch
+                raise self._result(_single(results)).exception()
+            out[symbol] = results
+        return out
 
     def observe_submit(self, symbol: str, path: str, seconds: float) -> None:
         """One submit round trip into `bot4_submit_latency_seconds` (metrics go out from here
@@ -161,12 +191,13 @@ class Client:
 
     async def submit_async(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
         """`submit` for asyncio code."""
-        ack: Ack = self._result(await self.send(symbol, "handle", Command("submit", order,
-                                                                          now_ms)))  # fmt: skip
+        blob = await self.send(symbol, "handle_wire",
+                               wire.encode_commands([Command("submit", order, now_ms)]))
+        ack: Ack = self._result(_single(wire.decode_results(blob)))
         return ack
 
     def cancel(self, symbol: str, request: CancelOrder, now_ms: int) -> Ack:
-        ack: Ack = self._get(self.send(symbol, "handle", Command("cancel", request, now_ms)))
+        ack: Ack = self._one(symbol, Command("cancel", request, now_ms))
         return ack
 
     def submit_batch(
@@ -175,8 +206,10 @@ class Client:
         now_ms: int,
         *,
         request_id: str | None = None,
+        lean: bool = False,
     ) -> dict[str, list[Ack | VenueError]]:
         """Many orders, one actor call per symbol; per order its Ack or VenueError (no raise).
+        With `lean`, LeanAcks (state and report sequence range) instead of full Acks.
 
         With a `request_id`, the whole batch runs at most once (the shared idempotency actor
         keeps its answer): a retry returns the first answer, the same id with other orders
@@ -187,8 +220,7 @@ class Client:
 
         def run() -> dict[str, list[Ack | VenueError]]:
             start = time.perf_counter()
-            refs = {s: self.send(s, "handle_batch", batch) for s, batch in commands.items()}
-            out = {symbol: ray.get(ref, timeout=60) for symbol, ref in refs.items()}
+            out = self.run_batches(commands, lean=lean)
             for symbol in out:
                 self.observe_submit(symbol, "batch", time.perf_counter() - start)
             return out
@@ -339,7 +371,7 @@ class Lane:
                 from ray.dag import InputNode
 
                 with InputNode() as command:
-                    dag = self.actor.handle_batch.bind(command)
+                    dag = self.actor.handle_wire.bind(command)
                 self._graph = dag.experimental_compile()
             except Exception:  # any failure means: use plain calls
                 self._graph = None
@@ -347,16 +379,15 @@ class Lane:
 
     def run(self, commands: list[Command], timeout: float = 60.0) -> list[Any]:
         """Send commands in one go; their results, in order."""
+        blob = wire.encode_commands(commands)
         graph = self._compiled()
         if graph is not None:
             try:
-                results: list[Any] = ray.get(graph.execute(commands), timeout=timeout)
-                return results
+                return wire.decode_results(ray.get(graph.execute(blob), timeout=timeout))
             except Exception:  # a broken graph: plain call, recompile later
                 self.close()
                 self.fallbacks += 1
-        batch: list[Any] = ray.get(self.actor.handle_batch.remote(commands), timeout=timeout)
-        return batch
+        return wire.decode_results(ray.get(self.actor.handle_wire.remote(blob), timeout=timeout))
 
     def submit(self, order: NewOrder, now_ms: int) -> Ack:
         start = time.perf_counter()

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import random
+from enum import Enum
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot4.core import commands, enums
 from bot4.core.commands import Command, Deposit, decode, encode
-from bot4.core.enums import CancelReplaceMode, OrderType, Side, StpMode, TimeInForce
-from bot4.core.errors import VenueError
+from bot4.core.enums import (
+    CancelReplaceMode,
+    CancelRestriction,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+from bot4.core.errors import Category, VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
@@ -175,3 +186,85 @@ def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrum
     plain = order._replace(client_order_id=None)
     assert second.handle(Command("submit", plain, 60)) != second.handle(
         Command("submit", plain, 61))
+
+
+# ------------------------------------------------- encode's fast path against the generic one
+
+MEMBERS: list[Enum] = [m for obj in vars(enums).values()
+                       if isinstance(obj, type) and issubclass(obj, Enum) for m in obj]  # fmt: skip
+ODD_TEXT = st.text(st.characters(exclude_categories=[]), max_size=12) | st.sampled_from(
+    ['"', "\\", 'a"b\\c', "\x00\x1f\x7f", "\u2028\u2029", "üñí€", "\ud800", "😀", "</script>"]
+)  # control characters, quotes, backslashes, lone surrogates, non-BMP
+BIG_INTS = st.integers() | st.sampled_from([0, -1, 2**63, -(2**63) - 1, 10**40, -(10**40)])
+KINDS = st.sampled_from(commands.KINDS)
+
+
+def opt(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+def typed_commands() -> st.SearchStrategy[Command]:
+    """NewOrders, CancelOrders and Deposits of the field types the fast path writes."""
+    new = st.builds(NewOrder, ODD_TEXT, opt(st.sampled_from(Side)), opt(st.sampled_from(OrderType)),
+                    BIG_INTS, BIG_INTS, opt(st.sampled_from(TimeInForce)), BIG_INTS,
+                    opt(ODD_TEXT), opt(st.sampled_from(StpMode)), BIG_INTS, BIG_INTS)  # fmt: skip
+    cancel = st.builds(CancelOrder, ODD_TEXT, opt(BIG_INTS), opt(ODD_TEXT), opt(ODD_TEXT),
+                       opt(st.sampled_from(CancelRestriction)))  # fmt: skip
+    deposit = st.builds(Deposit, ODD_TEXT, ODD_TEXT, BIG_INTS)
+    return st.builds(Command, KINDS, new | cancel | deposit, BIG_INTS, opt(BIG_INTS),
+                     opt(BIG_INTS))  # fmt: skip
+
+
+def outcome(encoder: Any, command: Any) -> bytes | tuple[type, str]:
+    try:
+        return encoder(command)  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+@given(typed_commands())
+def test_the_fast_path_writes_the_generic_encoders_bytes(command: Command) -> None:
+    expected = outcome(commands._generic_encode, command)
+    with mock.patch.object(commands, "_generic_encode", side_effect=AssertionError):
+        fast = outcome(encode, command)  # never falls back: these are all the fast path's
+    assert fast == expected
+    if isinstance(fast, bytes):
+        assert decode(fast) == command._replace(timestamp=None, recv_window=None)
+
+
+ANYTHING = (st.none() | st.booleans() | BIG_INTS | st.floats() | ODD_TEXT
+            | st.sampled_from([*MEMBERS, *Category]) | st.just([1]) | st.just(("t", 1))
+            | st.builds(ListLeg, st.sampled_from(OrderType)))  # fmt: skip
+
+
+@given(typed_commands(), st.integers(0, 12), ANYTHING, st.text(max_size=8))
+def test_one_odd_value_encodes_or_fails_as_the_generic_encoder_does(
+    command: Command, field: int, value: Any, kind: str
+) -> None:
+    request = command.request
+    if field < len(request):  # one odd field in the request
+        command = command._replace(request=request._replace(**{request._fields[field]: value}))
+    else:  # an odd time or kind
+        command = command._replace(now=value) if field % 2 else command._replace(kind=kind)
+    assert outcome(encode, command) == outcome(commands._generic_encode, command)
+
+
+def test_bools_and_floats_behave_as_before() -> None:
+    order = NewOrder("a", BUY, OrderType.LIMIT, 10, 100, TimeInForce.GTC)
+    for bad in (order._replace(quantity=1.5), order._replace(price=2.0)):  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="cannot journal a float"):
+            encode(Command("submit", bad, 1))
+    with pytest.raises(TypeError, match="cannot journal a float"):
+        encode(Command("deposit", Deposit("a", "BTC", 1.0), 1))  # type: ignore[arg-type]
+    # a bool in a request is journaled as JSON true (the engine then refuses it); a command's
+    # time must be an int, as `decode` reads it back
+    line = encode(Command("submit", order._replace(quantity=True), 1))
+    assert line == commands._generic_encode(Command("submit", order._replace(quantity=True), 1))
+    assert b'"LIMIT"},true,100,' in line
+    for now in (True, 2.5):
+        with pytest.raises(TypeError, match="time is an int"):
+            encode(Command("submit", order, now))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown command kind"):
+        encode(Command("Submit", order, 1))
+    with pytest.raises(ValueError):
+        encode(Command("submit", order._replace(quantity=10**5000), 1))  # past int's str limit

@@ -349,3 +349,12 @@ def test_a_command_must_carry_its_kinds_request(btc: Instrument) -> None:
                     Command("deposit", NewOrder("u", BUY, LIMIT), 1)):  # fmt: skip
         assert code(svc.handle(command)) == -1130
     assert svc.applied == 0 and svc.journal.data == []  # type: ignore[attr-defined]
+
+
+def test_a_command_with_a_non_int_time_is_refused_and_replay_still_works(btc: Instrument) -> None:
+    journal = MemoryJournal()
+    svc = SymbolService(btc, journal)
+    assert code(svc.handle(Command("deposit", Deposit("a", "BTC", 5), 2.5))) == -1130  # type: ignore[arg-type]
+    assert code(svc.handle(Command("deposit", Deposit("a", "BTC", 5), True))) == -1130
+    svc.handle(Command("deposit", Deposit("a", "BTC", 5), 3))
+    assert SymbolService(btc, journal).state_digest() == svc.state_digest()

@@ -9,6 +9,7 @@ actor has.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ from typing import Any
 import ray
 
 from bot4.actors.risk import NAME as RISK_NAME
+from bot4.core import errors, wire
 from bot4.core.auth import TimestampGuard
 from bot4.core.commands import Command
 from bot4.core.errors import VenueError
@@ -100,6 +102,8 @@ class SymbolActor:
             desk=self._ask if self.desk is not None else None,
             breaker=breaker,
         )
+        gc.collect()
+        gc.freeze()  # what the replay built stays: keep the collector from rescanning it
         self.log = setup_logging(os.environ.get("BOT4_LOG_LEVEL", "INFO")).getChild("symbol")
         self._breaker_state = breaker.state if breaker is not None else None
         event(self.log, logging.INFO, "symbol actor started", symbol=symbol, pid=os.getpid(),
@@ -162,6 +166,24 @@ class SymbolActor:
             results.append(result)
         self._after()
         return results
+
+    def handle_wire(self, blob: bytes) -> bytes:
+        """`handle_batch` in the compact wire form (`bot4.core.wire`): bytes in, bytes out,
+        which Ray ships without pickling each order and report."""
+        return wire.encode_results(self._wire_batch(blob))
+
+    def handle_wire_lean(self, blob: bytes) -> bytes:
+        """`handle_wire` answering each order with a `wire.LeanAck` (Binance's
+        newOrderRespType RESULT): its state and the sequence range of its reports, which
+        `events_since` serves."""
+        return wire.lean_results(self._wire_batch(blob))
+
+    def _wire_batch(self, blob: bytes) -> list[Any]:
+        try:
+            commands = wire.decode_commands(blob)
+        except ValueError:
+            return [errors.invalid_parameter("wire batch")]
+        return self.handle_batch(commands)
 
     def _after(self) -> None:
         """Off the order's path: risk reports and metrics, each at most a few times a second."""

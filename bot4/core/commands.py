@@ -12,7 +12,9 @@ the exact state (`state_digest`) of the symbol.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import Enum
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple
 
 from bot4.core import enums, orders
@@ -102,12 +104,85 @@ def _typed(value: Any) -> Any:
     return value
 
 
-def encode(command: Command) -> bytes:
-    """One line of JSON (with its newline) for a command."""
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _generic_encode(command: Command) -> bytes:
+    """`encode` for any command, through `json` (TypeError/ValueError for what it cannot)."""
     if command.kind not in KINDS:
         raise ValueError(f"unknown command kind {command.kind!r}")
+    if type(command.now) is not int:  # `decode` reads back only an int time
+        raise TypeError(f"a command's time is an int, got {command.now!r}")
     body = {"k": command.kind, "n": command.now, "r": _plain(command.request)}
-    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+    return _json(body).encode() + b"\n"
+
+
+# The fast path writes the generic encoder's bytes directly for the commonest requests. Its
+# tables come from the generic encoder, keyed by id() (Enum.__hash__ is a Python call; an
+# enum member lives as long as its class, so its id names it for good).
+_KIND_JSON = {kind: _json(kind) for kind in KINDS}
+_ENUM_JSON = {id(m): _json(_plain(m)) for cls in _ENUMS.values() for m in cls} | {id(None): "null"}
+
+
+def _str(value: Any) -> str:
+    """A str or None as JSON (ASCII, as `json.dumps` writes it); TypeError for anything else."""
+    if type(value) is str:
+        return _quote(value)
+    if value is None:
+        return "null"
+    raise TypeError
+
+
+def _int(value: Any) -> str:
+    """An int (not a bool) or None as JSON; TypeError for anything else."""
+    if type(value) is int:
+        return int.__repr__(value)  # what json.dumps writes; ValueError past the digit limit
+    if value is None:
+        return "null"
+    raise TypeError
+
+
+def _new_order_json(r: orders.NewOrder) -> str:
+    account, side, type_, qty, price, tif, quote_qty, cid, stp, stop, trailing = r
+    e = _ENUM_JSON
+    return (f'{{"f":[{_str(account)},{e[id(side)]},{e[id(type_)]},{_int(qty)},{_int(price)},'
+            f'{e[id(tif)]},{_int(quote_qty)},{_str(cid)},{e[id(stp)]},{_int(stop)},'
+            f'{_int(trailing)}],"t":"NewOrder"}}')  # fmt: skip
+
+
+def _cancel_json(r: orders.CancelOrder) -> str:
+    account, order_id, orig_cid, new_cid, restriction = r
+    return (f'{{"f":[{_str(account)},{_int(order_id)},{_str(orig_cid)},{_str(new_cid)},'
+            f'{_ENUM_JSON[id(restriction)]}],"t":"CancelOrder"}}')  # fmt: skip
+
+
+def _deposit_json(r: Deposit) -> str:
+    account, asset, units = r
+    return f'{{"f":[{_str(account)},{_str(asset)},{_int(units)}],"t":"Deposit"}}'
+
+
+_FAST: dict[type, Callable[[Any], str]] = {
+    orders.NewOrder: _new_order_json,
+    orders.CancelOrder: _cancel_json,
+    Deposit: _deposit_json,
+}
+
+
+def encode(command: Command) -> bytes:
+    """One line of JSON (with its newline) for a command.
+
+    NewOrder, CancelOrder and Deposit requests of plain ints, strs, None and enum members
+    take a fast path; it writes the very bytes of the generic encoder, which does the rest
+    (and raises TypeError or ValueError for what cannot be journaled)."""
+    fast = _FAST.get(type(command.request))
+    if fast is not None:
+        try:
+            kind, now, request = _KIND_JSON[command.kind], _int(command.now), fast(command.request)
+            return f'{{"k":{kind},"n":{now},"r":{request}}}\n'.encode()
+        except (KeyError, TypeError, ValueError):
+            pass  # something unusual: the generic encoder decides
+    return _generic_encode(command)
 
 
 def decode(line: bytes) -> Command:
