@@ -26,7 +26,9 @@ def main() -> None:
     port = free_port()
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 2, "include_dashboard": True, "dashboard_host": "127.0.0.1",
-        "dashboard_port": port})  # fmt: skip
+        "dashboard_port": port,
+        # its own agent port: the test session's Ray holds the default one
+        "dashboard_agent_listen_port": free_port()})  # fmt: skip
     try:
         client = JobSubmissionClient(f"http://127.0.0.1:{port}")
         ready = time.monotonic() + 90
