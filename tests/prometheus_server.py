@@ -27,10 +27,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from types import TracebackType
 from typing import Any
 
-from tests.redis_server import free_port
+from tests.local_server import LocalServer, free_port, tail
 
 INSTALL_HINT = (
     "prometheus is missing: the metrics tests need a real Prometheus server. Install it with "
@@ -73,7 +72,7 @@ def find_prometheus() -> str:
     raise PrometheusMissing(INSTALL_HINT)
 
 
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """One prometheus process on 127.0.0.1 scraping the targets in `sd_file`; a context manager."""
 
     def __init__(
@@ -84,9 +83,7 @@ class PrometheusServer:
         self.start_timeout = start_timeout
         self.attempts = attempts
         self.request_timeout = request_timeout
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -122,7 +119,7 @@ class PrometheusServer:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                errors.append(f"exited with {self.process.returncode}: {_tail(log)}")
+                errors.append(f"exited with {self.process.returncode}: {tail(log)}")
                 return False
             with (
                 contextlib.suppress(OSError),  # URLError, refused: not listening yet
@@ -131,7 +128,7 @@ class PrometheusServer:
                 if reply.status == 200:
                     return True
             time.sleep(0.05)
-        errors.append(f"not ready within {self.start_timeout}s: {_tail(log)}")
+        errors.append(f"not ready within {self.start_timeout}s: {tail(log)}")
         return False
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
@@ -203,43 +200,6 @@ class PrometheusServer:
             + (f" ({t['lastError']})" if t.get("lastError") else "")
             for t in targets
         )
-
-    def _terminate(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    def stop(self) -> None:
-        """End the server (SIGTERM, then SIGKILL after 10 s) and remove its directory."""
-        self._terminate()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _tail(path: str, lines: int = 5) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return " | ".join(f.read().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def wait_for_service_discovery(sd_file: str, targets: list[str], timeout: float) -> None:

@@ -23,19 +23,18 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from types import TracebackType
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot4.infra.redis_store import RedisIdempotencyStore
+from tests.local_server import LocalServer, free_port, tail
 
 INSTALL_HINT = (
     "redis-server is missing: the Redis store tests need a real server. Install it with "
@@ -65,23 +64,14 @@ def find_redis_server() -> str:
     raise RedisServerMissing(INSTALL_HINT)
 
 
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisServer:
+class RedisServer(LocalServer):
     """One redis-server process on 127.0.0.1; a context manager."""
 
     def __init__(self, *, start_timeout: float = 10.0, attempts: int = 3) -> None:
         self.start_timeout = start_timeout
         self.attempts = attempts
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        super().__init__()
+        self.stop_timeout = 5.0
 
     @property
     def url(self) -> str:
@@ -114,56 +104,16 @@ class RedisServer:
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    errors.append(f"exited with {self.process.returncode}: {_tail(log)}")
+                    errors.append(f"exited with {self.process.returncode}: {tail(log)}")
                     return False
                 with contextlib.suppress(redis.RedisError):
                     if client.ping():
                         return True
                 time.sleep(0.02)
-            errors.append(f"no answer to PING within {self.start_timeout}s: {_tail(log)}")
+            errors.append(f"no answer to PING within {self.start_timeout}s: {tail(log)}")
             return False
         finally:
             client.close()
-
-    def _terminate(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        finally:
-            if process.stderr is not None:
-                process.stderr.close()
-
-    def stop(self) -> None:
-        """End the server (SIGTERM, then SIGKILL after 5 s) and remove its directory."""
-        self._terminate()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _tail(path: str, lines: int = 5) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return " | ".join(f.read().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def redis_store_factory(url: str) -> Callable[[int], RedisIdempotencyStore]:
