@@ -107,7 +107,7 @@ def test_symbol_metrics_follow_the_orders(btc: Instrument) -> None:
         Command("cancel", None, 4),
     ]  # fmt: skip
     for command in commands:
-        metrics.command(command, svc.handle(command), 10_000)  # 10 µs
+        metrics.outcome(command.kind, command.request, svc.handle(command), 10_000)  # 10 µs
     metrics.publish(svc.engine)
     assert rec.value("bot4_orders", ("BTCUSDT", "LIMIT", "NEW")) == 1
     assert rec.value("bot4_orders", ("BTCUSDT", "MARKET", "FILLED")) == 1

@@ -146,24 +146,20 @@ class SymbolActor:
     _price: int | None = None
 
     def handle(self, command: Command) -> Any:
-        start = time.perf_counter_ns()
-        result = self.service.handle(command)
-        self.metrics.command(command, result, time.perf_counter_ns() - start)
-        if type(result) is VenueError:
-            order_refused(self.log, self.symbol, command.request, result)
-        self._after()
-        return result
+        return self.handle_batch([command])[0]
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
-        handle, record, clock = self.service.handle, self.metrics.command, time.perf_counter_ns
+        """Each command timed and counted, the journal made durable once, then answered."""
+        apply, record, clock = self.service.apply, self.metrics.outcome, time.perf_counter_ns
         results = []
         for command in commands:
             start = clock()
-            result = handle(command)
-            record(command, result, clock() - start)
+            result = apply(command)
+            record(command.kind, command.request, result, clock() - start)
             if type(result) is VenueError:
                 order_refused(self.log, self.symbol, command.request, result)
             results.append(result)
+        self.service.commit()
         self._after()
         return results
 
@@ -206,16 +202,6 @@ class SymbolActor:
         """Export the metrics now (tests, and the end of a run); how many Ray calls it took."""
         self.metrics.publish(self.service.engine)
         return self.exporter.flush()
-
-    def metric_values(self) -> dict[str, float]:
-        """Counters and gauges this symbol has recorded, as ``name{tag=value,...}`` keys."""
-        out = {}
-        self.metrics.publish(self.service.engine)
-        rec = self.recorder
-        for (name, tags), value in [*rec.counters.items(), *rec.gauges.items()]:
-            labels = ",".join(f"{k}={v}" for k, v in zip(rec.specs[name].tags, tags, strict=True))
-            out[f"{name}{{{labels}}}"] = value
-        return out
 
     def set_state(self, account: str, state: str, reason: str, now: int | None = None) -> Any:
         """The desk's push of an account's trading state (KILLED cancels its open orders)."""

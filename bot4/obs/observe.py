@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from bot4.core.commands import Command
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
@@ -56,17 +55,14 @@ class SymbolMetrics:
         self._middles = [b / 2 if i == 0 else (bounds[i - 1] * b) ** 0.5
                          for i, b in enumerate(bounds)] + [bounds[-1] * 2]  # fmt: skip
 
-    def command(self, command: Command, result: Any, ns: int) -> None:
-        """One command's outcome and the nanoseconds the symbol spent on it."""
-        self.outcome(command.kind, command.request, result, ns)
-
     def _make_outcome(self) -> Callable[[str, Any, Any, int], None]:
         """`outcome` as a closure over the tallies (no attribute lookups per command)."""
         latency, bounds, orders, rejects = self.latency, self._bounds_ns, self.orders, self.rejects
         orders_get, rejects_get = orders.get, rejects.get
 
         def outcome(kind: str, request: Any, result: Any, ns: int) -> None:
-            """`command` for a request sent to an engine directly (no `Command` around it)."""
+            """One command's outcome (its kind, request and result) and the nanoseconds the
+            symbol spent on it."""
             latency[bisect_left(bounds, ns)] += 1
             if type(result) is VenueError:
                 rejects[result.code] = rejects_get(result.code, 0) + 1

@@ -36,29 +36,18 @@ from bot4.risk.breakers import CircuitBreaker
 from bot4.risk.engine import RiskEngine, TradingState
 from bot4.sim.engine import MatchingEngine
 
-_METHODS = {  # command kind -> the engine method that applies it
-    "submit": "submit",
-    "cancel": "cancel",
-    "amend": "amend",
-    "cancel_replace": "cancel_replace",
-    "oco": "submit_oco",
-    "oto": "submit_oto",
-    "otoco": "submit_otoco",
-    "cancel_list": "cancel_list",
+_KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method, request)
+    "submit": ("submit", NewOrder),
+    "cancel": ("cancel", CancelOrder),
+    "amend": ("amend", AmendOrder),
+    "cancel_replace": ("cancel_replace", CancelReplace),
+    "oco": ("submit_oco", NewOco),
+    "oto": ("submit_oto", NewOto),
+    "otoco": ("submit_otoco", NewOtoco),
+    "cancel_list": ("cancel_list", CancelOrderList),
+    "deposit": (None, Deposit),  # grants and risk states come only from the desk (`_record`)
 }
-
-
-_REQUESTS: dict[str, type] = {  # command kind -> the request type it carries
-    "submit": NewOrder,
-    "cancel": CancelOrder,
-    "amend": AmendOrder,
-    "cancel_replace": CancelReplace,
-    "oco": NewOco,
-    "oto": NewOto,
-    "otoco": NewOtoco,
-    "cancel_list": CancelOrderList,
-    "deposit": Deposit,
-}
+_METHODS = {kind: method for kind, (method, _) in _KINDS.items() if method is not None}
 
 
 class Journal(Protocol):
@@ -171,24 +160,31 @@ class SymbolService:
     def handle(self, command: Command) -> Any:
         """Journal `command`, apply it, make the journal durable; the engine's answer (or its
         error)."""
-        result = self._handle(command)
+        result = self.apply(command)
         self.journal.commit()
         return result
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
         """Several commands in order (one actor call for a batch), made durable together
         before the batch is answered."""
-        handle = self._handle
-        results = [handle(c) for c in commands]
+        apply = self.apply
+        results = [apply(c) for c in commands]
         self.journal.commit()
         return results
 
-    def _handle(self, command: Command) -> Any:
+    def commit(self) -> None:
+        """Make what `apply` journaled durable (before answering)."""
+        self.journal.commit()
+
+    def apply(self, command: Command) -> Any:
+        """`handle` without the commit: for a caller that times each command of a batch and
+        calls `commit` once after the last."""
         try:
             line = encode(command)
         except (TypeError, ValueError) as exc:
             return errors.invalid_parameter(f"command ({exc})")
-        if type(command.request) is not _REQUESTS.get(command.kind):
+        kind = _KINDS.get(command.kind)
+        if kind is None or type(command.request) is not kind[1]:
             return errors.invalid_parameter(f"{command.kind} request")
         guard = self.guard
         if guard is not None and (command.timestamp is not None or self.require_timestamp):
