@@ -402,20 +402,92 @@ def test_a_fresh_signature_for_the_same_order_passes() -> None:
     assert verifier.replay_size == 2
 
 
+def test_a_flood_past_capacity_never_reopens_an_old_signature_to_replay() -> None:
+    """The bug: with an LRU store of 2, three requests evicted the first, whose replay a second
+    later (inside its window) was accepted. Now the memory refuses the third instead (-9205,
+    retryable), the first stays refused as a replay, and once the first two can no longer
+    pass, new requests are taken again."""
+    verifier = RequestVerifier(ring(), replay_capacity=2)
+    now = DOC_TS_MS * 1_000
+    first, second, third = (SignedRequest(API_KEY, order_request(DOC_TS_MS, nonce=n))
+                            for n in range(3))  # fmt: skip
+    assert isinstance(verifier.verify(first, now), tuple)
+    assert isinstance(verifier.verify(second, now + 1), tuple)
+    full = verifier.verify(third, now + 2)
+    assert full is auth.REPLAY_MEMORY_FULL
+    assert (full.code, full.category, full.retryable) == (-9205, Category.BACKPRESSURE, True)
+    assert full.retry_after_ms == 1_000
+    assert verifier.verify(first, now + 1_000_000) is auth.REPLAYED  # a second later
+    assert verifier.replay_size == 2
+    # a flood of fresh signatures inside the window: every one refused, none forgotten
+    for nonce in range(3, 1_003):
+        flood = SignedRequest(API_KEY, order_request(DOC_TS_MS + 1, nonce=nonce))
+        assert verifier.verify(flood, now + 2_000_000) is auth.REPLAY_MEMORY_FULL
+    assert verifier.verify(first, now + 4_999_999) is auth.REPLAYED
+    assert verifier.verify(second, now + 5_000_000) is auth.REPLAYED  # its last instant
+    # past both windows: the old ones fail the guard, and there is room again
+    assert verifier.verify(first, now + 5_000_001) is OLD
+    later = SignedRequest(API_KEY, order_request(DOC_TS_MS + 5_001, nonce=9))
+    assert isinstance(verifier.verify(later, now + 5_001_000), tuple)
+    assert verifier.verify(third, now + 5_001_000) is OLD  # its own window has passed
+    assert verifier.replay_size == 1
+
+
+def test_replay_memory_lasts_each_request_its_own_window() -> None:
+    """A request with recvWindow 1000 is forgotten 1 s after its timestamp, one with 60000
+    after 60 s: memory follows the signed window, not the longest one."""
+    verifier = RequestVerifier(ring(), replay_capacity=2)
+    now = DOC_TS_MS * 1_000
+    short = SignedRequest(API_KEY, order_request(DOC_TS_MS, "1000", nonce=1))
+    long = SignedRequest(API_KEY, order_request(DOC_TS_MS, "60000", nonce=2))
+    assert isinstance(verifier.verify(short, now), tuple)
+    assert isinstance(verifier.verify(long, now), tuple)
+    assert verifier.verify(short, now + 1_000_000) is auth.REPLAYED
+    fresh = SignedRequest(API_KEY, order_request(DOC_TS_MS + 2_000, nonce=3))
+    assert isinstance(verifier.verify(fresh, now + 2_000_000), tuple)  # short's room
+    assert verifier.verify(long, now + 60_000_000) is auth.REPLAYED
+
+
 @given(
     capacity=st.integers(1, 6),
-    steps=st.lists(st.integers(0, 3_000), min_size=1, max_size=40),
+    steps=st.lists(
+        st.tuples(st.integers(0, 3_000), st.integers(0, 12), st.sampled_from(["0", "1500", "5000"]),
+                  st.integers(-999, 4_000)),
+        min_size=1,
+        max_size=60,
+    ),
 )
-def test_replay_memory_stays_within_its_capacity(capacity: int, steps: list[int]) -> None:
+def test_no_request_ever_passes_twice_inside_its_window(
+    capacity: int, steps: list[tuple[int, int, str, int]]
+) -> None:
+    """Against a model that remembers everything: whatever the stream (fresh requests, old
+    ones sent again, timestamps ahead and behind, windows of 0 to 5 s), a request accepted once
+    is never accepted again while it can pass the guard; the memory never holds more than
+    `capacity`; and a request is refused for a full memory only when it is full of signatures
+    that can still pass (or did less than a millisecond ago)."""
     verifier = RequestVerifier(ring(), replay_capacity=capacity)
-    assert verifier.replay_capacity == capacity
+    accepted: dict[str, int] = {}  # query -> last µs its request passes
     now_ms = DOC_TS_MS
-    for nonce, step in enumerate(steps):
+    for step, nonce, window, skew_ms in steps:
         now_ms += step
-        request = SignedRequest(API_KEY, order_request(now_ms, nonce=nonce))
-        assert isinstance(verifier.verify(request, now_ms * 1_000), tuple)
+        timestamp = now_ms - skew_ms
+        query = order_request(timestamp, window, nonce=nonce)
+        now_us = now_ms * 1_000
+        verdict = verifier.verify(SignedRequest(API_KEY, query), now_us)
+        guard = verifier.guard.check(timestamp, window, now_us)
+        if guard is not None:
+            assert verdict is guard
+            continue
+        if query in accepted and accepted[query] >= now_us:
+            assert verdict is auth.REPLAYED
+        elif verdict is auth.REPLAY_MEMORY_FULL:
+            # a signature leaves at the first millisecond boundary after its last instant
+            live = sum((until // 1_000 + 1) * 1_000 > now_us for until in accepted.values())
+            assert live >= capacity
+        else:
+            assert isinstance(verdict, tuple)
+            accepted[query] = timestamp * 1_000 + int(window) * 1_000
         assert verifier.replay_size <= capacity
-        assert verifier.verify(request, now_ms * 1_000) is auth.REPLAYED  # just seen: kept
 
 
 @given(

@@ -9,8 +9,10 @@
   request is accepted when ``timestamp < serverTime + 1000 ms`` and
   ``serverTime - timestamp <= recvWindow``; otherwise -1021. All arithmetic is in integer µs.
 * Replay: a signature accepted once is refused again (-9201, a bot4 code) for as long as its
-  timestamp could still pass the window. Memory is bounded by `MemoryIdempotencyStore`: past
-  `replay_capacity` signatures inside one window the oldest is forgotten (and could be replayed).
+  request could still pass the window, that is until its own ``timestamp + recvWindow``
+  (`ReplayMemory`). A signature is never forgotten earlier: when `replay_capacity` signatures
+  are live, a new signed request is refused with -9205 (retryable) until some expire. Size the
+  capacity for the signed request rate times the longest recvWindow in use plus 1 s.
 
 Pure: the server time is passed in (`now_us`), nothing reads a clock or does I/O.
 """
@@ -25,12 +27,11 @@ from urllib.parse import parse_qsl
 
 from bot4.core import errors
 from bot4.core.errors import Category, VenueError
-from bot4.core.idempotency import NEW, MemoryIdempotencyStore
+from bot4.core.replays import ReplayMemory, Seen
 
 DEFAULT_WINDOW_MS = 5_000
 MAX_WINDOW_MS = 60_000
 AHEAD_US = 1_000_000  # a timestamp must be less than serverTime + 1000 ms
-REPLAY_TICK_MS = 1_000
 _US_FROM = 10**15  # timestamps from here (16 digits) are microseconds
 _US_TO = 10**16  # 17 digits and more: malformed
 
@@ -42,7 +43,16 @@ TIMESTAMP_OUTSIDE_WINDOW = VenueError(
 )
 INVALID_SIGNATURE = VenueError(-1022, "Signature for this request is not valid.", Category.AUTH)
 INVALID_API_KEY = errors.UNKNOWN_ACCOUNT  # -2015 "Invalid API-key, IP, or permissions for action."
-REPLAYED = VenueError(-9201, "Replayed request: this signature was already used.", Category.AUTH)
+REPLAYED = VenueError(
+    int(errors.Code.REPLAYED), "Replayed request: this signature was already used.", Category.AUTH
+)
+REPLAY_MEMORY_FULL = VenueError(
+    int(errors.Code.REPLAY_MEMORY_FULL),
+    "Too many signed requests inside their recvWindow to guard against replay; retry later.",
+    Category.BACKPRESSURE,
+    True,
+    1_000,
+)
 BAD_RECV_WINDOW = VenueError(
     -1131,
     f"recvWindow must be a number of milliseconds from 0 to {MAX_WINDOW_MS} "
@@ -224,6 +234,14 @@ class TimestampGuard:
 
         Accepted iff ``timestamp < now + ahead`` and ``now - timestamp <= recvWindow`` (µs).
         """
+        verdict = self.passes_until(timestamp, recv_window, now_us)
+        return verdict if type(verdict) is VenueError else None
+
+    def passes_until(
+        self, timestamp: str | int, recv_window: str | int | None, now_us: int
+    ) -> int | VenueError:
+        """`check`, but an accepted request gives the last µs at which it still passes
+        (``timestamp + recvWindow``), which is how long a replay of it must be refused."""
         ts = timestamp_us(timestamp)
         if ts is None:
             return BAD_TIMESTAMP
@@ -238,7 +256,7 @@ class TimestampGuard:
             return TIMESTAMP_AHEAD
         if now_us - ts > window:
             return TIMESTAMP_OUTSIDE_WINDOW
-        return None
+        return ts + window
 
 
 class RequestVerifier:
@@ -251,15 +269,11 @@ class RequestVerifier:
     ) -> None:
         self.keys = keys
         self.guard = guard if guard is not None else TimestampGuard()
-        # a signature must be remembered while its timestamp can pass: up to the max window
-        # after it and `ahead` before it, plus one wheel tick of expiry slack
-        ahead_ms = -(-self.guard.ahead_us // 1_000)
-        ttl_ms = self.guard.max_window_ms + ahead_ms + REPLAY_TICK_MS
-        self._replays = MemoryIdempotencyStore(replay_capacity, ttl_ms, tick_ms=REPLAY_TICK_MS)
+        self._replays = ReplayMemory(replay_capacity)
 
     @property
     def replay_size(self) -> int:
-        """How many signatures the replay store holds now (never above its capacity)."""
+        """How many signatures the replay memory holds now (never above its capacity)."""
         return len(self._replays)
 
     @property
@@ -272,7 +286,8 @@ class RequestVerifier:
         """(account, parameters without the signature), or the venue's error.
 
         Order: API key (-2015), signature (-1022), parameters (-1100/-1101), timestamp (-1102),
-        recvWindow (-1131), window (-1021), replay (-9201). Only an accepted request is recorded.
+        recvWindow (-1131), window (-1021), replay (-9201), replay memory full (-9205, retryable).
+        Only an accepted request is recorded.
         A parameter sent in both query and body takes the query's value, as on the venue.
         """
         account = self.keys.account_of(request.api_key)
@@ -299,11 +314,13 @@ class RequestVerifier:
         timestamp = params.get("timestamp")
         if timestamp is None:
             return BAD_TIMESTAMP
-        refused = self.guard.check(timestamp, params.get("recvWindow"), now_us)
-        if refused is not None:
-            return refused
-        key = f"{request.api_key}:{signature.lower()}"
-        status, _ = self._replays.begin(key, b"", now_us // 1_000)
-        if status is not NEW:
+        last_us = self.guard.passes_until(timestamp, params.get("recvWindow"), now_us)
+        if type(last_us) is VenueError:
+            return last_us
+        assert type(last_us) is int
+        seen = self._replays.record(f"{request.api_key}:{signature.lower()}", last_us, now_us)
+        if seen is Seen.REPLAYED:
             return REPLAYED
+        if seen is Seen.FULL:
+            return REPLAY_MEMORY_FULL
         return account, params

@@ -72,8 +72,12 @@ class Code(enum.IntEnum):
     RISK_BREAKER_OPEN = -9111
     RISK_NO_REFERENCE_PRICE = -9112
     BACKPRESSURE = -9301  # a symbol's mailbox is full
+    REPLAYED = -9201  # a signature used again inside its request's window
+    REPLAY_MEMORY_FULL = -9205  # too many live signatures to take a new one; retry later
     IDEMPOTENCY_CONFLICT = -9203
     IDEMPOTENCY_IN_FLIGHT = -9204  # the same request is running now; retry later
+    TIME_BEHIND = -9401  # a command older than its symbol's clock
+    SYMBOL_STOPPED = -9501  # the symbol stopped on a fault it cannot repair (a corrupt journal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,3 +338,17 @@ IDEMPOTENCY_IN_FLIGHT = VenueError(
     True,
     50,
 )
+
+
+def time_behind(now: int, clock: int) -> VenueError:
+    """A command whose time is before the symbol's clock: time never goes back on a symbol."""
+    return VenueError(
+        int(Code.TIME_BEHIND),
+        f"Command time {now} is before the symbol's clock {clock}; time cannot go back.",
+        Category.VALIDATION,
+    )
+
+
+def symbol_stopped(symbol: str, reason: str) -> VenueError:
+    """Every request to a symbol that stopped on a fault it cannot repair by itself."""
+    return VenueError(int(Code.SYMBOL_STOPPED), f"{symbol} is stopped: {reason}", Category.INTERNAL)
