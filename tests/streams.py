@@ -3,7 +3,10 @@
 A stream is a list of requests (`NewOrder` or `CancelOrder`) for one symbol over 2-4 accounts:
 LIMIT GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity and by quoteOrderQty, cancels of random
 (possibly dead, possibly another account's) order ids and client ids, and a few malformed
-requests, with prices in a narrow band around a mid so that most orders cross.
+requests (each breaking one rule: a parameter, a client id, an unknown account, an STP mode, or
+one of the symbol's filters), with prices in a narrow band around a mid so that most orders
+cross. `build_engine` and `build_reference` start the engine and the reference venue
+(tests/reference_book.py) with the same accounts, funds (`funding`) and trade groups.
 
 Self-trade prevention: on the markets marked `stp`, bob and carol share a tradeGroupId and dave
 is alone in another, each new order carries a random selfTradePreventionMode (None: the
@@ -34,7 +37,7 @@ from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.sim.engine import Ack, MatchingEngine
 from tests.conftest import SYMBOLS_FILE, simple_spec
-from tests.reference_book import Fill, Prevented, Transfer
+from tests.reference_book import Fill, Prevented, ReferenceVenue, Transfer
 
 Request = NewOrder | CancelOrder
 Result = Ack | VenueError
@@ -191,24 +194,40 @@ MARKETS = (SIMPLE, WIDE, COARSE, BTC)
 STP_MARKETS = tuple(m for m in MARKETS if m.stp)
 
 
+def funding(market: Market, accounts: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(base units, quote units) each account starts with: rich, but with 3+ accounts the
+    last one is poor."""
+    out = {}
+    for k, account in enumerate(accounts):
+        poor = len(accounts) >= 3 and k == len(accounts) - 1
+        out[account] = market.poor() if poor else market.rich()
+    return out
+
+
 def build_engine(
     market: Market,
     accounts: Sequence[str],
     on_events: Callable[[list[ExecutionReport]], None] | None = None,
 ) -> MatchingEngine:
-    """A fresh engine whose accounts are funded; with 3+ accounts the last one is poor. On
-    an stp market the accounts of TRADE_GROUPS get their tradeGroupId."""
+    """A fresh engine whose accounts are funded (`funding`). On an stp market the accounts of
+    TRADE_GROUPS get their tradeGroupId."""
     inst = market.instrument
     ledger = Ledger()
-    for k, account in enumerate(accounts):
-        poor = len(accounts) >= 3 and k == len(accounts) - 1
-        base, quote = market.poor() if poor else market.rich()
+    for account, (base, quote) in funding(market, accounts).items():
         ledger.deposit(account, inst.base, base)
         ledger.deposit(account, inst.quote, quote)
     for account, group in market.groups:
         if account in accounts:
             ledger.set_trade_group(account, group)
     return MatchingEngine(inst, ledger, reference_price=market.reference_price, on_events=on_events)
+
+
+def build_reference(market: Market, accounts: Sequence[str]) -> ReferenceVenue:
+    """The reference venue for the same market, accounts, funds and trade groups."""
+    groups = {a: g for a, g in market.groups if a in accounts}
+    return ReferenceVenue(
+        market.instrument.spec, funding(market, accounts), groups, market.reference_price
+    )
 
 
 # ---------------------------------------------------------------------- generation
@@ -240,6 +259,17 @@ class DrawPicker:
 
     def integer(self, lo: int, hi: int) -> int:
         return self.draw(st.integers(lo, hi))
+
+
+class DataPicker:
+    """Choices drawn from a hypothesis `st.data()` object, for generators that interleave
+    drawing with running (each choice can depend on what the engine did)."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.data.draw(st.integers(lo, hi))
 
 
 # Request kinds and their weights; hypothesis shrinks towards the first.
@@ -294,8 +324,27 @@ def _stp_mode(pick: Picker, m: Market) -> StpMode | None:
 
 
 def _junk(pick: Picker, m: Market, account: str, side: Side, price: int, qty: int) -> NewOrder:
-    """A request the engine must refuse (or, for a few, may accept: the tests don't assume)."""
-    choice = pick.integer(0, 9)
+    """A request the engine must refuse (or, for a few, may accept: the tests don't assume).
+
+    Each breaks one rule: an unknown account, a missing or unwanted parameter, a bad client
+    id, a disallowed STP mode, or one filter (PRICE_FILTER, PERCENT_PRICE_BY_SIDE, LOT_SIZE,
+    MARKET_LOT_SIZE, NOTIONAL), whichever of these the market's symbol has."""
+    inst = m.instrument
+    choice = pick.integer(0, 12)
+    if choice == 10:  # a price outside the percent band, else above PRICE_FILTER's maximum
+        if inst.percent_filter is not None:
+            far = m.mid * 6 if side is BUY else m.mid // 6
+            return NewOrder(account, side, LIMIT, qty, far, GTC)
+        return NewOrder(account, side, LIMIT, qty, inst.max_price + 1, GTC)
+    if choice == 11:  # a notional above NOTIONAL's maximum, else a quantity above LOT_SIZE's
+        if inst.max_notional is not None:
+            big = inst.max_notional // price + 1
+            if big <= inst.max_qty:
+                return NewOrder(account, side, LIMIT, big, price, GTC)
+        return NewOrder(account, side, LIMIT, inst.max_qty + 1, price, IOC)
+    if choice == 12:  # a MARKET quantity above MARKET_LOT_SIZE's maximum (else LOT_SIZE's)
+        too_many = inst.market_max_qty + 1 if inst.market_max_qty else inst.max_qty + 1
+        return NewOrder(account, side, MARKET, too_many)
     if choice == 9:
         refused = [mode for mode in StpMode if not m.allows(mode)]
         if refused:  # a well-formed order with a mode the symbol does not allow: -1013

@@ -22,7 +22,10 @@ steps = st.lists(
 def brute(
     trades: list[tuple[int, int, int]], now: int, window: int, last: int | None
 ) -> tuple[int, int] | None:
-    inside = [(p, q) for t, p, q in trades if t > now - window]
+    # trades leave the window relative to the newest trade (a query that looks back before it
+    # cannot bring an aged-out trade back); the venue never asks before its newest trade
+    newest = max((t for t, _, _ in trades), default=now)
+    inside = [(p, q) for t, p, q in trades if t > max(now, newest) - window]
     if inside:
         return sum(p * q for p, q in inside), sum(q for _, q in inside)
     return None if last is None else (last, 1)

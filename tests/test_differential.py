@@ -1,28 +1,56 @@
-"""Differential tests: the engine against the reference book, and long-stream determinism.
+"""Differential tests: the engine against the reference venue, and long-stream determinism.
 
-Every request the engine accepts is replayed into `ReferenceBook` under the engine's order id,
-with its account's stp key and its STP mode (the one sent, or the symbol's default). For each
-request, the fills (taker id, maker id, price, quantity) and the prevented self-trades
-(preventedMatchId, taker id, maker id, price, quantity taken from each side), in their order,
-must be identical, so must the taker's status, and each account's holdings must move exactly
-by the trades and the reference's TRANSFERs; the resting books must agree after the stream.
-Refused requests are skipped, except that a LIMIT_MAKER the engine refuses for crossing must
-cross in the reference too.
+Every request of a stream goes to the engine and to `ReferenceVenue` (tests/reference_book.py),
+which decides on its own, from the venue's documented rules, whether the request is refused
+and with which error (shape, STP mode, PRICE_FILTER, PERCENT_PRICE_BY_SIDE, LOT_SIZE,
+MARKET_LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client id, LIMIT_MAKER that would match,
+quoteOrderQty sizing, balance; cancels of unknown orders), or accepted and what it does. The two
+must agree on every request: the same error (code and message) when either refuses, else the
+same order id, the same execution reports in the same order (each one's order, execution type,
+status, expiry reason, quantity and price of its fill or prevented match, executed quantity,
+commission and commission asset, the commission computed by the reference from the symbol's
+rates and rounded up once), the same final status, executed and quote quantities, fills and
+prevented matches. After EVERY request the resting books (order, side, price, remaining, in
+priority order), every account's free and locked balances, the fees collected and the
+prevented-match counter must be equal.
+
+A tally of what was compared (per request kind: accepted, refused and why, final status) is
+kept; the long seeded test asserts that FOK, IOC, LIMIT_MAKER, MARKET by quantity and by
+quoteOrderQty, GTC, cancels and STP were each accepted and refused at least once, and prints it.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Sequence
 
 from hypothesis import given
 
 from bot4.core import errors
-from bot4.core.enums import OrderStatus, OrderType, Side, StpMode, TimeInForce
+from bot4.core.enums import (
+    ExecutionType,
+    ExpiryReason,
+    OrderStatus,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from bot4.core.errors import VenueError
-from bot4.core.events import digest
+from bot4.core.events import ExecutionReport, digest
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
 from bot4.sim.engine import MatchingEngine
-from tests.reference_book import Fill, Outcome, Prevented, ReferenceBook, Transfer
+from tests.conftest import simple_spec
+from tests.reference_book import (
+    Fill,
+    Outcome,
+    Prevented,
+    ReferenceBook,
+    ReferenceVenue,
+    RefReport,
+    Transfer,
+)
 from tests.streams import (
     BTC,
     COARSE,
@@ -32,16 +60,19 @@ from tests.streams import (
     Harness,
     Market,
     Request,
-    Result,
     Scenario,
+    build_reference,
     engine_matches,
     holdings,
     moves,
+    now_of,
     seeded_scenario,
     streams,
 )
 
 S_EIM = OrderStatus.EXPIRED_IN_MATCH
+X = ExecutionType
+KINDS = ("gtc", "ioc", "fok", "maker", "market", "market_quote", "cancel", "stp")
 
 
 def engine_book(engine: MatchingEngine) -> list[tuple[int, Side, int, int]]:
@@ -51,53 +82,57 @@ def engine_book(engine: MatchingEngine) -> list[tuple[int, Side, int, int]]:
     ]
 
 
-def replay_into_reference(
-    market: Market, ref: ReferenceBook, req: object, result: Result
-) -> Outcome | None:
-    """Apply one request the engine has answered to the reference; return what the reference
-    did (None for a refused request, which leaves the reference alone)."""
-    if isinstance(result, VenueError):
-        if (
-            isinstance(req, NewOrder)
-            and req.type is OrderType.LIMIT_MAKER
-            and result == errors.WOULD_MATCH
-        ):
-            assert ref.would_cross(req.side, req.price), "engine refused a non-crossing maker"
-        if isinstance(req, NewOrder) and not market.allows(req.stp_mode):
-            assert result == errors.STP_MODE_NOT_ALLOWED, result
-        return None
-    oid = result.order_id
+def as_ref_report(r: ExecutionReport) -> RefReport:
+    """The fields of an engine report that the reference predicts."""
+    qty = price = commission = 0
+    asset = ""
+    if r.execution_type is X.TRADE:
+        qty, price, commission, asset = r.last_qty, r.last_price, r.commission, r.commission_asset
+    elif r.execution_type is X.TRADE_PREVENTION:
+        qty, price = r.last_prevented_qty, r.prevented_price
+    return RefReport(
+        r.order_id, r.execution_type, r.status, r.expiry_reason, qty, price, r.cum_qty,
+        commission, asset,
+    )  # fmt: skip
+
+
+def kind_of(req: Request) -> str:
+    """Which kind of request this is, for the tally."""
     if isinstance(req, CancelOrder):
-        assert ref.cancel(oid), f"engine cancelled order {oid}, which the reference has not open"
-        return Outcome([], [], OrderStatus.CANCELED)
-    assert isinstance(req, NewOrder)
-    assert market.allows(req.stp_mode), f"engine accepted a mode the symbol refuses: {req}"
-    account, key, mode = req.account, market.stp_key(req.account), market.mode_of(req.stp_mode)
-    if req.type is OrderType.LIMIT:
-        assert req.time_in_force is not None
-        return ref.limit(
-            oid, req.side, req.price, req.quantity, req.time_in_force, account, key, mode
-        )
+        return "cancel"
     if req.type is OrderType.LIMIT_MAKER:
-        assert ref.limit_maker(oid, req.side, req.price, req.quantity, account, key, mode), (
-            "engine accepted a LIMIT_MAKER that crosses the reference book"
-        )
-        return Outcome([], [], OrderStatus.NEW)
-    assert req.type is OrderType.MARKET
-    qty = req.quantity
-    if req.quote_order_qty:
-        inst = market.instrument
-        qty = ref.market_quote_lots(
-            req.side,
-            req.quote_order_qty,
-            inst.quote_per_ticklot,
-            inst.market_step,
-            inst.market_max_qty,
-            key,
-            mode,
-        )
-        assert result.reports[0].orig_qty == qty, "quoteOrderQty converted to other lots"
-    return ref.market(oid, req.side, qty, account, key, mode)
+        return "maker"
+    if req.type is OrderType.MARKET:
+        return "market_quote" if req.quote_order_qty else "market"
+    if req.type is OrderType.LIMIT and req.time_in_force is not None:
+        return req.time_in_force.value.lower()
+    return "other"
+
+
+def _reason(error: VenueError) -> str:
+    return f"{error.code} {error.msg}"
+
+
+def tally_one(tally: Counter[str], req: Request, result: object, transfers: int) -> None:
+    """Count one compared request: its kind and outcome, and its STP part."""
+    kind = kind_of(req)
+    stp_sent = isinstance(req, NewOrder) and req.stp_mode is not None
+    if isinstance(result, VenueError):
+        tally[f"{kind}: refused"] += 1
+        tally[f"{kind}: refused {_reason(result)}"] += 1
+        if result == errors.STP_MODE_NOT_ALLOWED:
+            tally["stp: refused"] += 1
+        return
+    reports: Sequence[ExecutionReport] = getattr(result, "reports", ())
+    status: OrderStatus = getattr(result, "status", OrderStatus.NEW)
+    tally[f"{kind}: accepted"] += 1
+    tally[f"{kind}: {status.value}"] += 1
+    if stp_sent:
+        tally["stp: accepted"] += 1
+    if any(r.execution_type is X.TRADE_PREVENTION for r in reports):
+        tally["stp: prevented"] += 1
+    if transfers:
+        tally["stp: transfer"] += 1
 
 
 class Compared:
@@ -107,64 +142,150 @@ class Compared:
         self.fills = 0
         self.prevented = 0
         self.transfers = 0
+        self.requests = 0
+        self.refused = 0
+        self.tally: Counter[str] = Counter()
+
+
+def _same_state(engine: MatchingEngine, ref: ReferenceVenue, accounts: Sequence[str]) -> str:
+    """'' when the engine's book, balances, fees and counters equal the reference's, else
+    what differs."""
+    if engine_book(engine) != ref.book.book():
+        return f"books differ: {engine_book(engine)} != {ref.book.book()}"
+    for account in accounts:
+        for asset in (ref.base, ref.quote):
+            bal = engine.ledger.balance(account, asset)
+            if (bal.free, bal.locked) != ref.balance(account, asset):
+                return f"{account} {asset}: {bal} != {ref.balance(account, asset)}"
+    for asset in (ref.base, ref.quote):
+        if engine.ledger.fees.get(asset, 0) != ref.fees[asset]:
+            return f"fees in {asset}: {engine.ledger.fees.get(asset, 0)} != {ref.fees[asset]}"
+    if engine.last_prevented_match_id != ref.book.next_match_id - 1:
+        return "prevented match ids differ"
+    if engine.last_order_id != ref.last_order_id:
+        return "order ids differ"
+    return ""
 
 
 def check_against_reference(scenario: Scenario) -> Compared:
-    """Run the scenario through both books, comparing after every request."""
+    """Run the scenario through the engine and the reference venue, comparing every answer and
+    the whole state after every request."""
     harness = Harness(scenario)
     engine = harness.engine
     inst = scenario.market.instrument
-    ref = ReferenceBook()
+    ref = build_reference(scenario.market, scenario.accounts)
     compared = Compared()
     for i, req in enumerate(scenario.requests):
+        why = f"request {i}: {req}"
+        compared.requests += 1
         before = holdings(engine, scenario.accounts)
         result = harness.step(req)
-        expected = replay_into_reference(scenario.market, ref, req, result)
-        if isinstance(result, VenueError):
-            assert expected is None
-            continue
-        assert expected is not None
-        why = f"request {i}: {req}"
-        assert engine_matches(result.reports) == expected.events, why
-        assert result.status is expected.status, why
-        after = holdings(engine, scenario.accounts)
-        moved = moves(inst, result.reports, expected.transfers)
-        assert after == {k: v + moved.get(k, 0) for k, v in before.items()}, why
-        compared.fills += len(expected.fills)
-        compared.prevented += len(expected.prevented)
-        compared.transfers += len(expected.transfers)
-    assert engine_book(engine) == ref.book()
-    assert engine.last_prevented_match_id == ref.next_match_id - 1
+        expected = ref.cancel(req) if isinstance(req, CancelOrder) else ref.submit(req, now_of(i))
+        if isinstance(result, VenueError) or isinstance(expected, VenueError):
+            assert result == expected, why
+            compared.refused += 1
+            tally_one(compared.tally, req, result, 0)
+        else:
+            assert result.order_id == expected.order_id, why
+            assert [as_ref_report(r) for r in result.reports] == expected.reports, why
+            assert (result.status, result.executed_qty, result.cum_quote) == (
+                expected.status, expected.executed_qty, expected.cum_quote,
+            ), why  # fmt: skip
+            assert result.reports[0].orig_qty == expected.orig_qty, why
+            outcome = expected.outcome
+            assert engine_matches(result.reports) == outcome.events, why
+            after = holdings(engine, scenario.accounts)
+            moved = moves(inst, result.reports, outcome.transfers)
+            assert after == {k: v + moved.get(k, 0) for k, v in before.items()}, why
+            compared.fills += len(outcome.fills)
+            compared.prevented += len(outcome.prevented)
+            compared.transfers += len(outcome.transfers)
+            tally_one(compared.tally, req, result, len(outcome.transfers))
+        differs = _same_state(engine, ref, scenario.accounts)
+        assert not differs, f"after {why}: {differs}"
     return compared
 
 
 @given(streams())
-def test_engine_fills_equal_reference_fills(scenario: Scenario) -> None:
-    """For any stream, each accepted request's fills (taker, maker, price, qty) and prevented
-    self-trades are the ones a plain price-time priority book with STP produces, in the same
-    order, with the same taker status and the same TRANSFERs of balances; the resting books
-    agree at the end."""
+def test_engine_agrees_with_the_reference_venue(scenario: Scenario) -> None:
+    """For any stream, the engine and the reference venue refuse the same requests with the
+    same error and accept the others with the same reports in the same order (fills at the
+    same prices, prevented matches, expiries, commissions), the same taker status and the
+    same TRANSFERs; books, balances and fees agree after every request."""
     check_against_reference(scenario)
 
 
 @given(streams(STP_MARKETS))
-def test_engine_matches_reference_on_stp_markets(scenario: Scenario) -> None:
+def test_engine_agrees_with_the_reference_venue_on_stp_markets(scenario: Scenario) -> None:
     """The comparison above on the markets with trade groups and random STP modes only."""
     check_against_reference(scenario)
 
 
+REQUIRED = (
+    # each kind accepted and refused (where the venue can refuse it)
+    *(f"{kind}: {what}" for kind in KINDS for what in ("accepted", "refused")),
+    # what accepted orders did
+    "fok: FILLED",
+    "fok: EXPIRED",  # unfilled FOK: accepted, then expired whole
+    "ioc: FILLED",
+    "ioc: EXPIRED",
+    "gtc: NEW",
+    "gtc: PARTIALLY_FILLED",
+    "gtc: FILLED",
+    "gtc: EXPIRED_IN_MATCH",
+    "maker: NEW",
+    "market: FILLED",
+    "market: EXPIRED",
+    "market_quote: FILLED",
+    "cancel: CANCELED",
+    "stp: prevented",
+    "stp: transfer",
+    # why refused
+    "fok: refused -2010 Account has insufficient balance for requested action.",
+    "fok: refused -1013 Filter failure: NOTIONAL",
+    "ioc: refused -1013 Filter failure: NOTIONAL",
+    "maker: refused -2010 Order would immediately match and take.",
+    "market: refused -1013 Filter failure: NOTIONAL",
+    "market_quote: refused -1013 Filter failure: NOTIONAL",
+    "gtc: refused -2010 Account has insufficient balance for requested action.",
+    "gtc: refused -2010 Duplicate order sent.",
+    "gtc: refused -1013 Filter failure: PERCENT_PRICE_BY_SIDE",
+    "gtc: refused -1013 Filter failure: PRICE_FILTER",
+    "gtc: refused -1013 Filter failure: LOT_SIZE",
+    "gtc: refused -1013 Filter failure: NOTIONAL",
+    "gtc: refused -1013 This symbol does not allow the specified self-trade prevention mode.",
+    "market: refused -1013 Filter failure: MARKET_LOT_SIZE",
+    "cancel: refused -2011 Unknown order sent.",
+    "cancel: refused -2011 Cancel order is invalid. Check origClOrdId and orderId.",
+)
+
+
 def test_long_seeded_streams_equal_reference() -> None:
-    """~3000-request seeded streams on each market give the reference book's fills and
-    prevented matches exactly; the STP markets prevent and transfer a lot."""
-    for seed, market, n_accounts in ((11, SIMPLE, 3), (12, COARSE, 4), (13, BTC, 2), (14, WIDE, 3)):
+    """~3000-request seeded streams on each market agree with the reference venue on every
+    request; between them every kind of request (GTC, IOC, FOK, LIMIT_MAKER, MARKET by
+    quantity and by quoteOrderQty, cancels, orders with an STP mode) is accepted and refused at
+    least once, FOK both fills and expires, and refusals come from each stage (filters,
+    duplicate ids, balance, LIMIT_MAKER that would match, disallowed STP modes, unknown
+    orders). The tally is printed."""
+    total: Counter[str] = Counter()
+    requests = 0
+    for seed, market, n_accounts in ((11, SIMPLE, 3), (12, COARSE, 4), (13, BTC, 3), (14, WIDE, 3)):
         compared = check_against_reference(seeded_scenario(seed, 3000, market, n_accounts))
-        assert compared.fills > 500, "the stream should trade a lot"
+        assert compared.fills > 300, "the stream should trade a lot"
+        assert compared.refused > 100, "the stream should be refused now and then"
         if market.stp:
             assert compared.prevented > 100, "the stream should self-match a lot"
         else:
             assert compared.prevented == 0
         if market is COARSE:  # default TRANSFER, a trade group
             assert compared.transfers > 20
+        total += compared.tally
+        requests += compared.requests
+    print(f"\nseeds 11-14, {requests} requests compared (outcomes per kind):")
+    for key in sorted(total):
+        print(f"  {total[key]:6d}  {key}")
+    missing = [key for key in REQUIRED if not total[key]]
+    assert not missing, f"never reached: {missing}"
 
 
 def test_deep_levels_with_many_cancels_equal_reference() -> None:
@@ -271,6 +392,53 @@ def test_reference_book_stp_by_hand() -> None:
         [Prevented(1, 6, 4, 100, 3, 3)], [], S_EIM
     )
     assert ref.book()[0] == (4, sell, 100, 2)
+
+
+def test_reference_venue_by_hand() -> None:
+    """The reference venue itself, on numbers worked by hand: each fill's commission is charged
+    in the asset received at the taker's or maker's rate and rounded up once; an unfilled FOK
+    is accepted and expires; refusals carry the venue's errors; free is what is held minus what
+    open orders lock."""
+    spec = simple_spec(
+        baseAssetPrecision=3, quoteAssetPrecision=5, makerCommission="0.001",
+        takerCommission="0.00075",
+    )  # fmt: skip
+    # tick 0.01 and lot 0.001: one lot is one base unit, one tick-lot one quote unit (0.00001)
+    ref = ReferenceVenue(spec, {"a": (10_000, 10_000_000), "b": (10_000, 10_000_000)})
+    sell, buy = Side.SELL, Side.BUY
+    limit, gtc = OrderType.LIMIT, TimeInForce.GTC
+    none, new = ExpiryReason.NONE, OrderStatus.NEW
+    ask = ref.submit(NewOrder("a", sell, limit, 7, 2501, gtc), 0)  # 0.007 at 25.01
+    assert not isinstance(ask, VenueError)
+    assert ask.reports == [RefReport(1, X.NEW, new, none, 0, 0, 0, 0, "")]
+    assert ref.balance("a", "TEST") == (10_000 - 7, 7)
+    taken = ref.submit(NewOrder("b", buy, limit, 5, 2600, TimeInForce.IOC), 1)
+    assert not isinstance(taken, VenueError)
+    # b receives 5 base units, pays ceil(5 x 0.00075) = 1 of them; a receives 5 x 2501 = 12505
+    # quote units and pays ceil(12.505) = 13
+    assert taken.reports == [
+        RefReport(2, X.NEW, new, none, 0, 0, 0, 0, ""),
+        RefReport(2, X.TRADE, OrderStatus.FILLED, none, 5, 2501, 5, 1, "TEST"),
+        RefReport(1, X.TRADE, OrderStatus.PARTIALLY_FILLED, none, 5, 2501, 5, 13, "USDT"),
+    ]
+    assert ref.balance("b", "TEST") == (10_004, 0)
+    assert ref.balance("b", "USDT") == (10_000_000 - 12_505, 0)
+    assert ref.balance("a", "USDT") == (10_000_000 + 12_505 - 13, 0)
+    assert ref.balance("a", "TEST") == (10_000 - 7, 2)
+    assert ref.fees == {"TEST": 1, "USDT": 13}
+    fok = ref.submit(NewOrder("b", buy, limit, 5, 2600, TimeInForce.FOK), 2)  # only 2 left
+    assert not isinstance(fok, VenueError) and fok.status is OrderStatus.EXPIRED
+    assert fok.reports[-1].expiry_reason is ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+    assert ref.submit(NewOrder("b", buy, OrderType.LIMIT_MAKER, 1, 2501), 3) == errors.WOULD_MATCH
+    big = NewOrder("b", buy, limit, 10**6, 100, gtc)  # 1000 at 1.00: b holds under 100 USDT
+    assert ref.submit(big, 4) == errors.INSUFFICIENT_BALANCE
+    assert ref.submit(big._replace(quantity=0), 4) == errors.filter_failure("LOT_SIZE")
+    assert ref.submit(big._replace(account="c"), 4) == errors.UNKNOWN_ACCOUNT
+    assert ref.cancel(CancelOrder("b", 1)) == errors.UNKNOWN_ORDER  # a's order
+    cancelled = ref.cancel(CancelOrder("a", 1))
+    assert not isinstance(cancelled, VenueError) and cancelled.status is OrderStatus.CANCELED
+    assert ref.balance("a", "TEST") == (10_000 - 5, 0)
+    assert ref.book.book() == []
 
 
 def _long_log_digest(

@@ -127,7 +127,7 @@ def parse_new_order(
     if otype is None:
         return errors.INVALID_ORDER_TYPE
     resp_type = params.get("newOrderRespType")
-    if resp_type is not None and resp_type not in _RESP_TYPES:
+    if resp_type is not None and (type(resp_type) is not str or resp_type not in _RESP_TYPES):
         return errors.invalid_parameter("newOrderRespType")
     tif: TimeInForce | None = None
     if _present(params, "timeInForce"):

@@ -362,9 +362,9 @@ class MatchingEngine:
             return errors.param_not_required("trailingDelta")
         # the shape holds: the same fields with their types (one unpack, no attribute reads)
         account, side, otype, qty, price, tif, qoq, cid, stp, stop_price, trailing = req
-        if cid is not None and CLIENT_ID_RE.match(cid) is None:
+        if cid is not None and (type(cid) is not str or CLIENT_ID_RE.match(cid) is None):
             return _bad_client_id("newClientOrderId", cid)
-        if account not in self._known:
+        if type(account) is not str or account not in self._known:
             return errors.UNKNOWN_ACCOUNT
         inst = self.instrument
         if stopish:
@@ -432,10 +432,15 @@ class MatchingEngine:
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
+        bad = _bad_reference(req.account, req.order_id, req.orig_client_order_id)
+        if bad is not None:
+            return bad
         if req.account not in self._known:
             return errors.UNKNOWN_ACCOUNT
         new_cid = req.new_client_order_id
-        if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
+        if new_cid is not None and (
+            type(new_cid) is not str or CLIENT_ID_RE.match(new_cid) is None
+        ):
             return _bad_client_id("newClientOrderId", new_cid)
         restriction: object = req.restriction
         if restriction is not None and not isinstance(restriction, CancelRestriction):
@@ -478,7 +483,7 @@ class MatchingEngine:
 
     def cancel_all(self, account: str, now: int) -> list[Ack] | VenueError:
         """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first."""
-        if not self.ledger.knows(account):
+        if type(account) is not str or not self.ledger.knows(account):
             return errors.UNKNOWN_ACCOUNT
         ids = [o.order_id for o in self._open.values() if o.account == account]
         if not ids:
@@ -502,12 +507,17 @@ class MatchingEngine:
         """
         if not self.instrument.spec.amendAllowed:
             return errors.AMEND_NOT_SUPPORTED
+        bad = _bad_reference(req.account, req.order_id, req.orig_client_order_id)
+        if bad is not None:
+            return bad
         if not self.ledger.knows(req.account):
             return errors.UNKNOWN_ACCOUNT
         new_qty, new_cid = req.new_qty, req.new_client_order_id
         if type(new_qty) is not int:
             return errors.invalid_parameter("newQty")
-        if new_cid is not None and CLIENT_ID_RE.match(new_cid) is None:
+        if new_cid is not None and (
+            type(new_cid) is not str or CLIENT_ID_RE.match(new_cid) is None
+        ):
             return _bad_client_id("newClientOrderId", new_cid)
         if req.order_id is None and req.orig_client_order_id is None:
             return errors.one_of_params("orderId", "origClientOrderId")
@@ -1055,6 +1065,9 @@ class MatchingEngine:
         """An order's current state (open, or ended within the last `history` orders)."""
         if order_id is None and client_order_id is None:
             return errors.one_of_params("orderId", "origClientOrderId")
+        bad = _bad_reference(account, order_id, client_order_id)
+        if bad is not None:
+            return bad
         order: Order | None = None
         if order_id is not None:
             order = self._open.get(order_id) or self._done.get(order_id)
@@ -1271,6 +1284,7 @@ class MatchingEngine:
     # ------------------------------------------------------------------ execution
 
     def _account(self, account: str) -> tuple[Balance, Balance]:
+        """The account's base and quote balances (read-only until an order is accepted)."""
         pair = self._balances.get(account)
         if pair is None:
             inst = self.instrument
@@ -1278,8 +1292,15 @@ class MatchingEngine:
                 self.ledger.balance(account, inst.base),
                 self.ledger.balance(account, inst.quote),
             )
-            self._fee_refs[account] = self.fees.ref(account, inst)
         return pair
+
+    def _fee_ref(self, account: str) -> None:
+        """Register the account with the fee book, once its first order here is accepted.
+
+        Not when its balances are first read: a request refused after that (balance, a
+        LIMIT_MAKER that would match) must leave the venue's fee state as it was."""
+        if account not in self._fee_refs:
+            self._fee_refs[account] = self.fees.ref(account, self.instrument)
 
     def _last_price(self) -> Fraction | None:
         """The last trade price as quote per base (for the fee book's conversions)."""
@@ -1291,6 +1312,7 @@ class MatchingEngine:
     ) -> Order:
         """An Order object for an accepted request, with the next orderId (nothing locked)."""
         account, side, otype, _, price, tif, qoq, cid, stp, stop_price, trailing = req
+        self._fee_ref(account)
         self.last_order_id += 1
         oid = self.last_order_id
         if cid is None:
@@ -1320,6 +1342,8 @@ class MatchingEngine:
     ) -> Ack:
         # `_new_order` and `_work`, inlined: this is the path of every plain order
         account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
+        if account not in self._fee_refs:
+            self._fee_ref(account)
         self.last_order_id += 1
         oid = self.last_order_id
         if cid is None:
@@ -1798,7 +1822,22 @@ class MatchingEngine:
         return report
 
 
-def _bad_client_id(name: str, value: str) -> VenueError:
+def _bad_client_id(name: str, value: object) -> VenueError:
+    if type(value) is not str:
+        return errors.invalid_parameter(name)
     if value == "":
         return errors.EMPTY_NEW_CL_ORD_ID
     return errors.illegal_chars(name, CLIENT_ID_PATTERN)
+
+
+def _bad_reference(account: object, order_id: object, client_order_id: object) -> VenueError | None:
+    """In-process callers can put anything in a request: an account that is not a string, an
+    orderId that is not an int (a float 1.0 would find order 1), a client id that is not a
+    string is refused with a typed error, never a TypeError."""
+    if type(account) is not str:
+        return errors.UNKNOWN_ACCOUNT
+    if order_id is not None and type(order_id) is not int:
+        return errors.invalid_parameter("orderId")
+    if client_order_id is not None and type(client_order_id) is not str:
+        return errors.invalid_parameter("origClientOrderId")
+    return None
