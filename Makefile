@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORE := bot4/core/*,bot4/sim/*,bot4/risk/*
 
-.PHONY: run test services lint typecheck bench clean
+.PHONY: run test services lint typecheck bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bot4 needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
@@ -54,6 +54,30 @@ services:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+
+# The hypothesis property suites only (the "fuzz" profile of tests/conftest.py: FUZZ_SCALE x
+# the CI examples, randomised), in rounds with a fresh seed each until FUZZ_MINUTES have passed
+# (a round that has begun runs to its end; FUZZ_MINUTES=0: one round). Every round prints its
+# seed; on a failure it stops and prints the command that replays the failing round.
+# BOT4_HYPOTHESIS_SEED=<seed> runs that one seed once. FUZZ_TESTS narrows the files.
+FUZZ_MINUTES ?= 30
+FUZZ_SCALE ?= 10
+FUZZ_TESTS ?= tests
+BOT4_HYPOTHESIS_SEED ?=
+fuzz: $(STAMP)
+	@end=$$(( $$(date +%s) + 60 * $(FUZZ_MINUTES) )); round=1; \
+	while :; do \
+	  seed="$(BOT4_HYPOTHESIS_SEED)"; \
+	  [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	  echo "=== make fuzz: round $$round, seed $$seed, $(FUZZ_SCALE)x the CI examples"; \
+	  HYPOTHESIS_PROFILE=fuzz BOT4_FUZZ_SCALE=$(FUZZ_SCALE) BOT4_HYPOTHESIS_SEED=$$seed \
+	    $(BIN)/pytest -q -p no:cacheprovider $(FUZZ_TESTS) || { \
+	    echo "=== make fuzz: round $$round FAILED with seed $$seed; replay it with:"; \
+	    echo "    make fuzz BOT4_HYPOTHESIS_SEED=$$seed FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_TESTS='$(FUZZ_TESTS)'"; \
+	    exit 1; }; \
+	  if [ -n "$(BOT4_HYPOTHESIS_SEED)" ] || [ $$(date +%s) -ge $$end ]; then break; fi; \
+	  round=$$((round + 1)); \
+	done; echo "=== make fuzz: $$round round(s) passed"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

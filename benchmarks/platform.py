@@ -14,7 +14,10 @@ Orders come in pairs that trade: a maker rests a SELL, a taker's IOC BUY takes i
 stays small and every order is acknowledged. The journal is a file per symbol with
 fsync "never" (flushed, not synced).
 
-    python benchmarks/platform.py [--orders 20000] [--json]
+    python benchmarks/platform.py [--orders 20000] [--round-trips N] [--json]
+
+`--round-trips N` takes N latency samples of each kind (bare calls, compiled calls, lane
+orders, and per contention thread) instead of 2,000, 5,000, 4,000 and 1,000 (a smoke run).
 """
 
 from __future__ import annotations
@@ -84,16 +87,19 @@ def funding(symbol: str) -> list[Command]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--round-trips", type=int, default=None,
+                        help="latency samples of each kind (default 2000/5000/4000/1000)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     n = args.orders
+    trips: int | None = args.round_trips
     ray.init(num_cpus=2, include_dashboard=False, namespace="bot4", log_to_driver=False)
     out: dict[str, Any] = {}
 
     echo = Echo.remote()  # type: ignore[attr-defined]
     ray.get(echo.ping.remote(0))
     samples = []
-    for i in range(2_000):
+    for i in range(trips or 2_000):
         t = time.perf_counter()
         ray.get(echo.ping.remote(i))
         samples.append(time.perf_counter() - t)
@@ -102,7 +108,7 @@ def main() -> int:
         dag = echo.ping.bind(inp)
     graph = dag.experimental_compile()
     samples = []
-    for i in range(5_000):
+    for i in range(trips or 5_000):
         t = time.perf_counter()
         ray.get(graph.execute(i))
         samples.append(time.perf_counter() - t)
@@ -115,7 +121,7 @@ def main() -> int:
         ray.get(actor.handle_batch.remote(funding(symbol)), timeout=60)
     lane = client.lane("BTCUSDT")
     samples = []
-    for command in pairs("BTCUSDT", 4_000):
+    for command in pairs("BTCUSDT", trips or 4_000):
         t = time.perf_counter()
         lane.run([command])
         samples.append(time.perf_counter() - t)
@@ -154,7 +160,7 @@ def main() -> int:
     lock = threading.Lock()
 
     def worker(k: int) -> None:
-        mine = pairs("BTCUSDT", 1_000, 1_000_000 + k * 10_000)
+        mine = pairs("BTCUSDT", trips or 1_000, 1_000_000 + k * 10_000)
         local_samples = []
         for command in mine:
             t0 = time.perf_counter()

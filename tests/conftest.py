@@ -1,12 +1,18 @@
-"""Shared fixtures: a CI hypothesis profile, the configured symbols, small engines."""
+"""Shared fixtures: the hypothesis profiles and seed, the configured symbols, small engines,
+the real-data samples, Redis, Ray (with leftover actors cleaned up) and Prometheus."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -21,15 +27,199 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS_FILE = ROOT / "configs" / "symbols.toml"
 
-settings.register_profile(
-    "ci",
-    deadline=None,
-    derandomize=True,
-    max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile("dev", deadline=None, max_examples=100)
+# --- hypothesis: profiles, examples per suite, one printed seed per run ------------------------
+#
+# "ci" (the default) draws 60 examples per test (times the suite's weight below) from a seed
+# that is new on every run, printed at the top and at the end of the session, and replayed with
+# BOT4_HYPOTHESIS_SEED=<seed> (or pytest's --hypothesis-seed=<seed>). "fuzz" (`make fuzz`) is
+# the same with BOT4_FUZZ_SCALE (default 10) times as many examples, and runs only the
+# hypothesis tests. No profile uses the example database: a seed alone replays a run (and,
+# since every bot4 module is imported before the tests, see `pytest_sessionstart`, the same
+# seed gives a test the same examples whether it runs alone or in the whole suite).
+
+SEED_ENV, FUZZ_SCALE_ENV = "BOT4_HYPOTHESIS_SEED", "BOT4_FUZZ_SCALE"
+CI_EXAMPLES = 60
+FUZZ_SCALE = max(1, int(os.environ.get(FUZZ_SCALE_ENV) or 10))
+# Property suites cheap enough to explore more in every run: examples x weight. Measured
+# without coverage on 2 shared cores: test_properties ~35 s at x1, ~43 s at x2; the x3 / x5
+# suites took 0.3-1.6 s per file at x1 and take 1-14 s at their weight (test_bad_input the
+# most). test_differential, test_list_properties and test_leases (already 300 / 200 examples)
+# stay at x1. Suites not named here (new ones too) draw the plain 60.
+EXAMPLE_WEIGHTS = {
+    "test_properties": 2,
+    "test_auth": 5,
+    "test_avgprice": 5,
+    "test_bad_input": 5,
+    "test_breakers": 3,
+    "test_data_readers": 5,
+    "test_fee_fills": 3,
+    "test_fees": 5,
+    "test_idempotency": 5,
+    "test_journal": 5,
+    "test_market_models": 5,
+    "test_risk": 5,
+    "test_wire": 5,
+}
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "database": None,  # never replay from (or depend on) .hypothesis/examples
+    "print_blob": True,  # a failure also prints its @reproduce_failure blob
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=False, **_COMMON)
+settings.register_profile("fuzz", max_examples=CI_EXAMPLES * FUZZ_SCALE, derandomize=False,
+                          **_COMMON)  # fmt: skip
+settings.register_profile("dev", max_examples=100, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _profile_scale() -> int:
+    """How many times the CI examples the current profile draws (for explicit @settings)."""
+    return FUZZ_SCALE if settings.get_current_profile_name() == "fuzz" else 1
+
+
+_SEED = pytest.StashKey[str]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Import every bot4 module before any test runs. Hypothesis draws some values from the
+    literals of the (non-test) code imported so far, its "local constants"; with them all
+    imported up front the pool is the same in every run, whichever tests it selects, so a seed
+    replays the same examples in one file as in the whole suite (without this a test's examples
+    depend on which modules earlier tests happened to import)."""
+    import importlib
+    import pkgutil
+
+    import bot4
+
+    for module in pkgutil.walk_packages(bot4.__path__, "bot4."):
+        if not module.name.endswith("__main__"):  # that one runs the command
+            importlib.import_module(module.name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Fix this run's hypothesis seed before hypothesis' own plugin reads it: the
+    --hypothesis-seed option, else $BOT4_HYPOTHESIS_SEED, else a fresh random one."""
+    seed = config.getoption("hypothesis_seed", None) or os.environ.get(SEED_ENV) or str(
+        random.SystemRandom().randrange(2**32))  # fmt: skip
+    config.option.hypothesis_seed = seed
+    config.stash[_SEED] = str(seed)
+
+
+def _seed_line(config: pytest.Config) -> str:
+    """The run's profile and seed, and how to replay it."""
+    profile = settings.get_current_profile_name()
+    seed = config.stash.get(_SEED, "?")
+    if profile == "fuzz":
+        replay = (f"make fuzz {SEED_ENV}={seed} FUZZ_SCALE={FUZZ_SCALE} (or HYPOTHESIS_PROFILE="
+                  f"fuzz {FUZZ_SCALE_ENV}={FUZZ_SCALE} pytest TESTS --hypothesis-seed={seed})")
+    else:
+        env = "" if profile == "ci" else f"HYPOTHESIS_PROFILE={profile} "
+        replay = f"{env}{SEED_ENV}={seed} make test (or {env}pytest TESTS --hypothesis-seed={seed})"
+    return f"hypothesis: profile {profile!r}, seed {seed}; replay with {replay}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _seed_line(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    terminalreporter.write_line(_seed_line(config))
+
+
+def _is_hypothesis(item: pytest.Item) -> bool:
+    return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+
+
+def _scale_examples(item: pytest.Item, seen: set[int]) -> None:
+    """Multiply the test's max_examples by its suite's weight (and, under "fuzz", explicit
+    @settings by the fuzz scale: the profile already scales the others)."""
+    weight = EXAMPLE_WEIGHTS.get(item.module.__name__.rsplit(".", 1)[-1], 1)  # type: ignore[attr-defined]
+    if getattr(item.obj, "_hypothesis_state_machine_class", None) is not None:  # type: ignore[attr-defined]
+        holder: Any = item.cls  # type: ignore[attr-defined]
+        own = holder.settings
+        explicit = own.max_examples != settings.default.max_examples
+        if id(holder) in seen:
+            return
+        seen.add(id(holder))
+        factor = weight * (_profile_scale() if explicit else 1)
+        if factor != 1:
+            holder.settings = settings(own, max_examples=own.max_examples * factor)
+        return
+    test = getattr(item.obj, "__func__", item.obj)  # type: ignore[attr-defined]
+    if id(test) in seen:  # parametrized: one function object for every case
+        return
+    seen.add(id(test))
+    own = test._hypothesis_internal_use_settings
+    explicit = getattr(test, "_hypothesis_internal_settings_applied", False)
+    factor = weight * (_profile_scale() if explicit else 1)
+    if factor != 1:
+        test._hypothesis_internal_use_settings = settings(own, max_examples=own.max_examples
+                                                          * factor)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scale the hypothesis tests' examples; under the "fuzz" profile keep only them."""
+    seen: set[int] = set()
+    for item in items:
+        if _is_hypothesis(item):
+            _scale_examples(item, seen)
+    if settings.get_current_profile_name() == "fuzz":
+        kept = [item for item in items if _is_hypothesis(item)]
+        dropped = [item for item in items if not _is_hypothesis(item)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+
+# --- the real data samples (../shared/data) --------------------------------------------------
+
+REAL_DATA = ROOT.parent / "shared" / "data"
+REAL_SAMPLES = ("BTCUSDT-trades-2021-01-08-sample.csv", "BTCUSDT-bookTicker-2021-01-08-sample.csv")
+SKIP_REAL_DATA_ENV = "BOT4_SKIP_REAL_DATA"
+
+
+def need_real_data(*names: str) -> Path:
+    """The real-data folder, once `names` (default: the BTCUSDT samples) are in it.
+
+    When they are missing the test FAILS, saying where they are expected; with
+    BOT4_SKIP_REAL_DATA=1 it is skipped instead (an explicit opt-out)."""
+    missing = [name for name in names or REAL_SAMPLES if not (REAL_DATA / name).is_file()]
+    if missing:
+        why = (f"real data missing: {', '.join(missing)} expected in {REAL_DATA} "
+               f"(../shared/data beside the checkout, described by its README.md)")  # fmt: skip
+        if os.environ.get(SKIP_REAL_DATA_ENV, "").strip().lower() in ("1", "true", "yes"):
+            pytest.skip(f"{why}; skipped because {SKIP_REAL_DATA_ENV} is set")
+        pytest.fail(f"{why}. Provide it, or set {SKIP_REAL_DATA_ENV}=1 to skip the tests "
+                    "that read it.", pytrace=False)  # fmt: skip
+    return REAL_DATA
+
+
+@pytest.fixture()
+def real_data() -> Path:
+    """The real-data folder with the BTCUSDT samples (fails when absent; see `need_real_data`)."""
+    return need_real_data()
+
+
+# --- subprocesses that start their own Ray ------------------------------------------------------
+
+
+def run_isolated(args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run a command in its own session (process group), capturing text output; whatever it
+    leaves running (a Ray it started: raylet, GCS, workers) is killed with the group at the
+    end, also on a timeout (which raises `subprocess.TimeoutExpired`)."""
+    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd, env=env, start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode is None:
+            proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(list(args), proc.returncode, out, err)
 
 
 def simple_spec(**overrides: object) -> SymbolSpec:
@@ -106,6 +296,55 @@ def ray_local() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+RAY_NAMESPACE = "bot4"
+
+
+def named_actors() -> set[str]:
+    """The names of the live named actors in the `bot4` namespace of the session's Ray."""
+    import ray
+
+    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == RAY_NAMESPACE}  # fmt: skip
+
+
+def live_placement_groups() -> set[str]:
+    """The ids (hex) of the session Ray's placement groups that are not removed."""
+    from ray.util.placement_group import placement_group_table
+
+    return {pg_id for pg_id, info in placement_group_table().items()
+            if info.get("state") != "REMOVED"}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def ray_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For tests on the session's Ray: after the test (and its own fixtures' cleanup), kill
+    the named actors of the `bot4` namespace and remove the placement groups that it created
+    and left behind (or is still killing), and wait (bounded) until their names are free, so
+    that a failing test never hands its actors (attached by name, `get_if_exists`) to the next
+    one."""
+    if "ray_local" not in request.fixturenames:
+        yield
+        return
+    import ray
+    from ray.util.placement_group import PlacementGroup, remove_placement_group
+
+    actors_before, groups_before = named_actors(), live_placement_groups()
+    yield
+    actors = named_actors() - actors_before
+    groups = live_placement_groups() - groups_before
+    if not actors and not groups:
+        return
+    for name in actors:
+        with contextlib.suppress(Exception):  # gone meanwhile
+            ray.kill(ray.get_actor(name, namespace=RAY_NAMESPACE), no_restart=True)
+    for pg_id in groups:
+        with contextlib.suppress(Exception):
+            remove_placement_group(PlacementGroup(ray.PlacementGroupID.from_hex(pg_id)))
+    deadline = time.monotonic() + 30
+    while named_actors() & actors and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,11 @@ subscription, typed errors, and bounded mailboxes under a 10x overload."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
@@ -27,15 +30,35 @@ def limit(account: str, side: Side, lots: int, price: int, cid: str | None = Non
 
 
 @pytest.fixture()
-def client(tmp_path: Path) -> Client:
-    c = bot4.connect(symbols=["BTCUSDT", "ETHUSDT"], journal_dir=tmp_path, fsync="never",
-                     reference_prices={"BTCUSDT": 3_000_000, "ETHUSDT": 200_000})  # fmt: skip
+def deploy(tmp_path: Path) -> Iterator[Callable[..., Client]]:
+    """`deploy(**connect_kwargs)`: `bot4.connect` with the journal in tmp_path; every client
+    made is shut down after the test, passed or failed (its named actors and placement group
+    gone, so that the next test never attaches to them)."""
+    made: list[Client] = []
+
+    def make(**kwargs: Any) -> Client:
+        kwargs.setdefault("journal_dir", tmp_path)
+        kwargs.setdefault("fsync", "never")
+        made.append(bot4.connect(**kwargs))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for made_client in made:
+            with contextlib.suppress(Exception):  # shut down already, or its Ray went
+                made_client.shutdown()
+
+
+@pytest.fixture()
+def client(deploy: Callable[..., Client]) -> Client:
+    c = deploy(symbols=["BTCUSDT", "ETHUSDT"],
+               reference_prices={"BTCUSDT": 3_000_000, "ETHUSDT": 200_000})  # fmt: skip
     for account in ("a", "b"):
         for symbol, base in (("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")):
             c.deposit(account, symbol, "USDT", 10**15)
             c.deposit(account, symbol, base, 10**12)
-    yield c  # type: ignore[misc]
-    c.shutdown()
+    return c
 
 
 def test_orders_queries_and_the_subscription(client: Client) -> None:
@@ -71,31 +94,127 @@ def test_batches_go_one_call_per_symbol_and_async_works(client: Client) -> None:
     assert ack.executed_qty == 1_000
 
 
-def test_a_full_mailbox_sheds_with_a_typed_error_and_loses_nothing(tmp_path: Path) -> None:
-    client = bot4.connect(symbols=["SOLUSDT"], journal_dir=tmp_path, fsync="never",
-                          max_pending_calls=20, reference_prices={"SOLUSDT": 10_000})  # fmt: skip
+@ray.remote(num_cpus=0)
+class Gate:
+    """Holds values back until `open` (an async actor: `hold` and `open` run concurrently). A
+    symbol call given `gate.hold.remote(batch)` as its argument waits in the mailbox, and every
+    call behind it too (an actor runs its calls in order), until the gate opens."""
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+
+    async def hold(self, value: Any) -> Any:
+        await self.opened.wait()
+        return value
+
+    async def open(self) -> None:
+        self.opened.set()
+
+
+class Watched:
+    """A symbol actor's handle that counts the mailbox's refusals the client meets
+    (`PendingCallsLimitExceeded`) and calls `on_refusal` before re-raising each one."""
+
+    def __init__(self, actor: Any, on_refusal: Callable[[], None]) -> None:
+        self.actor = actor
+        self.on_refusal = on_refusal
+        self.refusals = 0
+
+    def __getattr__(self, method: str) -> Any:
+        real, watched = getattr(self.actor, method), self
+
+        class Method:
+            @staticmethod
+            def remote(*args: Any) -> Any:
+                try:
+                    return real.remote(*args)
+                except ray.exceptions.PendingCallsLimitExceeded:
+                    watched.refusals += 1
+                    watched.on_refusal()
+                    raise
+
+        return Method()
+
+
+@pytest.fixture()
+def gates() -> Iterator[Callable[[], Any]]:
+    """`gates()`: a new `Gate`; every gate made is opened and killed after the test."""
+    made: list[Any] = []
+
+    def make() -> Any:
+        made.append(Gate.remote())  # type: ignore[attr-defined]
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for gate in made:
+            with contextlib.suppress(Exception):
+                ray.get(gate.open.remote(), timeout=30)  # never leave a mailbox blocked
+            with contextlib.suppress(Exception):
+                ray.kill(gate)
+
+
+def journal_lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines())
+
+
+def test_a_full_mailbox_sheds_with_a_typed_error_and_loses_nothing(
+    deploy: Callable[..., Client], gates: Callable[[], Any], tmp_path: Path
+) -> None:
+    """A mailbox of 20 calls, held full behind a gated call, under a 10x overload.
+
+    'reject': exactly the 180 calls past the 20 in flight are shed with the typed -9301, and
+    none of them reaches the actor: it applied, and its journal holds, exactly the deposit and
+    the 20 queued requests, each answered. 'wait': the client is shown to wait: it meets the
+    full mailbox (a refusal, with its `in_flight` at max_pending_calls), retries until the gate
+    opens, and all 200 requests get through, none shed, each applied and journaled once."""
+    client = deploy(symbols=["SOLUSDT"], max_pending_calls=20,
+                    reference_prices={"SOLUSDT": 10_000})  # fmt: skip
     client.deposit("a", "SOLUSDT", "USDT", 10**15)
-    refs, shed = [], 0
-    for i in range(200):  # 10x the mailbox, without waiting
+    actor, journal = client.actors["SOLUSDT"], tmp_path / "SOLUSDT.journal"
+    assert ray.get(actor.applied.remote(), timeout=60) == journal_lines(journal) == 1
+    gate = gates()
+    refs = [client.send("SOLUSDT", "handle_batch", gate.hold.remote([client_command(0)]))]
+    shed = 0
+    for i in range(1, 200):  # 10x the mailbox, without waiting
         try:
-            refs.append(client.send("SOLUSDT", "handle_batch",
-                                    [client_command(i) for _ in range(1)]))  # fmt: skip
+            refs.append(client.send("SOLUSDT", "handle_batch", [client_command(i)]))
         except Bot4Error as err:
             assert err.code == -9301 and err.category is Category.BACKPRESSURE
             assert err.retryable and err.error.retry_after_ms == 10
             shed += 1
+    assert client.in_flight("SOLUSDT") == 20  # the mailbox is full: nothing ran yet
+    ray.get(gate.open.remote(), timeout=60)
     answered = ray.get(refs, timeout=120)
-    assert shed > 0 and len(answered) + shed == 200 and client.shed["SOLUSDT"] == shed
+    assert shed == 180 and len(answered) == 20 and client.shed["SOLUSDT"] == shed
     # every queued request got its answer (an Ack, or the venue's refusal such as
     # MAX_NUM_ORDERS once 200 rest): nothing was dropped
     assert all(len(batch) == 1 and isinstance(batch[0], Ack | VenueError) for batch in answered)
     assert sum(isinstance(batch[0], Ack) for batch in answered) > 0
     assert client.in_flight("SOLUSDT") == 0
-    waiting = Client(client.actors, policy="wait", wait_timeout_s=30)
-    refs = [waiting.send("SOLUSDT", "handle_batch", [client_command(1_000 + i)])
-            for i in range(200)]  # fmt: skip
-    assert len(ray.get(refs, timeout=120)) == 200 and waiting.shed["SOLUSDT"] == 0
-    client.shutdown()
+    # the shed requests never reached the actor: applied and journaled are the queued ones
+    assert ray.get(actor.applied.remote(), timeout=60) == journal_lines(journal) == 1 + 20
+
+    gate = gates()
+    seen_in_flight: list[int] = []
+
+    def full() -> None:  # the first refusal: note the client's view, then let the actor run
+        if not seen_in_flight:
+            seen_in_flight.append(waiting.in_flight("SOLUSDT"))
+            gate.open.remote()
+
+    watched = Watched(actor, full)
+    waiting = Client({"SOLUSDT": watched}, policy="wait", wait_timeout_s=60)
+    try:
+        refs = [waiting.send("SOLUSDT", "handle_batch", gate.hold.remote([client_command(1_000)]))]
+        refs += [waiting.send("SOLUSDT", "handle_batch", [client_command(1_001 + i)])
+                 for i in range(199)]  # fmt: skip
+        assert len(ray.get(refs, timeout=120)) == 200 and waiting.shed["SOLUSDT"] == 0
+    finally:
+        waiting.exporter.stop()
+    assert watched.refusals >= 1 and seen_in_flight == [20]  # it met a full mailbox and waited
+    assert ray.get(actor.applied.remote(), timeout=60) == journal_lines(journal) == 1 + 20 + 200
     with pytest.raises(ValueError):
         Client({}, policy="later")  # type: ignore[arg-type]
 
@@ -122,10 +241,9 @@ def test_the_low_latency_lane(client: Client) -> None:
     client.close()
 
 
-def test_a_symbol_pinned_by_a_custom_resource(tmp_path: Path) -> None:
-    client = bot4.connect(symbols=["BNBUSDT"], journal_dir=tmp_path, fsync="never",
-                          symbol_resources={"BNBUSDT": {"symbol_BNBUSDT": 1}},
-                          reference_prices={"BNBUSDT": 30_000})  # fmt: skip
+def test_a_symbol_pinned_by_a_custom_resource(deploy: Callable[..., Client]) -> None:
+    client = deploy(symbols=["BNBUSDT"], symbol_resources={"BNBUSDT": {"symbol_BNBUSDT": 1}},
+                    reference_prices={"BNBUSDT": 30_000})  # fmt: skip
     client.deposit("a", "BNBUSDT", "USDT", 10**12)
     assert client.submit("BNBUSDT", limit("a", BUY, 100, 29_000), 1).status.value == "NEW"
     assert ray.available_resources().get("symbol_BNBUSDT", 0) < 1  # held by its bundle

@@ -28,9 +28,9 @@ from bot4.sim.market.models import (
     SizeModel,
     rng_for,
 )
-from tests.conftest import ROOT
+from tests.conftest import REAL_DATA, ROOT
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = REAL_DATA  # ../shared/data
 TRADES = DATA / "BTCUSDT-trades-2021-01-08-sample.csv"
 QUOTES = DATA / "BTCUSDT-bookTicker-2021-01-08-sample.csv"
 T0 = 1_735_689_600_000_000  # 2025-01-01 00:00 UTC in microseconds
@@ -38,7 +38,9 @@ TRUTH = MarketModel("ABCUSDT", ArrivalModel(3.0, 2.0), SizeModel(-2.0, 1.1),
                     FillModel(0.2, 0.6, 1.8))  # fmt: skip
 PNG = b"\x89PNG\r\n\x1a\n"
 
-needs_samples = pytest.mark.skipif(not TRADES.exists(), reason="../shared/data is not present")
+# Without the real samples this FAILS, saying where they are expected, unless
+# BOT4_SKIP_REAL_DATA=1 (the `real_data` fixture of tests/conftest.py); it never skips silently.
+needs_samples = pytest.mark.usefixtures("real_data")
 
 
 def dec(units: int) -> str:
@@ -111,6 +113,8 @@ def test_calibration_gives_back_the_parameters_of_synthetic_data(tmp_path: Path)
 
 @needs_samples
 def test_calibration_on_the_real_sample(tmp_path: Path) -> None:
+    """The calibration of the real BTCUSDT sample; fails (never skips) when ../shared/data is
+    absent, unless BOT4_SKIP_REAL_DATA=1."""
     result = calibrate([TRADES, QUOTES], seed=1)
     model = result.model
     assert model.symbol == "BTCUSDT"

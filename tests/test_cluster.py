@@ -5,20 +5,16 @@ with its journaled state."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_isolated
 
 
 def test_symbols_spread_and_recover_when_a_node_goes() -> None:
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "cluster_scenario.py")],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=ROOT,
-    )
+    """The scenario runs in its own process group, killed with everything it started (its
+    3-node Ray) when it ends, also on a timeout, so a failure leaves no Ray behind."""
+    run = run_isolated([sys.executable, str(ROOT / "tests" / "cluster_scenario.py")],
+                       timeout=400)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["nodes_used"] >= 2  # SPREAD over the cluster

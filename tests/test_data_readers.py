@@ -28,8 +28,9 @@ from bot4.sim.data import (
     readers,
 )
 from bot4.sim.data.records import INT64_MAX
+from tests.conftest import REAL_DATA
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data
+SAMPLES = REAL_DATA  # ../shared/data
 TRADES_SAMPLE = SAMPLES / "BTCUSDT-trades-2021-01-08-sample.csv"
 BOOK_SAMPLE = SAMPLES / "BTCUSDT-bookTicker-2021-01-08-sample.csv"
 
@@ -138,13 +139,14 @@ def error_of(call: object, *args: object, **kwargs: object) -> DataError:
 # --- the real samples -----------------------------------------------------------------------
 
 
-def need_samples() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"real samples in {SAMPLES} are missing")
+# These read the real samples through the `real_data` fixture (tests/conftest.py): without
+# them they FAIL, saying where the files are expected, unless BOT4_SKIP_REAL_DATA=1.
+real_samples = pytest.mark.usefixtures("real_data")
 
 
+@real_samples
 def test_real_trades_sample_reads_exactly() -> None:
-    need_samples()
+    """The real trades sample, first and last rows exact (fails without ../shared/data)."""
     trades = read_trades(TRADES_SAMPLE)
     assert isinstance(trades, Trades)
     assert len(trades) == 2001
@@ -168,8 +170,9 @@ def test_real_trades_sample_reads_exactly() -> None:
     assert np.all(np.diff(trades.time_us) >= 0)
 
 
+@real_samples
 def test_real_trades_sample_matches_its_text_exactly() -> None:
-    need_samples()
+    """Every real trade equals its line of text (fails without ../shared/data)."""
     trades = read_trades(TRADES_SAMPLE)
     lines = TRADES_SAMPLE.read_text().splitlines()
     expected_price = [units(line.split(",")[1]) for line in lines]
@@ -178,8 +181,9 @@ def test_real_trades_sample_matches_its_text_exactly() -> None:
     assert trades.qty.tolist() == expected_qty
 
 
+@real_samples
 def test_real_book_ticker_sample_reads_exactly() -> None:
-    need_samples()
+    """The real bookTicker sample, exact (fails without ../shared/data)."""
     book = read_any(BOOK_SAMPLE)
     assert isinstance(book, BookTicker)
     assert len(book) == 451
@@ -199,8 +203,9 @@ def test_real_book_ticker_sample_reads_exactly() -> None:
     assert book.time_us[-1] == 1610064046674000
 
 
+@real_samples
 def test_real_samples_kinds_and_progress() -> None:
-    need_samples()
+    """Kinds and progress on the real samples (fails without ../shared/data)."""
     assert detect_kind(TRADES_SAMPLE) == "trades"
     assert detect_kind(str(BOOK_SAMPLE)) == "bookTicker"
     calls: list[int] = []

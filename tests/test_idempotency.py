@@ -20,6 +20,7 @@ from bot4.core.idempotency import (
     TimingWheel,
     order_key,
 )
+from bot4.infra.redis_store import RedisIdempotencyStore
 from tests.redis_server import redis_store_factory
 
 MakeStore = Callable[[int], IdempotencyStore]
@@ -33,10 +34,18 @@ def make_store(request: pytest.FixtureRequest) -> MakeStore:
     return lambda ttl_ms: MemoryIdempotencyStore(1_000, ttl_ms, tick_ms=10)
 
 
-def wait_past(store: IdempotencyStore, ttl_ms: int, now: int) -> int:
-    """Let a TTL pass: Redis keeps its own clock, the memory store takes ours."""
-    if not isinstance(store, MemoryIdempotencyStore):
-        time.sleep((ttl_ms + 50) / 1_000)
+def wait_past(store: IdempotencyStore, key: str, ttl_ms: int, now: int) -> int:
+    """Let `key`'s TTL run out; the `now` to use after it. The memory store takes our clock, so
+    `now` just moves past the TTL. Redis keeps its own clock: its TTL is cut to 1 ms there
+    (PEXPIRE, so Redis's own expiry removes the key) and the key waited for (bounded, nothing
+    asserted on time), instead of sleeping through a short TTL that a slow machine overruns."""
+    if isinstance(store, RedisIdempotencyStore):
+        full = store.prefix + key
+        assert store.client.pexpire(full, 1)
+        deadline = time.monotonic() + 30
+        while store.client.exists(full) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not store.client.exists(full), f"Redis did not expire {key}"
     return now + ttl_ms + 20
 
 
@@ -76,11 +85,14 @@ def test_release_lets_a_retry_run_but_never_forgets_a_response(make_store: MakeS
 
 
 def test_keys_expire_after_their_ttl(make_store: MakeStore) -> None:
-    store = make_store(200)
+    """A completed key replays while its TTL runs (60 s: no race with a slow machine) and is
+    forgotten once it has expired: NEW again, on both stores (see `wait_past`)."""
+    store = make_store(60_000)
     store.begin("k", b"fp", 1_000)
     store.complete("k", b"ack", 1_001)
     assert store.begin("k", b"fp", 1_100) == (REPLAY, b"ack")
-    later = wait_past(store, 200, 1_000)
+    assert store.begin("k", b"fp", 60_999) == (REPLAY, b"ack")  # one ms before its TTL ends
+    later = wait_past(store, "k", 60_000, 1_000)
     assert store.begin("k", b"other", later) == (NEW, None)  # gone: a new request
 
 

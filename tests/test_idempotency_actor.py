@@ -4,6 +4,7 @@ actor's process (Redis keys do, memory keys do not), and errors returned, never 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -34,7 +35,7 @@ def call(ref: Any) -> Any:
 @pytest.fixture()
 def deploy() -> Iterator[Deploy]:
     """`deploy(**kwargs)`: an idempotency actor under a fresh unique name (and, on Redis, a
-    fresh key prefix); every actor made is killed for good after the test."""
+    fresh key prefix); every actor made is killed for good after the test, passed or failed."""
     actors: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
@@ -44,9 +45,12 @@ def deploy() -> Iterator[Deploy]:
         actors.append(actor)
         return actor
 
-    yield make
-    for actor in actors:
-        ray.kill(actor, no_restart=True)
+    try:
+        yield make
+    finally:  # each one, even when a kill fails or the test did
+        for actor in actors:
+            with contextlib.suppress(Exception):
+                ray.kill(actor, no_restart=True)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -4,6 +4,7 @@ limits from reports, restarts of both kinds of actor, and cross-symbol idempoten
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import time
@@ -66,12 +67,14 @@ def client(tmp_path: Path) -> Iterator[Client]:
     c = bot4.connect(symbols=["BTCUSDT", "ETHUSDT"], journal_dir=tmp_path / "j", fsync="never",
                      reference_prices={"BTCUSDT": BTC, "ETHUSDT": ETH},
                      risk_file=risk_file)  # fmt: skip
-    for account in ("u", "m", "t"):
-        for symbol, base in (("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")):
-            c.deposit(account, symbol, "USDT", 10**16)
-            c.deposit(account, symbol, base, 10**14)
-    yield c
-    c.shutdown()
+    try:  # shut down whatever happens, in the set-up too: no named actor outlives the test
+        for account in ("u", "m", "t"):
+            for symbol, base in (("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")):
+                c.deposit(account, symbol, "USDT", 10**16)
+                c.deposit(account, symbol, base, 10**14)
+        yield c
+    finally:
+        c.shutdown()
 
 
 def grants(client: Client) -> dict[str, int]:
@@ -184,9 +187,16 @@ def test_bad_input_to_the_risk_actor_changes_nothing(client: Client) -> None:
 
 
 def test_the_platform_config_maps_onto_connect() -> None:
-    cfg = PlatformConfig(backpressure="wait", fsync="always", risk_file=Path("/r.toml"))
+    """Every key the config gives is a parameter of `bot4.connect` (none is dropped or
+    misspelt), and "wait" with its timeout reaches the client's policy."""
+    cfg = PlatformConfig(backpressure="wait", wait_timeout_s=7.5, fsync="always",
+                         risk_file=Path("/r.toml"))  # fmt: skip
     kwargs = cfg.connect_kwargs()
     assert kwargs["policy"] == "wait" and kwargs["fsync"] == "always"
     assert kwargs["risk_file"] == Path("/r.toml") and "journal_dir" not in kwargs
+    inspect.signature(bot4.connect).bind(**kwargs)  # a TypeError for a key connect lacks
+    waiting = Client({}, policy=kwargs["policy"], wait_timeout_s=kwargs["wait_timeout_s"])
+    waiting.exporter.stop()
+    assert waiting.policy == "wait" and waiting.wait_timeout_s == 7.5
     with pytest.raises(ValueError):
         PlatformConfig(backpressure="drop")  # type: ignore[arg-type]

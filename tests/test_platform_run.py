@@ -4,16 +4,30 @@ demonstration market maker, twice with the same seed to the same states."""
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 
 import pytest
 
 from bot4.config import load_run_config
 from bot4.platform_run import run_platform
-from tests.conftest import ROOT
+from tests.conftest import ROOT, live_placement_groups, named_actors
+
+
+def wait_for(what: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `what` until true or `timeout` seconds pass (the answer, never how long it took)."""
+    deadline = time.monotonic() + timeout
+    while not what() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return what()
 
 
 @pytest.mark.usefixtures("ray_local")
 def test_the_platform_job_runs_and_repeats_itself() -> None:
+    """Two runs with one seed end in the same states, and each removes its deployment: no
+    named actor and no placement group of it is left on the session's Ray. (When a run fails
+    half-way, the `ray_leftovers` fixture of tests/conftest.py removes what it left.)"""
+    actors_before, groups_before = named_actors(), live_placement_groups()
     config, instruments, prices = load_run_config(ROOT / "configs" / "default.toml")
     config = config.model_copy(update={"requests_per_second": 50})
     first_out = io.StringIO()
@@ -25,3 +39,5 @@ def test_the_platform_job_runs_and_repeats_itself() -> None:
     assert all(v == 0 for v in first["sheds"].values())
     printed = first_out.getvalue()
     assert "mm-demo" in printed and "API latency" in printed and "state sha256" in printed
+    assert wait_for(lambda: named_actors() <= actors_before), named_actors() - actors_before
+    assert wait_for(lambda: live_placement_groups() <= groups_before)

@@ -3,8 +3,11 @@ back from its journal, and the run ends in the very state of an uninterrupted on
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
@@ -23,15 +26,30 @@ def call(ref: object) -> object:
     return ray.get(ref, timeout=120)
 
 
+@pytest.fixture()
+def deployed() -> Iterator[list[Any]]:
+    """Symbol actors the test deploys; each is killed for good after it, passed or failed."""
+    actors: list[Any] = []
+    try:
+        yield actors
+    finally:
+        for actor in actors:
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(actor, no_restart=True)
+
+
 @pytest.mark.usefixtures("ray_local")
 def test_killed_symbol_actor_recovers_without_loss_or_duplicates(
-    tmp_path: Path, btc: Instrument
+    tmp_path: Path, btc: Instrument, deployed: list[Any]
 ) -> None:
+    """Killed mid-stream, it comes back from its journal and ends in the uninterrupted run's
+    state; afterwards it is killed for good (the `deployed` fixture), passed or failed."""
     commands = order_stream(100_000, seed=11)
     reference = SymbolService(btc, MemoryJournal(), reference_price=3_000_000)
     expected = reference.handle_batch(commands)
     actor = deploy_symbol(SYMBOLS_FILE, "BTCUSDT", tmp_path, fsync="never",
                           reference_price=3_000_000)  # fmt: skip
+    deployed.append(actor)
     acknowledged: dict[int, object] = {}
     sent = 0
     killed = False
@@ -67,4 +85,3 @@ def test_killed_symbol_actor_recovers_without_loss_or_duplicates(
         else:
             assert result == want, index
     assert call(actor.state_digest.remote()) == reference.state_digest()
-    ray.kill(actor, no_restart=True)

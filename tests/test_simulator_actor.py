@@ -25,16 +25,22 @@ START, END, MID = 1_700_000_000_000_000, 1_700_000_030_000_000, 200_000
 def test_simulated_flow_through_actors_matches_the_in_process_run(
     tmp_path: Path, instruments: dict[str, Instrument]
 ) -> None:
+    """The flow's counts and the symbol's final state equal the in-process run's; the simulator
+    and the symbol's deployment are removed afterwards, passed or failed."""
     client = bot4.connect(symbols=["ETHUSDT"], journal_dir=tmp_path, fsync="never",
                           reference_prices={"ETHUSDT": MID})  # fmt: skip
-    simulator = SimulatorActor.remote(str(SYMBOLS_FILE), "ETHUSDT", MODEL.to_dict(), 7,  # type: ignore[attr-defined]
-                                      {"levels": 3})  # fmt: skip
-    stats = ray.get(simulator.run.remote(START, END, MID), timeout=300)
-    assert stats["takers"] > 100 and stats["trades"] >= stats["takers"]
-    local = MatchingEngine(instruments["ETHUSDT"], reference_price=MID)
-    expected = FlowGenerator(MODEL, local, 7, FlowConfig(levels=3)).run(START, END, MID)
-    assert (stats["takers"], stats["makers"], stats["trades"]) == (
-        expected.takers, expected.makers, expected.trades)  # fmt: skip
-    assert client.state_digest("ETHUSDT") == local.state_digest()
-    ray.kill(simulator)
-    client.shutdown()
+    simulator = None
+    try:
+        simulator = SimulatorActor.remote(str(SYMBOLS_FILE), "ETHUSDT", MODEL.to_dict(), 7,  # type: ignore[attr-defined]
+                                          {"levels": 3})  # fmt: skip
+        stats = ray.get(simulator.run.remote(START, END, MID), timeout=300)
+        assert stats["takers"] > 100 and stats["trades"] >= stats["takers"]
+        local = MatchingEngine(instruments["ETHUSDT"], reference_price=MID)
+        expected = FlowGenerator(MODEL, local, 7, FlowConfig(levels=3)).run(START, END, MID)
+        assert (stats["takers"], stats["makers"], stats["trades"]) == (
+            expected.takers, expected.makers, expected.trades)  # fmt: skip
+        assert client.state_digest("ETHUSDT") == local.state_digest()
+    finally:
+        if simulator is not None:
+            ray.kill(simulator)
+        client.shutdown()
