@@ -167,14 +167,23 @@ class Client:
         return self._result(_single(wire.decode_results(blob)))
 
     def run_batches(self, batches: Mapping[str, list[Command]], *, lean: bool = False,
-                    timeout: float = 60.0) -> dict[str, list[Any]]:  # fmt: skip
+                    timeout: float = 60.0,
+                    part_of: str | None = None) -> dict[str, list[Any]]:  # fmt: skip
         """Commands per symbol, one actor call per symbol, all symbols at once, in the wire
         form; per symbol the results in order (VenueErrors are returned, not raised). With
-        `lean`, orders are answered by `wire.LeanAck`s (their reports stay in `events`)."""
-        method = "handle_wire_lean" if lean else "handle_wire"
+        `lean`, orders are answered by `wire.LeanAck`s (their reports stay in `events`).
+
+        With `part_of` (a request id), each symbol applies its part at most once however
+        often this is called, and answers a repeat with its first answers."""
         decode = wire.decode_lean if lean else wire.decode_results
-        refs = {s: self.send(s, method, wire.encode_commands(list(batch)))
-                for s, batch in batches.items()}  # fmt: skip
+        if part_of is None:
+            method = "handle_wire_lean" if lean else "handle_wire"
+            refs = {s: self.send(s, method, wire.encode_commands(list(batch)))
+                    for s, batch in batches.items()}  # fmt: skip
+        else:
+            refs = {s: self.send(s, "handle_wire_part", part_of,
+                                 wire.encode_commands(list(batch)), lean)
+                    for s, batch in batches.items()}  # fmt: skip
         out = {}
         for symbol, ref in refs.items():
             results = decode(ray.get(ref, timeout=timeout))
@@ -207,51 +216,67 @@ class Client:
         *,
         request_id: str | None = None,
         lean: bool = False,
+        timeout: float = 60.0,
     ) -> dict[str, list[Ack | VenueError]]:
         """Many orders, one actor call per symbol; per order its Ack or VenueError (no raise).
         With `lean`, LeanAcks (state and report sequence range) instead of full Acks.
 
-        With a `request_id`, the whole batch runs at most once (the shared idempotency actor
-        keeps its answer): a retry returns the first answer, the same id with other orders
-        raises -9203, and a retry while the first is still running raises -9204.
+        With a `request_id`, the whole batch runs at most once: each symbol applies its part
+        at most once (it journals the request id with the orders, so this survives its
+        restarts) and the shared idempotency actor keeps the whole answer once every part
+        is known. A retry returns the first answer, even after the first attempt failed part
+        way (a symbol down or timed out): the symbols that had applied their part answer
+        with its first answers, the others apply theirs now. The same id with other orders
+        raises -9203. `timeout` (seconds) bounds the wait for each symbol's answer.
         """
         commands = {s: [Command("submit", o, now_ms) for o in batch] for s, batch in
                     orders.items()}  # fmt: skip
+        key = None if request_id is None else f"batch:{request_id}"
 
         def run() -> dict[str, list[Ack | VenueError]]:
             start = time.perf_counter()
-            out = self.run_batches(commands, lean=lean)
+            out = self.run_batches(commands, lean=lean, timeout=timeout, part_of=key)
             for symbol in out:
                 self.observe_submit(symbol, "batch", time.perf_counter() - start)
             return out
 
-        if request_id is None:
+        if key is None:
             return run()
         fingerprint = b"".join(
             s.encode() + b"\n" + b"".join(encode(c._replace(now=0)) for c in batch)
             for s, batch in sorted(commands.items())
         )
-        result: dict[str, list[Ack | VenueError]] = self.once(f"batch:{request_id}",
-                                                              fingerprint, now_ms, run)  # fmt: skip
+        result: dict[str, list[Ack | VenueError]] = self.once(key, fingerprint, now_ms, run,
+                                                              resume=True)  # fmt: skip
         return result
 
     def deposit(self, account: str, symbol: str, asset: str, units: int, *,
-                request_id: str | None = None) -> None:  # fmt: skip
+                request_id: str | None = None, timeout: float = 60.0) -> None:  # fmt: skip
         """Credit an account on one symbol's ledger (journaled like any command). With a
-        `request_id` it is credited once, however often the call is retried."""
+        `request_id` it is credited once, however often the call is retried: the symbol
+        journals the id with the deposit, and answers a repeat without crediting again."""
         command = Command("deposit", Deposit(account, asset, units), 0)
+        if request_id is None:
+            self._get(self.send(symbol, "handle", command), timeout)
+            return
+        key = f"deposit:{request_id}"
 
         def run() -> None:
-            self._get(self.send(symbol, "handle", command))
+            part = self.run_batches({symbol: [command]}, timeout=timeout, part_of=key)
+            self._result(part[symbol][0])
 
-        if request_id is None:
-            run()
-        else:
-            self.once(f"deposit:{request_id}", symbol.encode() + encode(command), 0, run)
+        self.once(key, symbol.encode() + encode(command), 0, run, resume=True)
 
-    def once(self, key: str, fingerprint: bytes, now_ms: int, run: Any) -> Any:
+    def once(self, key: str, fingerprint: bytes, now_ms: int, run: Any, *,
+             resume: bool = False) -> Any:  # fmt: skip
         """Run `run()` at most once per `key` over every client of the deployment (the shared
-        idempotency actor); a repeat gets the first result back."""
+        idempotency actor); a repeat gets the first result back, a repeat while the first run
+        is going -9204, and a run that raises releases the key.
+
+        With `resume`, `run` must itself be safe to repeat (its parts are idempotent, as a
+        request id's parts are in the symbols): then a failed run keeps the key in flight (it
+        may have had effects), and a repeat while it is in flight runs `run` again, which
+        finishes what the first left undone. The key is complete only once `run` returned."""
         store = self.idempotency
         if store is None:
             raise errors.invalid_parameter("request_id (no idempotency actor)").exception()
@@ -261,12 +286,13 @@ class Client:
             return pickle.loads(first)  # bytes a client of this deployment wrote
         if status is CONFLICT:
             raise errors.IDEMPOTENCY_CONFLICT.exception()
-        if status is IN_FLIGHT:
+        if status is IN_FLIGHT and not resume:
             raise errors.IDEMPOTENCY_IN_FLIGHT.exception()
         try:
             result = run()
         except BaseException:
-            store.release.remote(key, now_ms)
+            if not resume:
+                store.release.remote(key, now_ms)
             raise
         self._result(ray.get(store.complete.remote(key, pickle.dumps(result), now_ms),
                              timeout=30))  # fmt: skip

@@ -20,6 +20,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, Category, VenueError
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.sim.engine import Ack
+from tests.gates import gate_maker
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
@@ -94,23 +95,6 @@ def test_batches_go_one_call_per_symbol_and_async_works(client: Client) -> None:
     assert ack.executed_qty == 1_000
 
 
-@ray.remote(num_cpus=0)
-class Gate:
-    """Holds values back until `open` (an async actor: `hold` and `open` run concurrently). A
-    symbol call given `gate.hold.remote(batch)` as its argument waits in the mailbox, and every
-    call behind it too (an actor runs its calls in order), until the gate opens."""
-
-    def __init__(self) -> None:
-        self.opened = asyncio.Event()
-
-    async def hold(self, value: Any) -> Any:
-        await self.opened.wait()
-        return value
-
-    async def open(self) -> None:
-        self.opened.set()
-
-
 class Watched:
     """A symbol actor's handle that counts the mailbox's refusals the client meets
     (`PendingCallsLimitExceeded`) and calls `on_refusal` before re-raising each one."""
@@ -139,20 +123,8 @@ class Watched:
 @pytest.fixture()
 def gates() -> Iterator[Callable[[], Any]]:
     """`gates()`: a new `Gate`; every gate made is opened and killed after the test."""
-    made: list[Any] = []
-
-    def make() -> Any:
-        made.append(Gate.remote())  # type: ignore[attr-defined]
-        return made[-1]
-
-    try:
+    with gate_maker() as make:
         yield make
-    finally:
-        for gate in made:
-            with contextlib.suppress(Exception):
-                ray.get(gate.open.remote(), timeout=30)  # never leave a mailbox blocked
-            with contextlib.suppress(Exception):
-                ray.kill(gate)
 
 
 def journal_lines(path: Path) -> int:

@@ -249,7 +249,7 @@ def test_kill_switch_cancels_blocks_and_survives_replay(deployment: Deployment) 
     results = d.push(d.desk.kill("u", 2_000))
     assert [len(v) for v in results.values()] == [1, 1]  # each symbol cancelled u's order
     assert all(a.status.value == "CANCELED" for v in results.values() for a in v)
-    assert code(d.submit("BTCUSDT", d.order("BTCUSDT", BUY, "1", price=2_990_000))) == (
+    assert code(d.submit("BTCUSDT", d.order("BTCUSDT", BUY, "1", price=2_990_000), 2_000)) == (
         Code.RISK_KILL_SWITCH)  # fmt: skip
     assert d.services["BTCUSDT"].set_state("u", "KILLED", "again") == []  # already: no-op
     # a restart replays the journal: the account is still killed, the book is the same

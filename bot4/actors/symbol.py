@@ -108,6 +108,12 @@ class SymbolActor:
         self._breaker_state = breaker.state if breaker is not None else None
         event(self.log, logging.INFO, "symbol actor started", symbol=symbol, pid=os.getpid(),
               recovered=self.service.recovered, journal=str(journal_dir))  # fmt: skip
+        failure = self.service.failure
+        self.recorder.set("bot4_symbol_stopped", (symbol,), 0 if failure is None else 1)
+        if failure is not None:  # the actor stays up, refusing everything with -9501
+            event(self.log, logging.ERROR, "symbol stopped", symbol=symbol,
+                  line=self.service.failed_line, reason=failure.msg)  # fmt: skip
+            self.exporter.flush()
         self.report_interval_s = report_interval_s
         self._reported = 0.0
         if self.desk is not None and risk is not None:
@@ -162,6 +168,29 @@ class SymbolActor:
         self.service.commit()
         self._after()
         return results
+
+    def _timed(self, command: Command) -> Any:
+        """One command of a part, timed and counted as `handle_batch` does."""
+        start = time.perf_counter_ns()
+        result = self.service.apply(command)
+        self.metrics.outcome(command.kind, command.request, result,
+                             time.perf_counter_ns() - start)  # fmt: skip
+        if type(result) is VenueError:
+            order_refused(self.log, self.symbol, command.request, result)
+        return result
+
+    def handle_wire_part(self, request_id: str, blob: bytes, lean: bool = False) -> bytes:
+        """This symbol's part of an idempotent request, in the wire form: applied at most
+        once per `request_id` (see `SymbolService.handle_part`), durable before it answers;
+        a repeat gets the first answers."""
+        try:
+            commands = wire.decode_commands(blob)
+        except ValueError:
+            results: list[Any] = [errors.invalid_parameter("wire batch")]
+        else:
+            results = self.service.handle_part(request_id, commands, self._timed)
+            self._after()
+        return wire.lean_results(results) if lean else wire.encode_results(results)
 
     def handle_wire(self, blob: bytes) -> bytes:
         """`handle_batch` in the compact wire form (`bot4.core.wire`): bytes in, bytes out,
@@ -244,22 +273,48 @@ class SymbolActor:
     def state_digest(self) -> str:
         return self.service.state_digest()
 
+    # A stopped symbol (a journal it could not replay) answers every query with its -9501:
+    # the state it holds is only the part of the journal before the bad line.
+
     def get_order(self, account: str, order_id: int | None, client_order_id: str | None) -> Any:
+        if self.service.failure is not None:
+            return self.service.failure
         return self.service.engine.get_order(account, order_id, client_order_id)
 
-    def balances(self, account: str) -> dict[str, tuple[int, int]]:
+    def balances(self, account: str) -> dict[str, tuple[int, int]] | VenueError:
         """(free, locked) units per asset of the account on this symbol's ledger."""
+        if self.service.failure is not None:
+            return self.service.failure
         return {
             asset: (bal.free, bal.locked)
             for owner, asset, bal in self.service.engine.ledger.items()
             if owner == account
         }
 
-    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
+    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]] | VenueError:
+        if self.service.failure is not None:
+            return self.service.failure
         return self.service.engine.depth(limit)
 
-    def events_since(self, seq: int, limit: int = 10_000) -> list[Any]:
+    def events_since(self, seq: int, limit: int = 10_000) -> list[Any] | VenueError:
+        if self.service.failure is not None:
+            return self.service.failure
         return self.service.events_since(seq, limit)
+
+    def health(self) -> dict[str, Any]:
+        """What `bot4 status` shows: the journal position, and why the symbol stopped if it
+        did (its -9501 message, and the journal line)."""
+        failure = self.service.failure
+        return {
+            "symbol": self.symbol,
+            "node_id": self.node_id(),
+            "pid": os.getpid(),
+            "applied": self.service.applied,
+            "recovered": self.service.recovered,
+            "journal": self.service.journal.where,
+            "stopped": None if failure is None else failure.msg,
+            "failed_line": self.service.failed_line or None,
+        }
 
     def pid(self) -> int:
         return os.getpid()

@@ -11,6 +11,7 @@ the exact state (`state_digest`) of the symbol.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from enum import Enum
@@ -18,6 +19,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple
 
 from bot4.core import enums, orders
+from bot4.core.errors import Category, VenueError
 
 
 class Deposit(NamedTuple):
@@ -44,6 +46,23 @@ class RiskState(NamedTuple):
     reason: str
 
 
+class Part(NamedTuple):
+    """One symbol's part of an idempotent request (a cross-symbol batch, a deposit), journaled
+    as one line so that a crash keeps all of it or none of it.
+
+    `entries` are the journaled commands in the order they ran, each with its index in the
+    part (-1 for what the symbol journaled on its own, e.g. a grant from the desk). `answers`
+    are the part's other answers by index: a `VenueError` for a refusal that was not
+    journaled, or the order key (a str) of a keyed order that was answered from its first run.
+    """
+
+    request_id: str
+    fingerprint: str  # hex sha256 of the part's commands, their times left out
+    size: int
+    entries: tuple[tuple[int, Command], ...]
+    answers: tuple[tuple[int, VenueError | str], ...]
+
+
 _TUPLES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
@@ -67,7 +86,7 @@ _ENUMS: dict[str, type[Enum]] = {
     if isinstance(obj, type) and issubclass(obj, Enum) and obj is not Enum
 }
 KINDS = ("submit", "cancel", "amend", "cancel_replace", "oco", "oto", "otoco", "cancel_list",
-         "deposit", "grant", "risk_state")  # fmt: skip
+         "deposit", "grant", "risk_state", "part")  # fmt: skip
 
 
 class Command(NamedTuple):
@@ -114,14 +133,56 @@ def _generic_encode(command: Command) -> bytes:
         raise ValueError(f"unknown command kind {command.kind!r}")
     if type(command.now) is not int:  # `decode` reads back only an int time
         raise TypeError(f"a command's time is an int, got {command.now!r}")
+    if command.kind == "part" or type(command.request) is Part:
+        if command.kind != "part" or type(command.request) is not Part:
+            raise TypeError("a part is journaled as a part command")
+        return _part_json(command.request, command.now).encode() + b"\n"
     body = {"k": command.kind, "n": command.now, "r": _plain(command.request)}
     return _json(body).encode() + b"\n"
+
+
+def _answer(answer: VenueError | str) -> list[Any]:
+    if type(answer) is VenueError:
+        e = answer
+        return ["e", e.code, e.msg, e.category.value, e.retryable, e.retry_after_ms]
+    if type(answer) is str:
+        return ["k", answer]
+    raise TypeError(f"cannot journal a part answer {answer!r}")
+
+
+def _part_json(part: Part, now: int) -> str:
+    rid, fingerprint, size, entries, answers = part
+    lines = [(index, encode(command)) for index, command in entries]
+    return encode_part(rid, fingerprint, size, lines, answers, now).decode().rstrip()
+
+
+def encode_part(request_id: str, fingerprint: str, size: int, lines: list[tuple[int, bytes]],
+                answers: list[tuple[int, VenueError | str]] | tuple[tuple[int, VenueError | str],
+                                                                      ...],
+                now: int) -> bytes:  # fmt: skip
+    """The journal line of a `Part` whose commands are already encoded (`lines`, each with its
+    index in the part): they are written inline, as they are."""
+    if type(request_id) is not str or type(fingerprint) is not str or type(size) is not int:
+        raise TypeError("a part's request id and fingerprint are str, its size an int")
+    inner = ",".join(f"[{_int(index)},{line.decode().rstrip()}]" for index, line in lines)
+    rest = _json([[index, _answer(a)] for index, a in answers])
+    return (f'{{"k":"part","n":{_int(now)},"r":{{"f":[{_quote(request_id)},{_quote(fingerprint)},'
+            f'{size},[{inner}],{rest}],"t":"Part"}}}}\n').encode()
+
+
+def fingerprint(commands: list[Command]) -> str:
+    """What identifies a part's commands whatever their times (hex sha256); TypeError or
+    ValueError for a command that cannot be journaled."""
+    digest = hashlib.sha256()
+    for command in commands:
+        digest.update(encode(command._replace(now=0)))
+    return digest.hexdigest()
 
 
 # The fast path writes the generic encoder's bytes directly for the commonest requests. Its
 # tables come from the generic encoder, keyed by id() (Enum.__hash__ is a Python call; an
 # enum member lives as long as its class, so its id names it for good).
-_KIND_JSON = {kind: _json(kind) for kind in KINDS}
+_KIND_JSON = {kind: _json(kind) for kind in KINDS if kind != "part"}
 _ENUM_JSON = {id(m): _json(_plain(m)) for cls in _ENUMS.values() for m in cls} | {id(None): "null"}
 
 
@@ -176,7 +237,7 @@ def encode(command: Command) -> bytes:
     take a fast path; it writes the very bytes of the generic encoder, which does the rest
     (and raises TypeError or ValueError for what cannot be journaled)."""
     fast = _FAST.get(type(command.request))
-    if fast is not None:
+    if fast is not None and type(command.now) is int:
         try:
             kind, now, request = _KIND_JSON[command.kind], _int(command.now), fast(command.request)
             return f'{{"k":{kind},"n":{now},"r":{request}}}\n'.encode()
@@ -185,13 +246,35 @@ def encode(command: Command) -> bytes:
     return _generic_encode(command)
 
 
+def _command(body: Any) -> Command:
+    kind, now = body["k"], body["n"]
+    if kind not in KINDS or type(now) is not int:
+        raise ValueError("unknown kind or a time that is not an int")
+    if kind == "part":
+        rid, fingerprint, size, entries, answers = body["r"]["f"]
+        request: Any = Part(rid, fingerprint, size,
+                            tuple((index, _command(c)) for index, c in entries),
+                            tuple((index, _answer_of(a)) for index, a in answers))  # fmt: skip
+    else:
+        request = _typed(body["r"])
+    return Command(kind, request, now)
+
+
+def _answer_of(item: list[Any]) -> VenueError | str:
+    if item[0] == "e":
+        _, code, msg, category, retryable, retry_after_ms = item
+        return VenueError(code, msg, Category(category), retryable, retry_after_ms)
+    if item[0] == "k" and type(item[1]) is str:
+        return str(item[1])
+    raise ValueError("unknown part answer")
+
+
 def decode(line: bytes) -> Command:
     """The command of one encoded line (raises ValueError on a malformed one)."""
     try:
-        body = json.loads(line)
-        kind, now, request = body["k"], body["n"], _typed(body["r"])
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"malformed journal line: {line[:80]!r}") from exc
-    if kind not in KINDS or type(now) is not int:
-        raise ValueError(f"malformed journal line: {line[:80]!r}")
-    return Command(kind, request, now)
+        return _command(json.loads(line))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed journal line: {line[:80]!r} (not JSON)") from exc
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"malformed journal line: {line[:80]!r} ({why})") from exc

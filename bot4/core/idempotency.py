@@ -225,12 +225,65 @@ class MemoryIdempotencyStore:
         if entry is not None and entry[1] is None:
             self._entries[key] = (entry[0], bytes(response), entry[2])
 
+    def response(self, key: str) -> bytes | None:
+        """The recorded first response of `key` (None if it has none or is not held), without
+        touching its recency or its time to live."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
+
     def release(self, key: str, now_ms: int) -> None:
         """Forget an in-flight `key` (its request had no effect); a completed key stays."""
         entry = self._entries.get(key)
         if entry is not None and entry[1] is None:
             del self._entries[key]
             self._wheel.discard(key)
+
+
+class RecentRequests:
+    """Keys by count, not by time: the `capacity` most recently begun keys, with the same
+    NEW / REPLAY / IN_FLIGHT / CONFLICT answers as `MemoryIdempotencyStore`.
+
+    For what must be remembered however the clock moves, e.g. a symbol's parts of
+    idempotent requests: a simulated clock may jump from 0 to 2023 between a deposit and the
+    first order, which would expire every key by time at once."""
+
+    __slots__ = ("_entries", "capacity", "evicted")
+
+    def __init__(self, capacity: int) -> None:
+        if capacity <= 0:
+            raise ValueError("need capacity > 0")
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[bytes, bytes | None]] = OrderedDict()
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, key: str, fingerprint: bytes) -> tuple[Status, bytes | None]:
+        """Check `key`; when new, record it as in flight (evicting the oldest when full)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            if entry[0] != fingerprint:
+                return _CONFLICT_RESULT
+            return _IN_FLIGHT_RESULT if entry[1] is None else (REPLAY, entry[1])
+        self._entries[key] = (fingerprint, None)
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(False)
+            self.evicted += 1
+        return _NEW_RESULT
+
+    def complete(self, key: str, response: bytes) -> None:
+        """Record the first response of an in-flight `key`."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] is None:
+            self._entries[key] = (entry[0], bytes(response))
+
+    def release(self, key: str) -> None:
+        """Forget an in-flight `key` whose request had no effect."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] is None:
+            del self._entries[key]
 
 
 def order_key(account: str, client_order_id: str) -> str:

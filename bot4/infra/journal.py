@@ -23,6 +23,7 @@ class FileJournal:
         if fsync not in ("always", "never"):
             raise ValueError("fsync is 'always' or 'never'")
         self.path = Path(path)
+        self.where = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         self.dropped = self._cut_partial_tail()

@@ -69,6 +69,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("bot4_kill_switch", "counter", "Kill switch engagements.", ("account",)),
     Spec("bot4_breaker_state", "gauge", "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
          ("symbol", "breaker")),
+    Spec("bot4_symbol_stopped", "gauge", "1 while a symbol refuses everything (-9501) because "
+         "its journal could not be replayed; 0 when it started cleanly.", ("symbol",)),
     Spec("bot4_sequence_gaps", "counter", "Execution-report sequence gaps a subscriber saw "
          "(reports it missed).", ("symbol",)),
     Spec("bot4_sim_orders", "counter", "Orders the market simulator sent, by kind.",

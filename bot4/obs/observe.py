@@ -110,6 +110,7 @@ class TimedJournal:
     def __init__(self, journal: Any, recorder: Recorder, symbol: str) -> None:
         self.journal = journal
         self.append = journal.append
+        self.where: str = journal.where
         self.recorder = recorder
         self.tags = (symbol,)
 

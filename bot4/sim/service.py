@@ -5,6 +5,13 @@ commands is the symbol's state: a `SymbolService` built over an existing journal
 and ends with exactly the `state_digest` that the journaled run had. The journal is written
 before the engine sees the command, so an acknowledged command is always in it. A command
 cut off by a crash (never acknowledged) is a partial last line, which the journal drops.
+
+A line that cannot be replayed (corrupt, blank, or one the engine cannot apply) is never
+skipped: replay stops before it and the service is *stopped*, answering every request with
+-9501 naming the journal and the line, until an operator repairs the journal.
+
+The symbol's clock is the latest time of a journaled command; a command older than it is
+refused (-9401), except a deposit, which has no time of its own and takes the clock's.
 """
 
 from __future__ import annotations
@@ -12,15 +19,32 @@ from __future__ import annotations
 import itertools
 import pickle
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from bot4.core import errors
 from bot4.core.auth import TimestampGuard
-from bot4.core.commands import Command, Deposit, Grant, RiskState, decode, encode
+from bot4.core.commands import (
+    Command,
+    Deposit,
+    Grant,
+    Part,
+    RiskState,
+    decode,
+    encode,
+    encode_part,
+    fingerprint,
+)
 from bot4.core.errors import Category, Code, VenueError
 from bot4.core.events import ExecutionReport
-from bot4.core.idempotency import CONFLICT, REPLAY, MemoryIdempotencyStore, order_key
+from bot4.core.idempotency import (
+    CONFLICT,
+    NEW,
+    REPLAY,
+    MemoryIdempotencyStore,
+    RecentRequests,
+    order_key,
+)
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
@@ -52,7 +76,9 @@ _METHODS = {kind: method for kind, (method, _) in _KINDS.items() if method is no
 
 class Journal(Protocol):
     """Where a symbol's commands go: appended in order, durable at `commit`, read back in
-    order."""
+    order. `where` names it in reports (a file's path)."""
+
+    where: str
 
     def append(self, line: bytes) -> None: ...
 
@@ -63,6 +89,8 @@ class Journal(Protocol):
 
 class MemoryJournal:
     """A journal in a list (tests, and runs that need no durability)."""
+
+    where = "memory"
 
     def __init__(self) -> None:
         self.data: list[bytes] = []
@@ -75,6 +103,11 @@ class MemoryJournal:
 
     def lines(self) -> Iterator[bytes]:
         return iter(list(self.data))
+
+
+def _part_key(request_id: str) -> str:
+    """The idempotency key of a symbol's part of a request."""
+    return f"part:{request_id}"
 
 
 class Desk(Protocol):
@@ -129,6 +162,8 @@ class SymbolService:
         not journaled, so a restarted breaker may count a probe or two differently.
         """
         self.idempotency = idempotency
+        # parts of idempotent requests: remembered by count, whatever the clock does
+        self.parts = None if idempotency is None else RecentRequests(idempotency.capacity)
         self.guard = guard
         self.require_timestamp = require_timestamp
         self.risk = risk
@@ -145,17 +180,44 @@ class SymbolService:
         if risk is not None and reference_price is not None:
             risk.reference.setdefault(self.symbol, reference_price)
         self.journal = journal
+        self._append = self._append_own = journal.append  # both redirected inside a part
         self.applied = 0
-        for line in journal.lines():
-            command = decode(line)
-            key = self._key(command)
-            if key is None:
-                self._apply(command)
-            else:  # the journal holds only what ran: apply it, and remember its answer
-                assert self.idempotency is not None
-                self.idempotency.begin(key[0], key[1], command.now)
-                self._remember(key[0], command, self._apply(command))
+        self.failure: VenueError | None = None  # set when the journal cannot be replayed
+        self.failed_line = 0  # the journal line it stopped at (1-based)
+        self._replay(journal)
         self.recovered = self.applied  # commands replayed from the journal at start
+
+    def _replay(self, journal: Journal) -> None:
+        """Apply the journal in order; at the first line that cannot be applied, stop."""
+        number = 0
+        try:
+            for number, line in enumerate(journal.lines(), 1):
+                try:
+                    command = decode(line)
+                except ValueError as exc:
+                    self._stop(journal, number, f"is corrupt: {exc}")
+                    return
+                self._replay_one(command)
+        except Exception as exc:  # a line the engine could not apply: never go past it
+            self._stop(journal, number, f"could not be replayed: {type(exc).__name__}: {exc}")
+
+    def _stop(self, journal: Journal, number: int, what: str) -> None:
+        self.failed_line = number
+        self.failure = errors.symbol_stopped(
+            self.symbol, f"journal {journal.where} line {number} {what}. Nothing after it was "
+            "applied; repair the journal (the line, or truncate from it), then restart the "
+            "symbol.")  # fmt: skip
+
+    def _replay_one(self, command: Command) -> Any:
+        """Apply one journaled command as it ran: a keyed order remembers its answer again."""
+        if command.kind == "part":
+            return self._replay_part(command)
+        key = self._key(command)
+        if key is None:
+            return self._apply(command)
+        assert self.idempotency is not None  # the journal holds only what ran
+        self.idempotency.begin(key[0], key[1], command.now)
+        return self._remember(key[0], command, self._apply(command))
 
     def handle(self, command: Command) -> Any:
         """Journal `command`, apply it, make the journal durable; the engine's answer (or its
@@ -176,9 +238,99 @@ class SymbolService:
         """Make what `apply` journaled durable (before answering)."""
         self.journal.commit()
 
+    def handle_part(self, request_id: str, commands: list[Command],
+                    apply: Callable[[Command], Any] | None = None) -> list[Any]:  # fmt: skip
+        """This symbol's part of an idempotent request (`request_id`): its commands run at
+        most once, however often and after whatever crash the part is sent again; a repeat
+        gets the first answers, the same id with other commands -9203.
+
+        The part is journaled as one line (all of it or, after a crash, none of it) holding
+        the request id, so replay recognises it too. Durable before it is answered. `apply`
+        runs each command (a caller's timed `self.apply`)."""
+        if self.failure is not None:
+            return [self.failure]
+        store = self.parts
+        if store is None:
+            return [errors.invalid_parameter("request_id (this symbol keeps no keys)")]
+        if type(request_id) is not str or not 0 < len(request_id) <= 256:
+            return [errors.invalid_parameter("request_id")]
+        try:
+            print_ = fingerprint(commands)
+        except (TypeError, ValueError, AttributeError) as exc:
+            return [errors.invalid_parameter(f"command ({exc})")]
+        now = max([self.now, *(c.now for c in commands if type(c.now) is int)])
+        key = _part_key(request_id)
+        status, first = store.begin(key, print_.encode())
+        if status is REPLAY and first is not None:
+            answers: list[Any] = pickle.loads(first)  # bytes this process wrote itself
+            return answers
+        if status is CONFLICT:
+            return [errors.IDEMPOTENCY_CONFLICT]
+        assert status is NEW  # a part runs inside one call: never found in flight
+        try:
+            results, lines, others = self._run_part(commands, apply or self.apply)
+        except BaseException:
+            store.release(key)
+            raise
+        self.journal.append(encode_part(request_id, print_, len(commands), lines, others, now))
+        self.journal.commit()
+        store.complete(key, pickle.dumps(results))
+        return results
+
+    def _run_part(
+        self, commands: list[Command], apply: Callable[[Command], Any]
+    ) -> tuple[list[Any], list[tuple[int, bytes]], list[tuple[int, Any]]]:
+        """Run a part's commands with the journal lines caught: (results, journaled lines
+        with their index, the answers that were not journaled with theirs)."""
+        lines: list[tuple[int, bytes]] = []
+        index = 0
+        self._append = lambda line: lines.append((index, line))
+        self._append_own = lambda line: lines.append((-1, line))
+        results: list[Any] = []
+        others: list[tuple[int, Any]] = []
+        try:
+            for index, command in enumerate(commands):
+                mark = len(lines)
+                result = apply(command)
+                results.append(result)
+                if any(i == index for i, _ in lines[mark:]):
+                    continue
+                if type(result) is VenueError:
+                    others.append((index, result))
+                else:  # the only other answer without a journal line: a keyed order's first
+                    key = self._key(command)
+                    assert key is not None
+                    others.append((index, key[0]))
+        finally:
+            self._append = self._append_own = self.journal.append
+        return results, lines, others
+
+    def _replay_part(self, command: Command) -> list[Any]:
+        """Apply a journaled part again and remember its answers under its request id."""
+        part: Part = command.request
+        results: list[Any] = [None] * part.size
+        for index, inner in part.entries:
+            result = self._replay_one(inner)
+            if index >= 0:
+                results[index] = result
+        keys = self.idempotency
+        for index, answer in part.answers:
+            if type(answer) is str:  # a keyed order's first answer, if the store has it
+                first = None if keys is None else keys.response(answer)
+                results[index] = errors.DUPLICATE_ORDER if first is None else pickle.loads(first)
+            else:
+                results[index] = answer
+        if self.parts is not None:
+            key = _part_key(part.request_id)
+            self.parts.begin(key, part.fingerprint.encode())
+            self.parts.complete(key, pickle.dumps(results))
+        return results
+
     def apply(self, command: Command) -> Any:
         """`handle` without the commit: for a caller that times each command of a batch and
         calls `commit` once after the last."""
+        if self.failure is not None:
+            return self.failure
         try:
             line = encode(command)
         except (TypeError, ValueError) as exc:
@@ -186,6 +338,11 @@ class SymbolService:
         kind = _KINDS.get(command.kind)
         if kind is None or type(command.request) is not kind[1]:
             return errors.invalid_parameter(f"{command.kind} request")
+        if command.now < self.now:
+            if command.kind != "deposit":
+                return errors.time_behind(command.now, self.now)
+            command = command._replace(now=self.now)
+            line = encode(command)
         guard = self.guard
         if guard is not None and (command.timestamp is not None or self.require_timestamp):
             stamp = command.timestamp
@@ -193,8 +350,6 @@ class SymbolService:
                                   command.now * 1_000)  # fmt: skip
             if refused is not None:
                 return refused
-        if command.now > self.now:
-            self.now = command.now
         key = self._key(command)
         if key is not None:
             return self._once(key, command, line)
@@ -205,7 +360,7 @@ class SymbolService:
         refused = self._refusal(command)
         if refused is not None:
             return refused
-        self.journal.append(line)
+        self._append(line)
         return self._apply(command, True)
 
     def _refusal(self, command: Command) -> VenueError | None:
@@ -236,7 +391,7 @@ class SymbolService:
 
     def _record(self, command: Command) -> Any:
         """Journal and apply a command the symbol makes itself (grants, risk states)."""
-        self.journal.append(encode(command))
+        self._append_own(encode(command))
         return self._apply(command)
 
     def _recorded(self, command: Command) -> Any:
@@ -268,7 +423,7 @@ class SymbolService:
         if refused is not None:  # not journaled: the same order may be retried
             store.release(key[0], command.now)
             return refused
-        self.journal.append(line)
+        self._append(line)
         return self._remember(key[0], command, self._apply(command, True))
 
     def _remember(self, key: str, command: Command, result: Any) -> Any:
@@ -281,6 +436,8 @@ class SymbolService:
         checks it again, to rebuild what the check holds)."""
         self.applied += 1
         kind, req, now = command[0], command[1], command[2]
+        if now > self.now:
+            self.now = now
         risk = self.risk
         method = _METHODS.get(kind)
         if method is not None:
@@ -343,6 +500,8 @@ class SymbolService:
     def set_state(self, account: str, state: str, reason: str, now: int | None = None) -> Any:
         """The desk changed an account's state: journal it and apply it here (a KILLED
         account's open orders are cancelled; their acks are returned)."""
+        if self.failure is not None:
+            return self.failure
         if self.risk is None:
             return []
         try:
@@ -353,14 +512,14 @@ class SymbolService:
             return errors.invalid_parameter("account")
         if self.risk.state(account) is target:
             return []
-        return self._recorded(Command("risk_state", RiskState(account, state, reason),
-                                      self.now if now is None else now))  # fmt: skip
+        when = self.now if type(now) is not int or now < self.now else now
+        return self._recorded(Command("risk_state", RiskState(account, state, reason), when))
 
     def reclaim(self, account: str, amount: int) -> int:
         """The desk wants up to `amount` of the account's exposure grant back: hand back what
         no order or position uses; returns how much (0 when nothing is spare)."""
         risk = self.risk
-        if risk is None or type(amount) is not int or amount <= 0:
+        if risk is None or self.failure is not None or type(amount) is not int or amount <= 0:
             return 0
         give = min(amount, risk.spare(account))
         if give:
