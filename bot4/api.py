@@ -57,6 +57,7 @@ LOG = logging.getLogger("bot4.api")
 SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
 SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
 SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
+GROUP = "bot4"  # the placement group of a detached deployment (`bot4 up`)
 Policy = Literal["reject", "wait"]
 
 
@@ -452,8 +453,14 @@ def connect(
     redis_url: str | None = None,
     require_timestamp: bool = False,
     keep_events: int = 100_000,
+    detached: bool = False,
 ) -> Client:
     """Start (or join) Ray, deploy or attach to the platform's actors, return a `Client`.
+
+    By default the actors belong to this driver: Ray removes them when it exits (or when the
+    client's handles are gone). With `detached` they are a deployment of their own, as
+    `bot4 up` makes: detached actors in a placement group named ``bot4``, which live until
+    `bot4 down` (`bot4.deployment.down`) removes them; `bot4.deployment.attach` joins them.
 
     One placement group holds a bundle per symbol and one for the shared actors (``risk``
     when `risk_file` is given, and ``idempotency``, over Redis when `redis_url` is given).
@@ -471,21 +478,23 @@ def connect(
     extra = symbol_resources or {}
     bundles = [{"CPU": cpus_per_symbol, **extra.get(s, {})} for s in symbols]
     bundles.append({"CPU": SHARED_CPUS})  # the risk and idempotency actors
-    group = placement_group(bundles, strategy=strategy)
+    group = placement_group(bundles, strategy=strategy, name=GROUP if detached else "",
+                            lifetime="detached" if detached else None)  # fmt: skip
     if not group.wait(timeout_seconds=60):
         remove_placement_group(group)
         raise TimeoutError("the placement group could not be scheduled")
     shared = PlacementGroupSchedulingStrategy(group, len(symbols))
+    lifetime = {"lifetime": "detached"} if detached else {}
     risk = None
     if risk_file is not None:
         risk = RiskActor.options(  # type: ignore[attr-defined]
             name=RISK_NAME, namespace=NAMESPACE, get_if_exists=True,
-            max_pending_calls=max_pending_calls, scheduling_strategy=shared,
+            max_pending_calls=max_pending_calls, scheduling_strategy=shared, **lifetime,
         ).remote(str(risk_file), str(symbols_file), str(Path(journal_dir) / "risk.json"),
                  fsync)  # fmt: skip
     idempotency = deploy_idempotency(capacity=max(idempotency_capacity, 1), redis_url=redis_url,
                                      max_pending_calls=max_pending_calls,
-                                     scheduling_strategy=shared)  # fmt: skip
+                                     scheduling_strategy=shared, detached=detached)  # fmt: skip
     refs = reference_prices or {}
     actors = {}
     for index, symbol in enumerate(symbols):
@@ -497,6 +506,7 @@ def connect(
             resources=dict(extra.get(symbol, {})),
             max_pending_calls=max_pending_calls,
             scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
+            **lifetime,
         ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol),
                  idempotency_capacity, risk_file=None if risk_file is None else str(risk_file),
                  desk=risk is not None, require_timestamp=require_timestamp,

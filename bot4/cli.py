@@ -1,9 +1,10 @@
-"""The `bot4` command line: `bot4 run`, `bot4 symbols`, `bot4 calibrate`, `bot4 flow`,
-`bot4 dashboards` (each with --help)."""
+"""The `bot4` command line: `bot4 run`, `bot4 up`, `bot4 status`, `bot4 down`, `bot4 symbols`,
+`bot4 calibrate`, `bot4 flow`, `bot4 dashboards` (each with --help)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ from bot4 import __version__
 
 DEFAULT_CONFIG = Path("configs/default.toml")
 DEFAULT_DASHBOARDS = Path("dashboards")
+DEFAULT_JOURNALS = Path("var/journal")  # `bot4 up`'s journals unless the config names a folder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +55,45 @@ def _parser() -> argparse.ArgumentParser:
         help="after the summary keep the actors and local Ray up (Ray dashboard, metrics, "
         "logs) until Ctrl-C",
     )
+
+    up = commands.add_parser(
+        "up",
+        help="deploy the venue's actors on Ray, detached: they stay up after this returns",
+        description=(
+            "Deploy a symbol actor per configured symbol, with the risk and idempotency "
+            "actors, as the config's [platform] table says: detached named actors in a "
+            "placement group named bot4, which stay up until 'bot4 down'. Joins --address, "
+            "else the Ray cluster running on this machine, else starts a local Ray head that "
+            "outlives this command (as 'ray start --head'; 'ray stop' stops it). 'bot4 run', "
+            "Ray jobs and bot4.deployment.attach() then trade on it."
+        ),
+    )
+    up.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="run config (TOML)")
+    up.add_argument("--address", help="a running Ray cluster to deploy on")
+    up.add_argument(
+        "--journal-dir",
+        type=Path,
+        help="the journals' folder (default: the config's platform.journal_dir, else var/journal)",
+    )
+    status = commands.add_parser(
+        "status",
+        help="each symbol of the running deployment: node, queued calls, journal, health",
+        description=(
+            "Ask each symbol actor of the running deployment for its node, process, journal "
+            "and how many commands it holds, count its queued calls (Ray's state API, about "
+            "a second behind) and print its health: ok, stopped (a journal it could not "
+            "replay: -9501, with the line) or unreachable. Exit status 1 unless all are ok."
+        ),
+    )
+    status.add_argument("--address", help="the Ray cluster (default: the one on this machine)")
+    status.add_argument("--json", action="store_true", help="print the rows as JSON")
+    down_ = commands.add_parser(
+        "down",
+        help="remove the running deployment's actors and placement group",
+        description="Kill every bot4 actor of the deployment and remove its placement group. "
+        "The journals stay: 'bot4 up' with the same journal folder brings the state back.",
+    )
+    down_.add_argument("--address", help="the Ray cluster (default: the one on this machine)")
 
     symbols = commands.add_parser(
         "symbols",
@@ -172,19 +213,82 @@ def _run(args: argparse.Namespace) -> int:
         outcome = run_platform(config, instruments, prices, seconds=seconds,
                                address=args.address, keep=args.hold)  # fmt: skip
         if args.hold:
-            print("holding: Ctrl-C to stop"
-                  + (f" (dashboard http://{outcome['dashboard']})" if outcome["dashboard"] else ""),
+            from bot4.deployment import down
+            from bot4.platform_run import TOKEN_HINT
+
+            dashboard = outcome["dashboard"]
+            print("holding the actors up: Ctrl-C to stop"
+                  + (f" (Ray dashboard http://{dashboard}; {TOKEN_HINT})" if dashboard else ""),
                   flush=True)  # fmt: skip
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+            if outcome["deployment"] == "own":
+                down(args.address)
         return 0
     summary = simulate(
         config, instruments, prices, seconds=seconds, progress=None if args.quiet else sys.stdout
     )
     print_summary(summary, instruments)
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    import ray
+
+    from bot4.config import load_run_config
+    from bot4.core.money import to_units
+    from bot4.deployment import up
+    from bot4.platform_run import TOKEN_HINT
+
+    config, instruments, prices = load_run_config(args.config)
+    deploy = config.platform.connect_kwargs()
+    journal_dir = args.journal_dir or deploy.pop("journal_dir", None) or DEFAULT_JOURNALS
+    deploy.pop("journal_dir", None)
+    refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in prices.items()}
+    client = up(args.address, symbols=list(prices), symbols_file=str(config.symbols_file),
+                reference_prices=refs, journal_dir=Path(journal_dir).resolve(),
+                **deploy)  # fmt: skip
+    applied = {s: ray.get(a.applied.remote(), timeout=120) for s, a in client.actors.items()}
+    client.exporter.stop()
+    print(f"bot4 up: {', '.join(f'{s} ({n} commands)' for s, n in applied.items())} on Ray at "
+          f"{ray.get_runtime_context().gcs_address}, journals in "
+          f"{Path(journal_dir).resolve()}")  # fmt: skip
+    if client.dashboard_url:
+        print(f"  Ray dashboard: http://{client.dashboard_url} ({TOKEN_HINT})")
+    print("  bot4 status shows them, bot4 run trades on them, bot4 down removes them")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from bot4.deployment import status
+
+    try:
+        rows = status(args.address)
+    except LookupError as exc:
+        print(f"bot4 status: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, indent=2, sort_keys=True))
+    else:
+        print(f"{'symbol':<10} {'node':<12} {'pid':>7} {'commands':>9} {'queued':>6}  health")
+        for row in rows:
+            queued = "?" if row.get("queued") is None else row["queued"]
+            print(f"{row['symbol']:<10} {str(row.get('node_id', '?'))[:12]:<12} "
+                  f"{row.get('pid', '?'):>7} {row.get('applied', '?'):>9} {queued:>6}  "
+                  f"{row['health']}")  # fmt: skip
+            if "journal" in row:
+                print(f"{'':<10} journal {row['journal']}")
+    return 0 if all(row["health"] == "ok" for row in rows) else 1
+
+
+def _down(args: argparse.Namespace) -> int:
+    from bot4.deployment import down
+
+    removed = down(args.address)
+    print(f"bot4 down: removed {', '.join(removed)}" if removed else "bot4 down: nothing to remove")
     return 0
 
 
@@ -337,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _flow(args)
         if args.command == "dashboards":
             return _dashboards(args)
+        if args.command in ("up", "status", "down"):
+            return {"up": _up, "status": _status, "down": _down}[args.command](args)
         return _symbols(args)
     except ValidationError as exc:
         print(f"bot4: invalid configuration:\n{exc}", file=sys.stderr)

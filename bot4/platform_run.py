@@ -1,7 +1,8 @@
 """`bot4 run --platform`: the main job on Ray.
 
-1. Start (or join) Ray and deploy one symbol actor per configured symbol through
-   `bot4.connect`, in a fresh journal folder.
+1. Attach to the deployment running on the cluster (`bot4 up`), or start (or join) Ray and
+   deploy one symbol actor per configured symbol through `bot4.connect`, in a fresh journal
+   folder (unless the config names one).
 2. Start one `SimulatorActor` per symbol, with a market model scaled to the symbol's start
    price and the config's flow rate.
 3. Step through simulated time one second at a time. In each step, every simulator sends its
@@ -11,8 +12,10 @@
 4. Print a summary: orders, fills, rejects by code, fees, PnL, latency percentiles of the
    strategy's API calls, and mailbox sheds.
 
-The steps run in order, so for one config and seed the symbols end in the same states. The
-wall-clock latencies are measured, and differ from run to run.
+The steps run in order, so for one config and seed a run on its own deployment ends in the
+same states. On a running deployment it trades on from the symbols' latest time, and its
+digests depend on what was there before. The wall-clock latencies are measured, and differ
+from run to run.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, TextIO
 import ray
 
 from bot4.actors.simulator import SimulatorActor
-from bot4.api import connect
+from bot4.api import Client, connect
 from bot4.config import RunConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, VenueError
@@ -36,11 +39,13 @@ from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
 from bot4.core.money import to_units
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.deployment import attach
 from bot4.risk.breakers import nearest_rank
 from bot4.sim.engine import Ack
 from bot4.sim.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
 
 START_US = 1_700_000_000_000_000
+TOKEN_HINT = "it asks for Ray's auth token: print it with `ray get-auth-token`"
 MM = "mm-demo"
 
 
@@ -56,6 +61,21 @@ def percentile_us(samples_ns: list[int], percentile: float) -> float:
     return nearest_rank(samples_ns, percentile) / 1_000 if samples_ns else 0.0
 
 
+def _running(address: str | None) -> Client | None:
+    """A client of the deployment running on the cluster at `address` (or on this machine's),
+    or None: no cluster to join, or no deployment on it."""
+    try:
+        return attach(address)
+    except (ConnectionError, LookupError):
+        return None
+
+
+def _latest_ms(client: Client, symbols: list[str]) -> int:
+    """The latest command time of the symbols (ms): a run on them starts after it."""
+    rows = ray.get([client.actors[s].health.remote() for s in symbols], timeout=60)
+    return max((row["now"] for row in rows), default=0)
+
+
 def run_platform(
     config: RunConfig,
     instruments: dict[str, Instrument],
@@ -66,20 +86,68 @@ def run_platform(
     address: str | None = None,
     keep: bool = False,
 ) -> dict[str, Any]:
-    """Deploy, simulate and trade for `seconds` of simulated time; the summary as a dict.
-    The symbol actors are removed at the end unless `keep`."""
+    """Trade for `seconds` of simulated time; the summary as a dict. On a running deployment
+    (`bot4 up`) it trades on the configured symbols the deployment has and leaves it up.
+    Otherwise it deploys its own, removed at the end, or with `keep` deployed detached and
+    left up (`bot4.deployment.down` removes it)."""
     w = (out or sys.stdout).write
-    refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in start_prices.items()}
-    symbols = list(start_prices)
     wall = time.perf_counter()
-    deploy = config.platform.connect_kwargs()
-    deploy.setdefault("journal_dir", tempfile.mkdtemp(prefix="bot4-journal-"))
-    client = connect(address, symbols=symbols, symbols_file=str(config.symbols_file),
-                     reference_prices=refs, **deploy)  # fmt: skip
-    for symbol, inst in instruments.items():
+    client = _running(address)
+    own = client is None
+    start_us = START_US
+    if client is None:
+        symbols = list(start_prices)
+        refs = {s: to_units(start_prices[s], instruments[s].tick) or 1 for s in symbols}
+        deploy = config.platform.connect_kwargs()
+        deploy.setdefault("journal_dir", tempfile.mkdtemp(prefix="bot4-journal-"))
+        client = connect(address, symbols=symbols, symbols_file=str(config.symbols_file),
+                         reference_prices=refs, detached=keep, **deploy)  # fmt: skip
+    else:
+        symbols = [s for s in start_prices if s in client.actors]
+        if not symbols:
+            raise ValueError(
+                f"the running deployment has none of the configured symbols "
+                f"({', '.join(start_prices)}); it has {', '.join(client.actors)}"
+            )
+        refs = {s: to_units(start_prices[s], instruments[s].tick) or 1 for s in symbols}
+        start_us = max(START_US, (_latest_ms(client, symbols) // 1_000 + 1) * 1_000_000)
+        w(f"attached to the running deployment: {', '.join(symbols)}\n")
+    try:
+        summary = _trade(client, config, instruments, start_prices, symbols, refs, seconds,
+                         start_us, w)  # fmt: skip
+    except BaseException:
+        if own and not keep:
+            client.shutdown()
+        raise
+    summary["wall_seconds"] = round(time.perf_counter() - wall, 2)
+    summary["deployment"] = "own" if own else "attached"
+    if own and not keep:
+        client.shutdown()
+    elif not own:
+        client.close()
+        client.exporter.stop()
+    _print_summary(summary, w)
+    return summary
+
+
+def _trade(
+    client: Client,
+    config: RunConfig,
+    instruments: dict[str, Instrument],
+    start_prices: dict[str, Decimal],
+    symbols: list[str],
+    refs: dict[str, int],
+    seconds: int,
+    start_us: int,
+    w: Any,
+) -> dict[str, Any]:
+    """The simulators' flow and the demo market maker, step by step; the summary."""
+    for symbol in symbols:
+        inst = instruments[symbol]
         client.deposit(MM, symbol, inst.quote, 10**16)
         client.deposit(MM, symbol, inst.base, int(Decimal(10**9) / start_prices[symbol]
                                                   / inst.base_unit))  # fmt: skip
+    held_before = {s: client.balances(s, MM) for s in symbols}
     rate = max(1, config.requests_per_second // 10)
     simulators = {
         s: SimulatorActor.remote(  # type: ignore[attr-defined]
@@ -100,7 +168,7 @@ def run_platform(
     paid: dict[str, Decimal] = {}
     filled: set[int] = set()
     for second in range(seconds):
-        start = START_US + second * 1_000_000
+        start = start_us + second * 1_000_000
         results = ray.get([simulators[s].step.remote(start, start + 1_000_000, last[s])
                            for s in symbols], timeout=300)  # fmt: skip
         for result in results:
@@ -150,14 +218,13 @@ def run_platform(
               f"trades={flow['trades']:>8}  mm fills={fills}\n")  # fmt: skip
     pnl = Decimal(0)
     fees_paid = {asset: format(amount.normalize(), "f") for asset, amount in sorted(paid.items())}
-    for symbol, inst in instruments.items():
-        held = client.balances(symbol, MM)
-        base = sum(held.get(inst.base, (0, 0)))
-        quote = sum(held.get(inst.quote, (0, 0)))
-        start_base = int(Decimal(10**9) / start_prices[symbol] / inst.base_unit)
+    for symbol in symbols:
+        inst = instruments[symbol]
+        held, before = client.balances(symbol, MM), held_before[symbol]
+        base = sum(held.get(inst.base, (0, 0))) - sum(before.get(inst.base, (0, 0)))
+        quote = sum(held.get(inst.quote, (0, 0))) - sum(before.get(inst.quote, (0, 0)))
         mark = Decimal(last[symbol]) * inst.tick
-        pnl += (Decimal(quote - 10**16) * inst.quote_unit
-                + Decimal(base - start_base) * inst.base_unit * mark)  # fmt: skip
+        pnl += Decimal(quote) * inst.quote_unit + Decimal(base) * inst.base_unit * mark
     digests = {s: client.state_digest(s) for s in symbols}
     summary = {
         "symbols": symbols,
@@ -176,16 +243,12 @@ def run_platform(
         "risk_states": client.risk_states() if client.risk is not None else {},
         "dashboard": client.dashboard_url,
         "state_digests": digests,
-        "wall_seconds": round(time.perf_counter() - wall, 2),
     }
-    ray.get([a.flush_metrics.remote() for a in client.actors.values()]
+    ray.get([client.actors[s].flush_metrics.remote() for s in symbols]
             + [sim.flush_metrics.remote() for sim in simulators.values()], timeout=60)  # fmt: skip
     client.exporter.flush()
     for simulator in simulators.values():
         ray.kill(simulator)
-    if not keep:
-        client.shutdown()
-    _print_summary(summary, w)
     return summary
 
 
@@ -206,7 +269,7 @@ def _print_summary(s: dict[str, Any], w: Any) -> None:
         w(f"  {symbol} state sha256: {digest}\n")
     w(f"  wall: {s['wall_seconds']} s\n")
     if s.get("dashboard"):
-        w(f"  Ray dashboard (metrics, logs): http://{s['dashboard']}\n")
+        w(f"  Ray dashboard (metrics, logs): http://{s['dashboard']} ({TOKEN_HINT})\n")
 
 
 __all__ = ["run_platform"]

@@ -178,8 +178,10 @@ def deploy_idempotency(
     name: str = NAME,
     max_pending_calls: int = 1_000,
     scheduling_strategy: Any = None,
+    detached: bool = False,
 ) -> Any:
-    """Create (or attach to) the named idempotency actor in the `bot4` namespace.
+    """Create (or attach to) the named idempotency actor in the `bot4` namespace (`detached`:
+    it outlives the driver that made it).
 
     When the actor already exists the handle is to it, whatever the arguments here say."""
     options: dict[str, Any] = {
@@ -188,6 +190,8 @@ def deploy_idempotency(
         "get_if_exists": True,
         "max_pending_calls": max_pending_calls,
     }
+    if detached:
+        options["lifetime"] = "detached"
     if scheduling_strategy is not None:
         options["scheduling_strategy"] = scheduling_strategy
     return IdempotencyActor.options(**options).remote(  # type: ignore[attr-defined]

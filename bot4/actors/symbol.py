@@ -310,6 +310,7 @@ class SymbolActor:
             "node_id": self.node_id(),
             "pid": os.getpid(),
             "applied": self.service.applied,
+            "now": self.service.now,
             "recovered": self.service.recovered,
             "journal": self.service.journal.where,
             "stopped": None if failure is None else failure.msg,
