@@ -240,10 +240,12 @@ def _up(args: argparse.Namespace) -> int:
 
     from bot4.config import load_run_config
     from bot4.core.money import to_units
-    from bot4.deployment import up
+    from bot4.deployment import SYMBOL_PREFIX, join, names, up
     from bot4.platform_run import TOKEN_HINT
 
     config, instruments, prices = load_run_config(args.config)
+    dashboard = join(args.address, start=True)
+    already = any(name.startswith(SYMBOL_PREFIX) for name in names())
     deploy = config.platform.connect_kwargs()
     journal_dir = args.journal_dir or deploy.pop("journal_dir", None) or DEFAULT_JOURNALS
     deploy.pop("journal_dir", None)
@@ -251,13 +253,14 @@ def _up(args: argparse.Namespace) -> int:
     client = up(args.address, symbols=list(prices), symbols_file=str(config.symbols_file),
                 reference_prices=refs, journal_dir=Path(journal_dir).resolve(),
                 **deploy)  # fmt: skip
-    applied = {s: ray.get(a.applied.remote(), timeout=120) for s, a in client.actors.items()}
+    health = {s: ray.get(a.health.remote(), timeout=120) for s, a in client.actors.items()}
     client.exporter.stop()
-    print(f"bot4 up: {', '.join(f'{s} ({n} commands)' for s, n in applied.items())} on Ray at "
-          f"{ray.get_runtime_context().gcs_address}, journals in "
-          f"{Path(journal_dir).resolve()}")  # fmt: skip
-    if client.dashboard_url:
-        print(f"  Ray dashboard: http://{client.dashboard_url} ({TOKEN_HINT})")
+    folders = sorted({str(Path(row["journal"]).parent) for row in health.values()})
+    held = ", ".join(f"{s} ({row['applied']} commands)" for s, row in health.items())
+    print(f"bot4 up{' (already up)' if already else ''}: {held} on Ray at "
+          f"{ray.get_runtime_context().gcs_address}, journals in {', '.join(folders)}")  # fmt: skip
+    if dashboard:
+        print(f"  Ray dashboard: http://{dashboard} ({TOKEN_HINT})")
     print("  bot4 status shows them, bot4 run trades on them, bot4 down removes them")
     return 0
 

@@ -11,6 +11,7 @@ outlives it, as ``ray start --head`` does (it is Ray's own command that starts i
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -60,12 +61,34 @@ def names() -> list[str]:
                   if a["namespace"] == NAMESPACE)  # fmt: skip
 
 
+class _GroupWarning(logging.Filter):
+    """Drops Ray's warning that a restartable detached actor in a placement group dies with
+    the group: a deployment's group is detached too, and `down` removes both together."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "restartable detached actor with a placement group" not in record.getMessage()
+
+
 def up(address: str | None = None, **connect_kwargs: Any) -> Client:
     """Deploy detached actors (`bot4.connect(detached=True, ...)`) on the cluster at `address`,
     or on this machine's (started when there is none). A deployment that is up already is
     joined, not doubled: its actors keep running as they are."""
     dashboard = join(address, start=True)
-    client = connect(detached=True, **connect_kwargs)
+    if any(name.startswith(SYMBOL_PREFIX) for name in names()):
+        client = attach()
+        client.dashboard_url = dashboard
+        missing = [s for s in connect_kwargs.get("symbols", ()) if s not in client.actors]
+        if missing:
+            client.exporter.stop()
+            raise ValueError(f"a deployment is up already, without {', '.join(missing)} (it has "
+                             f"{', '.join(client.actors)}): `bot4 down` it first")  # fmt: skip
+        return client
+    quiet = _GroupWarning()
+    logging.getLogger("ray.actor").addFilter(quiet)
+    try:
+        client = connect(detached=True, **connect_kwargs)
+    finally:
+        logging.getLogger("ray.actor").removeFilter(quiet)
     client.dashboard_url = dashboard
     client.group = None  # the deployment's, not this client's: `down` removes it
     return client
@@ -75,7 +98,7 @@ def attach(address: str | None = None, *, policy: Policy = "reject",
            wait_timeout_s: float = 5.0) -> Client:  # fmt: skip
     """A client of the deployment running on the cluster (`up`'s, or any `connect`'s whose
     driver still lives); LookupError when it has no symbol actor."""
-    join(address)
+    dashboard = join(address)
     named = names()
     symbols = [n.removeprefix(SYMBOL_PREFIX) for n in named if n.startswith(SYMBOL_PREFIX)]
     if not symbols:
@@ -85,8 +108,10 @@ def attach(address: str | None = None, *, policy: Policy = "reject",
         return ray.get_actor(name, namespace=NAMESPACE) if name in named else None
 
     actors = {s: get(SYMBOL_PREFIX + s) for s in symbols}
-    return Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=get("risk"),
-                  idempotency=get("idempotency"))  # fmt: skip
+    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=get("risk"),
+                    idempotency=get("idempotency"))  # fmt: skip
+    client.dashboard_url = dashboard
+    return client
 
 
 def _queued(actor: Any) -> int | None:

@@ -21,6 +21,7 @@ from run to run.
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -95,11 +96,13 @@ def run_platform(
     client = _running(address)
     own = client is None
     start_us = START_US
+    scratch = None  # a journal folder made for this run, removed with its deployment
     if client is None:
         symbols = list(start_prices)
         refs = {s: to_units(start_prices[s], instruments[s].tick) or 1 for s in symbols}
         deploy = config.platform.connect_kwargs()
-        deploy.setdefault("journal_dir", tempfile.mkdtemp(prefix="bot4-journal-"))
+        if "journal_dir" not in deploy:
+            scratch = deploy["journal_dir"] = tempfile.mkdtemp(prefix="bot4-journal-")
         client = connect(address, symbols=symbols, symbols_file=str(config.symbols_file),
                          reference_prices=refs, detached=keep, **deploy)  # fmt: skip
     else:
@@ -117,17 +120,25 @@ def run_platform(
                          start_us, w)  # fmt: skip
     except BaseException:
         if own and not keep:
-            client.shutdown()
+            _remove(client, scratch)
         raise
     summary["wall_seconds"] = round(time.perf_counter() - wall, 2)
     summary["deployment"] = "own" if own else "attached"
+    summary["journal_dir"] = scratch
     if own and not keep:
-        client.shutdown()
+        _remove(client, scratch)
     elif not own:
         client.close()
         client.exporter.stop()
     _print_summary(summary, w)
     return summary
+
+
+def _remove(client: Client, scratch: str | None) -> None:
+    """Remove the run's own deployment, and the journal folder made for it."""
+    client.shutdown()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _trade(

@@ -289,7 +289,10 @@ def ray_local() -> Iterator[None]:
     service-discovery file that the ``prometheus`` fixture scrapes from."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=True, namespace="bot4", log_to_driver=False,
+    # address="local": a Ray of its own, never a head already running on the machine (a
+    # `bot4 up` or `ray start --head` of someone else's)
+    ray.init(address="local", num_cpus=2, include_dashboard=True, namespace="bot4",
+             log_to_driver=False,
              resources={"symbol_BNBUSDT": 1},  # a node resource to pin a symbol to
              _system_config={"metrics_report_interval_ms": 1000})  # metrics out every 1 s
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot4.core import auth
@@ -452,26 +452,33 @@ def test_replay_memory_lasts_each_request_its_own_window() -> None:
     capacity=st.integers(1, 6),
     steps=st.lists(
         st.tuples(st.integers(0, 3_000), st.integers(0, 12), st.sampled_from(["0", "1500", "5000"]),
-                  st.integers(-999, 4_000)),
+                  st.integers(-999, 4_000), st.none() | st.integers(0, 59)),
         min_size=1,
         max_size=60,
     ),
 )
+@example(capacity=1, steps=[(0, 0, "5000", 0, None), (0, 1, "5000", 0, None),
+                            (1_000, 0, "5000", 0, 0)])  # the LRU's hole: the first, replayed
 def test_no_request_ever_passes_twice_inside_its_window(
-    capacity: int, steps: list[tuple[int, int, str, int]]
+    capacity: int, steps: list[tuple[int, int, str, int, int | None]]
 ) -> None:
-    """Against a model that remembers everything: whatever the stream (fresh requests, old
-    ones sent again, timestamps ahead and behind, windows of 0 to 5 s), a request accepted once
-    is never accepted again while it can pass the guard; the memory never holds more than
-    `capacity`; and a request is refused for a full memory only when it is full of signatures
-    that can still pass (or did less than a millisecond ago)."""
+    """Against a model that remembers everything: whatever the stream (fresh requests, earlier
+    ones sent again byte for byte, timestamps ahead and behind, windows of 0 to 5 s), a request
+    accepted once is never accepted again while it can pass the guard; the memory never holds
+    more than `capacity`; and a request is refused for a full memory only when it is full of
+    signatures that can still pass (or did less than a millisecond ago)."""
     verifier = RequestVerifier(ring(), replay_capacity=capacity)
     accepted: dict[str, int] = {}  # query -> last µs its request passes
+    sent: list[tuple[str, int, str]] = []  # (query, timestamp, window) of every request
     now_ms = DOC_TS_MS
-    for step, nonce, window, skew_ms in steps:
+    for step, nonce, window, skew_ms, again in steps:
         now_ms += step
-        timestamp = now_ms - skew_ms
-        query = order_request(timestamp, window, nonce=nonce)
+        if again is not None and sent:  # an earlier request, replayed as it was
+            query, timestamp, window = sent[again % len(sent)]
+        else:
+            timestamp = now_ms - skew_ms
+            query = order_request(timestamp, window, nonce=nonce)
+            sent.append((query, timestamp, window))
         now_us = now_ms * 1_000
         verdict = verifier.verify(SignedRequest(API_KEY, query), now_us)
         guard = verifier.guard.check(timestamp, window, now_us)

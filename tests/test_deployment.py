@@ -95,6 +95,12 @@ def test_up_trade_from_another_process_status_run_down(tmp_path: Path) -> None:
     assert rows["BTCUSDT"]["journal"] == str(journals / "BTCUSDT.journal")
     assert rows["BTCUSDT"]["now"] == 1_700_000_000_000
 
+    # a second `up` joins the deployment, it does not double it
+    second = bot4("up", "--config", str(config), "--address", address)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "bot4 up (already up): BTCUSDT (2 commands), ETHUSDT (0 commands)" in second.stdout
+    assert f"journals in {journals}" in second.stdout and len(groups_named_bot4()) == 1
+
     # `bot4 run` trades on the running deployment, after its latest time, and leaves it up
     run_config, instruments, prices = load_run_config(config)
     summary = run_platform(run_config, instruments, prices, seconds=2, out=io.StringIO())

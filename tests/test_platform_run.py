@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,7 @@ def test_the_platform_job_runs_and_repeats_itself() -> None:
     assert first["state_digests"] == second["state_digests"]
     assert set(first["latency_us"]) == {"p50", "p99", "p999"}
     assert all(v == 0 for v in first["sheds"].values())
+    assert first["deployment"] == "own" and not Path(first["journal_dir"]).exists()  # cleaned
     printed = first_out.getvalue()
     assert "mm-demo" in printed and "API latency" in printed and "state sha256" in printed
     assert wait_for(lambda: named_actors() <= actors_before), named_actors() - actors_before
