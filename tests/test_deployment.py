@@ -18,6 +18,7 @@ import pytest
 import ray
 from ray.util.placement_group import placement_group_table
 
+from bot4 import deployment
 from bot4.config import load_run_config
 from bot4.platform_run import run_platform
 from tests.conftest import ROOT, named_actors
@@ -94,6 +95,11 @@ def test_up_trade_from_another_process_status_run_down(tmp_path: Path) -> None:
     assert all(row["health"] == "ok" and row["node_id"] for row in rows.values())
     assert rows["BTCUSDT"]["journal"] == str(journals / "BTCUSDT.journal")
     assert rows["BTCUSDT"]["now"] == 1_700_000_000_000
+
+    # the same from Python, in this process: queued calls come from Ray's state API
+    here = {row["symbol"]: row for row in deployment.status()}
+    assert here["BTCUSDT"]["applied"] == 2 and here["BTCUSDT"]["health"] == "ok"
+    assert all(isinstance(row["queued"], int) and row["queued"] >= 0 for row in here.values())
 
     # a second `up` joins the deployment, it does not double it
     second = bot4("up", "--config", str(config), "--address", address)
