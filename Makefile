@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-CORE := bot4/core/*,bot4/sim/*,bot4/risk/*
+CORE := bot4/core/*,bot4/venue/*,bot4/market/*,bot4/risk/*,bot4/service/*
 
 .PHONY: run test services lint typecheck bench fuzz clean
 
@@ -19,6 +19,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot4 tests benchmarks
+	$(BIN)/lint-imports  # the layers: [tool.importlinter] in pyproject.toml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot4

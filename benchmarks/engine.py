@@ -105,7 +105,7 @@ from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot4.core.accounts import Ledger
-from bot4.core.enums import ExecutionType, OrderType, Side, StpMode, TimeInForce
+from bot4.core.enums import STOP_TYPES, ExecutionType, OrderType, Side, StpMode, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, SymbolSpec
 from bot4.core.orders import (
@@ -117,11 +117,12 @@ from bot4.core.orders import (
     NewOco,
     NewOrder,
 )
-from bot4.core.requests import parse_cancel, parse_new_order
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.obs.observe import SymbolMetrics
 from bot4.obs.recorder import Recorder
-from bot4.sim.engine import Ack, CancelReplaceResult, ListAck, MatchingEngine
-from bot4.sim.stops import STOP_TYPES, fires_on_rise
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.requests import parse_cancel, parse_new_order
+from bot4.venue.stops import fires_on_rise
 
 SYMBOL = "BTCUSDT"
 START_MID = 3_000_000  # ticks: 30000.00

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot4.core.idempotency import NEW, MemoryIdempotencyStore  # noqa: E402
+from bot4.service.idempotency import NEW, MemoryIdempotencyStore  # noqa: E402
 
 CHUNK = 200_000
 

@@ -42,13 +42,14 @@ import ray  # noqa: E402
 from ray.dag import InputNode  # noqa: E402
 
 from bot4.api import connect  # noqa: E402
-from bot4.core import wire  # noqa: E402
-from bot4.core.commands import Command, Deposit  # noqa: E402
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
 from bot4.risk.breakers import nearest_rank  # noqa: E402
-from bot4.sim.service import MemoryJournal, SymbolService  # noqa: E402
+from bot4.service import wire  # noqa: E402
+from bot4.service.commands import Command, Deposit  # noqa: E402
+from bot4.service.journal import MemoryJournal  # noqa: E402
+from bot4.service.symbol import SymbolService  # noqa: E402
 
 PRICES = {"BTCUSDT": 3_000_000, "ETHUSDT": 200_000}
 

@@ -6,7 +6,7 @@ One taker order of a symbol lane, built with a real `SymbolService` on BTCUSDT
 `[Ack]` it gets back (the taker's NEW and TRADE reports plus the maker's TRADE report). Each
 is timed, in µs per call (best of `--repeat` runs of `--number` calls):
 
-* codec: `bot4.core.wire` encode and decode (and the lean form of the Ack);
+* codec: `bot4.service.wire` encode and decode (and the lean form of the Ack);
 * pickle: C `pickle.dumps` / `loads` (protocol 5) of the objects;
 * journal: `commands.encode` of the command (its fast path) against the generic encoder;
 * ray: the serializer a Ray call or compiled graph uses (`SerializationContext.serialize`:
@@ -36,12 +36,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bot4.core import commands, wire  # noqa: E402
-from bot4.core.commands import Command, Deposit  # noqa: E402
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
-from bot4.sim.service import MemoryJournal, SymbolService  # noqa: E402
+from bot4.service import commands, wire  # noqa: E402
+from bot4.service.commands import Command, Deposit  # noqa: E402
+from bot4.service.journal import MemoryJournal  # noqa: E402
+from bot4.service.symbol import SymbolService  # noqa: E402
 
 PRICE = 3_000_000  # 30000.00
 

@@ -38,26 +38,26 @@ from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from bot4.actors.idempotency import deploy_idempotency
-from bot4.actors.risk import NAME as RISK_NAME
+from bot4.actors.names import GROUP, NAMESPACE, RISK, symbol_actor
 from bot4.actors.risk import RiskActor
-from bot4.actors.symbol import NAMESPACE, SymbolActor
-from bot4.core import errors, wire
-from bot4.core.commands import Command, Deposit, encode
+from bot4.actors.symbol import SymbolActor
+from bot4.core import errors
 from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
-from bot4.core.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.results import Ack
 from bot4.obs.logs import event
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
-from bot4.sim.engine import Ack
+from bot4.service import wire
+from bot4.service.commands import Command, Deposit, encode
+from bot4.service.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = logging.getLogger("bot4.api")
 SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
 SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
 SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
-GROUP = "bot4"  # the placement group of a detached deployment (`bot4 up`)
 Policy = Literal["reject", "wait"]
 
 
@@ -460,13 +460,14 @@ def connect(
     By default the actors belong to this driver: Ray removes them when it exits (or when the
     client's handles are gone). With `detached` they are a deployment of their own, as
     `bot4 up` makes: detached actors in a placement group named ``bot4``, which live until
-    `bot4 down` (`bot4.deployment.down`) removes them; `bot4.deployment.attach` joins them.
+    `bot4 down` (`bot4.actors.deployment.down`) removes them; `bot4.actors.deployment.attach`
+    joins them.
 
     One placement group holds a bundle per symbol and one for the shared actors (``risk``
     when `risk_file` is given, and ``idempotency``, over Redis when `redis_url` is given).
     `symbol_resources` adds custom resources to a symbol's bundle (and actor), e.g.
     `{"BTCUSDT": {"symbol_BTCUSDT": 1}}` to pin it to the nodes that advertise that resource.
-    `bot4.config.PlatformConfig.connect_kwargs()` gives these settings from a config file.
+    `bot4.jobs.config.PlatformConfig.connect_kwargs()` gives these settings from a config file.
     """
     dashboard = None
     if not ray.is_initialized():
@@ -488,7 +489,7 @@ def connect(
     risk = None
     if risk_file is not None:
         risk = RiskActor.options(  # type: ignore[attr-defined]
-            name=RISK_NAME, namespace=NAMESPACE, get_if_exists=True,
+            name=RISK, namespace=NAMESPACE, get_if_exists=True,
             max_pending_calls=max_pending_calls, scheduling_strategy=shared, **lifetime,
         ).remote(str(risk_file), str(symbols_file), str(Path(journal_dir) / "risk.json"),
                  fsync)  # fmt: skip
@@ -499,7 +500,7 @@ def connect(
     actors = {}
     for index, symbol in enumerate(symbols):
         actors[symbol] = SymbolActor.options(  # type: ignore[attr-defined]
-            name=f"symbol:{symbol}",
+            name=symbol_actor(symbol),
             namespace=NAMESPACE,
             get_if_exists=True,
             num_cpus=cpus_per_symbol,

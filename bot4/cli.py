@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
             "placement group named bot4, which stay up until 'bot4 down'. Joins --address, "
             "else the Ray cluster running on this machine, else starts a local Ray head that "
             "outlives this command (as 'ray start --head'; 'ray stop' stops it). 'bot4 run', "
-            "Ray jobs and bot4.deployment.attach() then trade on it."
+            "Ray jobs and bot4.actors.deployment.attach() then trade on it."
         ),
     )
     up.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="run config (TOML)")
@@ -193,8 +193,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot4.config import load_run_config
-    from bot4.runner import print_summary, simulate
+    from bot4.jobs.config import load_run_config
+    from bot4.jobs.local import print_summary, simulate
 
     config, instruments, prices = load_run_config(args.config)
     if args.seed is not None:
@@ -208,13 +208,13 @@ def _run(args: argparse.Namespace) -> int:
         f"seed {config.seed}, {config.requests_per_second} requests/s per symbol"
     )
     if not args.local:
-        from bot4.platform_run import run_platform
+        from bot4.jobs.platform import run_platform
 
         outcome = run_platform(config, instruments, prices, seconds=seconds,
                                address=args.address, keep=args.hold)  # fmt: skip
         if args.hold:
-            from bot4.deployment import down
-            from bot4.platform_run import TOKEN_HINT
+            from bot4.actors.deployment import down
+            from bot4.jobs.platform import TOKEN_HINT
 
             dashboard = outcome["dashboard"]
             print("holding the actors up: Ctrl-C to stop"
@@ -236,12 +236,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    import ray
-
-    from bot4.config import load_run_config
+    from bot4.actors.deployment import cluster_address, join, names, status, up
+    from bot4.actors.names import SYMBOL_PREFIX
     from bot4.core.money import to_units
-    from bot4.deployment import SYMBOL_PREFIX, join, names, up
-    from bot4.platform_run import TOKEN_HINT
+    from bot4.jobs.config import load_run_config
+    from bot4.jobs.platform import TOKEN_HINT
 
     config, instruments, prices = load_run_config(args.config)
     dashboard = join(args.address, start=True)
@@ -253,12 +252,13 @@ def _up(args: argparse.Namespace) -> int:
     client = up(args.address, symbols=list(prices), symbols_file=str(config.symbols_file),
                 reference_prices=refs, journal_dir=Path(journal_dir).resolve(),
                 **deploy)  # fmt: skip
-    health = {s: ray.get(a.health.remote(), timeout=120) for s, a in client.actors.items()}
     client.exporter.stop()
+    rows = {row["symbol"]: row for row in status(timeout=120)}
+    health = {s: rows[s] for s in client.actors}
     folders = sorted({str(Path(row["journal"]).parent) for row in health.values()})
     held = ", ".join(f"{s} ({row['applied']} commands)" for s, row in health.items())
     print(f"bot4 up{' (already up)' if already else ''}: {held} on Ray at "
-          f"{ray.get_runtime_context().gcs_address}, journals in {', '.join(folders)}")  # fmt: skip
+          f"{cluster_address()}, journals in {', '.join(folders)}")  # fmt: skip
     if dashboard:
         print(f"  Ray dashboard: http://{dashboard} ({TOKEN_HINT})")
     print("  bot4 status shows them, bot4 run trades on them, bot4 down removes them")
@@ -266,7 +266,7 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bot4.deployment import status
+    from bot4.actors.deployment import status
 
     try:
         rows = status(args.address)
@@ -288,7 +288,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from bot4.deployment import down
+    from bot4.actors.deployment import down
 
     removed = down(args.address)
     print(f"bot4 down: removed {', '.join(removed)}" if removed else "bot4 down: nothing to remove")
@@ -361,9 +361,9 @@ def _flow(args: argparse.Namespace) -> int:
     from bot4.calibration.calibrate import load_model
     from bot4.core.instruments import load_symbols
     from bot4.core.money import to_units
-    from bot4.sim.engine import MatchingEngine
-    from bot4.sim.market.certify import ALPHA
-    from bot4.sim.market.flow import FlowGenerator, taker_arrays
+    from bot4.market.certify import ALPHA
+    from bot4.market.flow import FlowGenerator, taker_arrays
+    from bot4.venue.engine import MatchingEngine
 
     model = load_model(args.calibration)
     instruments = load_symbols(args.symbols)

@@ -13,9 +13,9 @@ import ray
 from ray.cluster_utils import Cluster
 
 from bot4.api import connect
-from bot4.core.commands import Command, Deposit
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.orders import NewOrder
+from bot4.service.commands import Command, Deposit
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
 PRICES = {"BTCUSDT": 3_000_000, "ETHUSDT": 200_000, "BNBUSDT": 30_000}

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from bot4.core.accounts import Ledger
 from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
-from bot4.sim.engine import MatchingEngine
+from bot4.venue.engine import MatchingEngine
 
 if TYPE_CHECKING:
     from tests.prometheus_server import PrometheusServer
@@ -160,9 +160,14 @@ def _scale_examples(item: pytest.Item, seen: set[int]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Scale the hypothesis tests' examples; under the "fuzz" profile keep only them."""
+    """Mark every test that starts Ray `ray` (those on the session's Ray, through the
+    `ray_local` fixture; the multi-node and job tests mark themselves), so that
+    `pytest -m "not ray"` runs the pure suite alone. Scale the hypothesis tests' examples;
+    under the "fuzz" profile keep only them."""
     seen: set[int] = set()
     for item in items:
+        if "ray_local" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray)
         if _is_hypothesis(item):
             _scale_examples(item, seen)
     if settings.get_current_profile_name() == "fuzz":

@@ -35,7 +35,8 @@ from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import SYMBOLS_FILE, simple_spec
 from tests.reference_book import Fill, Prevented, ReferenceVenue, Transfer
 

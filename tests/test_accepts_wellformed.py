@@ -27,7 +27,8 @@ from bot4.core.accounts import Ledger
 from bot4.core.enums import ExecutionType, OrderType, Side, StpMode, TimeInForce
 from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import SYMBOLS_FILE
 from tests.streams import COARSE, SIMPLE, TRADE_GROUPS, WIDE, DataPicker, Picker, RandomPicker
 

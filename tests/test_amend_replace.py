@@ -17,8 +17,9 @@ from bot4.core.enums import (
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC

@@ -15,11 +15,11 @@ import ray
 
 import bot4
 from bot4.api import Client
-from bot4.core.commands import Command
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, Category, VenueError
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack
+from bot4.core.results import Ack
+from bot4.service.commands import Command
 from tests.gates import gate_maker
 
 pytestmark = pytest.mark.usefixtures("ray_local")
@@ -192,7 +192,7 @@ def test_a_full_mailbox_sheds_with_a_typed_error_and_loses_nothing(
 
 
 def client_command(i: int) -> object:
-    from bot4.core.commands import Command
+    from bot4.service.commands import Command
 
     return Command("submit", limit("a", BUY, 1_000, 9_000 - i % 100), i)  # 1 SOL at ~90
 

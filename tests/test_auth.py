@@ -6,8 +6,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot4.core import auth
-from bot4.core.auth import (
+from bot4.core.errors import Category, VenueError
+from bot4.service import auth
+from bot4.service.auth import (
     KeyRing,
     RequestVerifier,
     SignedRequest,
@@ -16,7 +17,6 @@ from bot4.core.auth import (
     sign,
     split_signature,
 )
-from bot4.core.errors import Category, VenueError
 
 # Binance's documented example key pair (rest-api.md, "SIGNED Endpoint Examples")
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

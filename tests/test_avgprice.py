@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.sim.avgprice import AveragePrice
+from bot4.venue.avgprice import AveragePrice
 
 steps = st.lists(
     st.tuples(

@@ -48,8 +48,9 @@ from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
 from bot4.core.money import from_units
 from bot4.core.orders import AmendOrder, CancelOrder, NewOrder, OrderView
-from bot4.sim.engine import CLIENT_ID_PATTERN, Ack
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.venue.engine import CLIENT_ID_PATTERN
+from bot4.venue.exchange import Venue
 from tests.conftest import SYMBOLS_FILE
 from tests.streams import DataPicker, Picker, RandomPicker
 

@@ -77,6 +77,7 @@ def test_risk_benchmark_checks_every_order() -> None:
     assert positive(doc["checks_per_s"], doc["baseline_venue_check_mean_us"])
 
 
+@pytest.mark.ray  # the script starts a Ray of its own
 def test_wire_benchmark_round_trips_and_times_ray() -> None:
     """wire.py with 200 calls per timing and its own Ray: its round-trip checks (codec decode
     equals the objects, the journal's fast encoder equals the generic one) passed, and Ray's
@@ -94,6 +95,7 @@ def test_wire_benchmark_round_trips_and_times_ray() -> None:
 
 
 @pytest.mark.timeout(TIMEOUT + 60)
+@pytest.mark.ray  # the script starts a Ray of its own
 def test_platform_benchmark_runs_on_its_own_ray() -> None:
     """platform.py with 1,000 orders and 200 round trips of each kind, on a Ray of its own:
     every section ran (bare, compiled, lane, batched full and lean, two actors, in process,

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from bot4.core.stats import nearest_rank
 from bot4.risk.breakers import (
     Admission,
     BreakerBoard,
@@ -22,7 +23,6 @@ from bot4.risk.breakers import (
     BreakerState,
     CircuitBreaker,
     TripReason,
-    nearest_rank,
 )
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN

@@ -19,8 +19,8 @@ from bot4.calibration.calibrate import (
     write_plots,
 )
 from bot4.cli import main
-from bot4.sim.data import DataError
-from bot4.sim.market.models import (
+from bot4.market.data import DataError
+from bot4.market.models import (
     ArrivalModel,
     FillModel,
     LatencyModel,

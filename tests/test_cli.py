@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot4.cli import main
-from bot4.config import load_run_config
-from bot4.runner import simulate
+from bot4.jobs.config import load_run_config
+from bot4.jobs.local import simulate
 from tests.conftest import ROOT
 
 DEFAULT = ROOT / "configs" / "default.toml"

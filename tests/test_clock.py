@@ -16,13 +16,14 @@ import pytest
 
 import bot4
 from bot4.api import Client
-from bot4.core.commands import Command, Deposit, decode
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, Category, Code, VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.core.results import Ack
+from bot4.service.commands import Command, Deposit, decode
+from bot4.service.journal import MemoryJournal
+from bot4.service.symbol import SymbolService
 
 T = 1_700_000_000_000
 BID = NewOrder("a", Side.BUY, OrderType.LIMIT, 100, 2_990_000, TimeInForce.GTC)
@@ -83,7 +84,7 @@ def test_the_desks_pushes_never_take_the_clock_back(btc: Instrument) -> None:
     """A kill switch pushed with an older time (the desk's clock lags) is applied at the
     symbol's time, not refused: the desk's word must always land."""
     from bot4.risk.config import RiskFile
-    from bot4.risk.engine import RiskEngine
+    from bot4.risk.pretrade import RiskEngine
 
     journal = MemoryJournal()
     risk = RiskEngine(RiskFile.model_validate({"valuation_asset": "USDT"}), {"BTCUSDT": btc})

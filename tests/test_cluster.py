@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, run_isolated
+
+pytestmark = pytest.mark.ray  # starts a Ray of its own
 
 
 def test_symbols_spread_and_recover_when_a_node_goes() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot4.config import load_run_config
 from bot4.core.instruments import Instrument, load_symbols
+from bot4.jobs.config import load_run_config
 from tests.conftest import ROOT, SYMBOLS_FILE, simple_spec
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.sim.data import (
+from bot4.market.data import (
     SCALE,
     BookTicker,
     DataError,
@@ -27,7 +27,7 @@ from bot4.sim.data import (
     read_trades,
     readers,
 )
-from bot4.sim.data.records import INT64_MAX
+from bot4.market.data.records import INT64_MAX
 from tests.conftest import REAL_DATA
 
 SAMPLES = REAL_DATA  # ../shared/data

@@ -18,9 +18,9 @@ import pytest
 import ray
 from ray.util.placement_group import placement_group_table
 
-from bot4 import deployment
-from bot4.config import load_run_config
-from bot4.platform_run import run_platform
+from bot4.actors import deployment
+from bot4.jobs.config import load_run_config
+from bot4.jobs.platform import run_platform
 from tests.conftest import ROOT, named_actors
 
 CONFIG = """
@@ -40,7 +40,7 @@ TRADER = """
 import sys
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.orders import NewOrder
-from bot4.deployment import attach
+from bot4.actors.deployment import attach
 client = attach(sys.argv[1])
 client.deposit("carol", "BTCUSDT", "USDT", 10**14)
 ack = client.submit("BTCUSDT", NewOrder("carol", Side.BUY, OrderType.LIMIT, 100, 2_999_000,

@@ -40,7 +40,7 @@ from bot4.core.enums import (
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, digest
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
-from bot4.sim.engine import MatchingEngine
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import simple_spec
 from tests.reference_book import (
     Fill,

@@ -12,7 +12,8 @@ from bot4.core.enums import ExecutionType, ExpiryReason, OrderStatus, OrderType,
 from bot4.core.errors import Bot4Error, Category, VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL = Side.BUY, Side.SELL

@@ -8,7 +8,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.events import ExecutionReport, Gap, SequenceTracker, digest, encode
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import Ack
+from bot4.core.results import Ack
 from tests.conftest import funded_engine, simple_spec
 
 

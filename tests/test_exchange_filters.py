@@ -11,12 +11,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
-from bot4.core.exchange import ExchangeLimits
 from bot4.core.filters import ExchangeFilter
 from bot4.core.instruments import Instrument, load_symbols_file
 from bot4.core.orders import CancelOrder, ListLeg, NewOco, NewOrder, NewOto
-from bot4.sim.engine import Ack, ListAck
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack, ListAck
+from bot4.venue.exchange import Venue
+from bot4.venue.limits import ExchangeLimits
 from tests.conftest import SYMBOLS_FILE, simple_spec
 from tests.test_lists import TYPES
 

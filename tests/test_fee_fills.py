@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.events import to_venue
-from bot4.core.feebook import FeeBook
 from bot4.core.fees import DAY_MS, FeeSchedule, FeesFile, ceil_fraction, load_fees
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import MatchingEngine
-from bot4.sim.venue import Venue
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.exchange import Venue
+from bot4.venue.feebook import FeeBook
 from tests.conftest import ROOT, simple_spec
 from tests.test_fees import faq_schedule
 

@@ -9,8 +9,9 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.avgprice import AveragePrice
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.core.results import Ack
+from bot4.venue.avgprice import AveragePrice
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL = Side.BUY, Side.SELL

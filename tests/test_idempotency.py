@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.core.idempotency import (
+from bot4.infra.redis_store import RedisIdempotencyStore
+from bot4.service.idempotency import (
     CONFLICT,
     IN_FLIGHT,
     NEW,
@@ -20,7 +21,6 @@ from bot4.core.idempotency import (
     TimingWheel,
     order_key,
 )
-from bot4.infra.redis_store import RedisIdempotencyStore
 from tests.redis_server import redis_store_factory
 
 MakeStore = Callable[[int], IdempotencyStore]

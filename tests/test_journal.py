@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.core import commands, enums
-from bot4.core.commands import Command, Deposit, decode, encode
+from bot4.core import enums
 from bot4.core.enums import (
     CancelReplaceMode,
     CancelRestriction,
@@ -34,8 +33,10 @@ from bot4.core.orders import (
     NewOrder,
     NewOto,
 )
-from bot4.infra.journal import FileJournal
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.service import commands
+from bot4.service.commands import Command, Deposit, decode, encode
+from bot4.service.journal import FileJournal, MemoryJournal
+from bot4.service.symbol import SymbolService
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -159,7 +160,7 @@ def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
 
 
 def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrument) -> None:
-    from bot4.core.idempotency import MemoryIdempotencyStore
+    from bot4.service.idempotency import MemoryIdempotencyStore
 
     journal = MemoryJournal()
 

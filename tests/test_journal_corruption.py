@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bot4.core.commands import Command, Deposit, encode
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Category, Code, VenueError
-from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.infra.journal import FileJournal
 from bot4.risk.config import RiskFile
-from bot4.risk.engine import RiskEngine
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.risk.pretrade import RiskEngine
+from bot4.service.commands import Command, Deposit, encode
+from bot4.service.idempotency import MemoryIdempotencyStore
+from bot4.service.journal import FileJournal, MemoryJournal
+from bot4.service.symbol import SymbolService
 
 ORDERS = [Command("deposit", Deposit("a", "USDT", 10**15), 0),
           Command("deposit", Deposit("a", "BTC", 10**12), 0)] + [

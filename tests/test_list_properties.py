@@ -41,7 +41,8 @@ from bot4.core.orders import (
     NewOtoco,
     OrderView,
 )
-from bot4.sim.engine import Ack, CancelReplaceResult, ListAck, MatchingEngine
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import funded_engine, simple_spec
 from tests.test_lists import TYPES
 

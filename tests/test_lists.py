@@ -27,9 +27,10 @@ from bot4.core.orders import (
     NewOto,
     NewOtoco,
 )
-from bot4.sim.engine import Ack, ListAck, MatchingEngine
-from bot4.sim.lists import check_oco_prices
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack, ListAck
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.exchange import Venue
+from bot4.venue.lists import check_oco_prices
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC

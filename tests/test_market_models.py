@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from bot4.core.instruments import Instrument
-from bot4.sim.engine import MatchingEngine
-from bot4.sim.market.certify import ALPHA, certify, format_table, model_samples, recover
-from bot4.sim.market.fit import (
+from bot4.market.certify import ALPHA, certify, format_table, model_samples, recover
+from bot4.market.fit import (
     Estimate,
     TakerEvents,
     fill_shares,
@@ -28,8 +27,8 @@ from bot4.sim.market.fit import (
     poisson_rate,
     taker_events,
 )
-from bot4.sim.market.flow import FlowConfig, FlowGenerator, taker_arrays
-from bot4.sim.market.models import (
+from bot4.market.flow import FlowConfig, FlowGenerator, taker_arrays
+from bot4.market.models import (
     DAY_US,
     HOUR_US,
     ArrivalModel,
@@ -40,7 +39,8 @@ from bot4.sim.market.models import (
     SizeModel,
     rng_for,
 )
-from bot4.sim.market.queue import QueuePosition, simulate_passive_fill
+from bot4.market.queue import QueuePosition, simulate_passive_fill
+from bot4.venue.engine import MatchingEngine
 
 BTC_LIKE = MarketModel(
     "BTCUSDT",

@@ -13,12 +13,12 @@ import ray
 
 import bot4
 from bot4.actors.simulator import SimulatorActor
-from bot4.core.commands import Command
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error
 from bot4.core.orders import NewOrder
+from bot4.jobs.platform import demo_model
 from bot4.obs.dashboards import expressions, load_dashboards
-from bot4.platform_run import demo_model
+from bot4.service.commands import Command
 from tests.conftest import SYMBOLS_FILE
 from tests.prometheus_server import PrometheusServer
 

@@ -10,14 +10,15 @@ import urllib.request
 
 import pytest
 
-from bot4.core.commands import Command, Deposit
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
 from bot4.obs.catalogue import LATENCY_BUCKETS, SPECS, log_buckets
 from bot4.obs.observe import SymbolMetrics, TimedJournal
 from bot4.obs.recorder import Histogram, Recorder, serve
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.service.commands import Command, Deposit
+from bot4.service.journal import MemoryJournal
+from bot4.service.symbol import SymbolService
 
 
 def test_catalogue_names_are_unique_and_buckets_fine_enough_for_p999() -> None:

@@ -16,18 +16,18 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.core.auth import TimestampGuard
-from bot4.core.commands import Command, Deposit, Part, decode, encode
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Code, VenueError
-from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.infra.journal import FileJournal
+from bot4.core.results import Ack
 from bot4.risk.config import RiskFile
-from bot4.risk.engine import RiskEngine
-from bot4.sim.engine import Ack
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.risk.pretrade import RiskEngine
+from bot4.service.auth import TimestampGuard
+from bot4.service.commands import Command, Deposit, Part, decode, encode
+from bot4.service.idempotency import MemoryIdempotencyStore
+from bot4.service.journal import FileJournal, MemoryJournal
+from bot4.service.symbol import SymbolService
 
 T = 1_700_000_000_000
 BUY, SELL, LIMIT, GTC = Side.BUY, Side.SELL, OrderType.LIMIT, TimeInForce.GTC

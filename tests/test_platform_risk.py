@@ -17,11 +17,11 @@ import ray
 
 import bot4
 from bot4.api import Client
-from bot4.config import PlatformConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, Code, VenueError
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import Ack
+from bot4.core.results import Ack
+from bot4.jobs.config import PlatformConfig
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC

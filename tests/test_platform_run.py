@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot4.config import load_run_config
-from bot4.platform_run import run_platform
+from bot4.jobs.config import load_run_config
+from bot4.jobs.platform import run_platform
 from tests.conftest import ROOT, live_placement_groups, named_actors
 
 

@@ -37,7 +37,8 @@ from bot4.core.money import (
     to_units,
 )
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
-from bot4.sim.engine import Ack, MatchingEngine
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
 from tests.reference_book import Fill, Prevented, Transfer, effective_mode
 from tests.streams import (
     STP_MARKETS,

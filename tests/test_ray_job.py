@@ -8,7 +8,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.ray  # starts a Ray of its own
 
 
 def test_the_main_job_runs_as_a_ray_job() -> None:

@@ -14,8 +14,9 @@ import ray
 
 from bot4.actors.symbol import deploy_symbol
 from bot4.core.instruments import Instrument
-from bot4.sim.engine import Ack
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.core.results import Ack
+from bot4.service.journal import MemoryJournal
+from bot4.service.symbol import SymbolService
 from tests.conftest import SYMBOLS_FILE
 from tests.test_journal import order_stream
 

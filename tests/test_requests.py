@@ -8,7 +8,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.core.requests import parse_cancel, parse_new_order
+from bot4.venue.requests import parse_cancel, parse_new_order
 
 LIMIT = {
     "symbol": "BTCUSDT",

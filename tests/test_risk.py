@@ -15,14 +15,14 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Category, VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.results import Ack
 from bot4.risk.breakers import BreakerBoard, BreakerConfig
 from bot4.risk.buckets import TokenBucket
 from bot4.risk.config import RiskFile, load_risk
-from bot4.risk.engine import RiskEngine, TradingState
-from bot4.risk.gate import RiskGate
 from bot4.risk.positions import Position
-from bot4.sim.engine import Ack
-from bot4.sim.venue import Venue
+from bot4.risk.pretrade import RiskEngine, TradingState
+from bot4.service.gate import RiskGate
+from bot4.venue.exchange import Venue
 from tests.conftest import ROOT
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC

@@ -8,18 +8,19 @@ from typing import Any
 
 import pytest
 
-from bot4.core.auth import TimestampGuard
-from bot4.core.commands import Command, Deposit, decode
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Code, VenueError
-from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.results import Ack
 from bot4.risk.config import RiskFile
 from bot4.risk.desk import Holding, RiskDesk, StateChange
-from bot4.risk.engine import RiskEngine, TradingState
-from bot4.sim.engine import Ack
-from bot4.sim.service import MemoryJournal, SymbolService
+from bot4.risk.pretrade import RiskEngine, TradingState
+from bot4.service.auth import TimestampGuard
+from bot4.service.commands import Command, Deposit, decode
+from bot4.service.idempotency import MemoryIdempotencyStore
+from bot4.service.journal import MemoryJournal
+from bot4.service.symbol import SymbolService
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
 LIMIT = OrderType.LIMIT

@@ -11,9 +11,9 @@ import ray
 import bot4
 from bot4.actors.simulator import SimulatorActor
 from bot4.core.instruments import Instrument
-from bot4.sim.engine import MatchingEngine
-from bot4.sim.market.flow import FlowConfig, FlowGenerator
-from bot4.sim.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
+from bot4.market.flow import FlowConfig, FlowGenerator
+from bot4.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
+from bot4.venue.engine import MatchingEngine
 from tests.conftest import SYMBOLS_FILE
 
 MODEL = MarketModel("ETHUSDT", ArrivalModel(3.0, 3.0), SizeModel(-1.0, 1.0),

@@ -11,8 +11,9 @@ from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, NewOrder
-from bot4.sim.engine import Ack, MatchingEngine
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC

@@ -16,8 +16,8 @@ from bot4.core.enums import ExecutionType, OrderStatus, OrderType, Side, StpMode
 from bot4.core.events import ExecutionReport, to_venue
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import Ack
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
 
 SPEC = {"symbol": "BTCUSDT", "baseAsset": "BTC", "quoteAsset": "USDT"}

@@ -12,8 +12,8 @@ from bot4.core.errors import Bot4Error
 from bot4.core.events import to_venue
 from bot4.core.instruments import Instrument
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.venue.exchange import Venue
 from tests.conftest import simple_spec
 
 

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot4.core import enums, wire
-from bot4.core.commands import Command, Deposit, Grant, RiskState
+from bot4.core import enums
 from bot4.core.enums import (
     CancelReplaceMode,
     CancelRestriction,
@@ -36,8 +35,10 @@ from bot4.core.orders import (
     NewOco,
     NewOrder,
 )
-from bot4.core.wire import LeanAck
-from bot4.sim.engine import Ack
+from bot4.core.results import Ack
+from bot4.service import wire
+from bot4.service.commands import Command, Deposit, Grant, RiskState
+from bot4.service.wire import LeanAck
 from tests.conftest import ROOT, funded_engine
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
@@ -270,8 +271,8 @@ def test_intact_frames_of_bad_pickles_raise_value_error(payload: bytes) -> None:
 
 def test_enum_codes_are_the_same_in_another_process(results: list[Any]) -> None:
     """Codes come from the enum definitions, not from hashing: a driver and an actor agree."""
-    code = ("import sys; from bot4.core import wire; "
-            "from bot4.core.commands import Command; from bot4.core.orders import NewOrder; "
+    code = ("import sys; from bot4.service import wire; "
+            "from bot4.service.commands import Command; from bot4.core.orders import NewOrder; "
             "from bot4.core.enums import Side, OrderType, TimeInForce, StpMode; "
             "c = Command('submit', NewOrder('a', Side.SELL, OrderType.LIMIT_MAKER, 1, 2, "
             "TimeInForce.FOK, 0, 'x', StpMode.DECREMENT), 3, 4, 5); "

@@ -5,7 +5,7 @@ touch no symbol at all, e.g. a cross-symbol batch or a deposit, need one store t
 client (every API process, every node) asks: this named actor, ``idempotency`` in the
 ``bot4`` namespace, created or attached to by `deploy_idempotency`.
 
-The actor is a thin adapter over an `IdempotencyStore` (see `bot4.core.idempotency` for the
+The actor is a thin adapter over an `IdempotencyStore` (see `bot4.service.idempotency` for the
 NEW / REPLAY / IN_FLIGHT / CONFLICT protocol). It picks the store once, at construction:
 
 * memory (no ``redis_url``): a `MemoryIdempotencyStore` bounded by ``capacity`` and
@@ -33,13 +33,11 @@ from typing import Any
 
 import ray
 
+from bot4.actors.names import IDEMPOTENCY, NAMESPACE
 from bot4.core import errors
 from bot4.core.errors import VenueError
-from bot4.core.idempotency import NEW, IdempotencyStore, MemoryIdempotencyStore, Status
 from bot4.infra.redis_store import RedisIdempotencyStore, StoreUnavailable
-
-NAMESPACE = "bot4"
-NAME = "idempotency"
+from bot4.service.idempotency import NEW, IdempotencyStore, MemoryIdempotencyStore, Status
 
 BeginResult = tuple[Status, bytes | None]
 
@@ -175,7 +173,7 @@ def deploy_idempotency(
     ttl_ms: int = 86_400_000,
     redis_url: str | None = None,
     prefix: str = "bot4:idem:",
-    name: str = NAME,
+    name: str = IDEMPOTENCY,
     max_pending_calls: int = 1_000,
     scheduling_strategy: Any = None,
     detached: bool = False,

@@ -21,19 +21,17 @@ from typing import Any
 
 import ray
 
+from bot4.actors.names import NAMESPACE, symbol_actor
 from bot4.core import errors
 from bot4.core.errors import VenueError
 from bot4.core.instruments import load_symbols
-from bot4.infra.journal import write_atomic
 from bot4.obs.logs import event, setup_logging
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
 from bot4.risk.config import load_risk
 from bot4.risk.desk import Holding, RiskDesk, StateChange
-from bot4.risk.engine import TradingState
-
-NAMESPACE = "bot4"
-NAME = "risk"
+from bot4.risk.pretrade import TradingState
+from bot4.service.journal import write_atomic
 
 
 def _valid(account: object, symbol: object = "-", amount: object = 0) -> bool:
@@ -88,7 +86,7 @@ class RiskActor:
         actor = self._symbols.get(symbol)
         if actor is None:
             try:
-                actor = ray.get_actor(f"symbol:{symbol}", namespace=NAMESPACE)
+                actor = ray.get_actor(symbol_actor(symbol), namespace=NAMESPACE)
             except ValueError:  # not deployed
                 return None
             self._symbols[symbol] = actor

@@ -14,16 +14,16 @@ from typing import Any
 
 import ray
 
-from bot4.actors.symbol import NAMESPACE
-from bot4.core.commands import Command, Deposit
+from bot4.actors.names import NAMESPACE, symbol_actor
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import NewOrder
+from bot4.core.results import Ack
+from bot4.market.flow import FlowConfig, FlowGenerator
+from bot4.market.models import MarketModel
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
-from bot4.sim.engine import Ack
-from bot4.sim.market.flow import FlowConfig, FlowGenerator
-from bot4.sim.market.models import MarketModel
+from bot4.service.commands import Command, Deposit
 
 
 class ActorBook:
@@ -58,7 +58,7 @@ class SimulatorActor:
 
     def __init__(self, symbols_file: str, symbol: str, model: dict[str, Any], seed: int,
                  config: dict[str, Any] | None = None) -> None:  # fmt: skip
-        actor = ray.get_actor(f"symbol:{symbol}", namespace=NAMESPACE)
+        actor = ray.get_actor(symbol_actor(symbol), namespace=NAMESPACE)
         instrument = load_symbols(symbols_file)[symbol]
         self.generator = FlowGenerator(MarketModel.from_dict(model),
                                        ActorBook(actor, instrument), seed,

@@ -18,24 +18,24 @@ from typing import Any
 
 import ray
 
-from bot4.actors.risk import NAME as RISK_NAME
-from bot4.core import errors, wire
-from bot4.core.auth import TimestampGuard
-from bot4.core.commands import Command
+from bot4.actors.names import NAMESPACE, RISK, symbol_actor
+from bot4.core import errors
 from bot4.core.errors import VenueError
-from bot4.core.idempotency import MemoryIdempotencyStore
 from bot4.core.instruments import load_symbols
-from bot4.infra.journal import FileJournal
 from bot4.obs.logs import event, order_refused, setup_logging
 from bot4.obs.observe import SymbolMetrics, TimedJournal
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
 from bot4.risk.breakers import BreakerState, CircuitBreaker
 from bot4.risk.config import load_risk
-from bot4.risk.engine import RiskEngine
-from bot4.sim.service import SymbolService
+from bot4.risk.pretrade import RiskEngine
+from bot4.service import wire
+from bot4.service.auth import TimestampGuard
+from bot4.service.commands import Command
+from bot4.service.idempotency import MemoryIdempotencyStore
+from bot4.service.journal import FileJournal
+from bot4.service.symbol import SymbolService
 
-NAMESPACE = "bot4"
 BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
@@ -83,7 +83,7 @@ class SymbolActor:
             symbol,
         )
         self.symbol = symbol
-        self.desk: Any = ray.get_actor(RISK_NAME, namespace=NAMESPACE) if desk else None
+        self.desk: Any = ray.get_actor(RISK, namespace=NAMESPACE) if desk else None
         risk = breaker = None
         if risk_file is not None:
             config = load_risk(risk_file)
@@ -193,7 +193,7 @@ class SymbolActor:
         return wire.lean_results(results) if lean else wire.encode_results(results)
 
     def handle_wire(self, blob: bytes) -> bytes:
-        """`handle_batch` in the compact wire form (`bot4.core.wire`): bytes in, bytes out,
+        """`handle_batch` in the compact wire form (`bot4.service.wire`): bytes in, bytes out,
         which Ray ships without pickling each order and report."""
         return wire.encode_results(self._wire_batch(blob))
 
@@ -336,7 +336,7 @@ def deploy_symbol(
 ) -> Any:
     """Create (or attach to) the named actor of `symbol` in the `bot4` namespace."""
     return SymbolActor.options(  # type: ignore[attr-defined]
-        name=f"symbol:{symbol}",
+        name=symbol_actor(symbol),
         namespace=NAMESPACE,
         get_if_exists=True,
         max_pending_calls=max_pending_calls,

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bot4.sim.data import BookTicker, DataError, Klines, Trades, read_any
-from bot4.sim.market.certify import ALPHA, KsRow, RecoveryRow, certify, format_table, recover
-from bot4.sim.market.fit import (
+from bot4.market.certify import ALPHA, KsRow, RecoveryRow, certify, format_table, recover
+from bot4.market.data import BookTicker, DataError, Klines, Trades, read_any
+from bot4.market.fit import (
     Estimate,
     LogNormalFit,
     Quality,
@@ -42,7 +42,7 @@ from bot4.sim.market.fit import (
     quality,
     taker_events,
 )
-from bot4.sim.market.models import (
+from bot4.market.models import (
     ArrivalModel,
     FillModel,
     LatencyModel,

@@ -1,1 +1,1 @@
-"""Domain vocabulary: money, instruments, filters, orders, events, errors, accounts."""
+"""Domain vocabulary: enums, errors, money, instruments, filters, orders, events, accounts, fees."""

@@ -20,6 +20,17 @@ class OrderType(enum.Enum):
     TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
 
 
+# The order-type sets the venue's rules name (membership tests only: never iterate them)
+STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
+TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT})
+STOP_TYPES = STOP_LOSSES | TAKE_PROFITS  # wait for a trigger (algo orders)
+MARKET_STOPS = frozenset({OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})  # trigger into MARKET
+WITH_TIME_IN_FORCE = frozenset(
+    {OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT}
+)
+WITHOUT_PRICE = frozenset({OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT})
+
+
 class TimeInForce(enum.Enum):
     GTC = "GTC"
     IOC = "IOC"

@@ -37,7 +37,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from bot4.core.errors import Bot4Error, Category, VenueError
-from bot4.core.idempotency import CONFLICT, IN_FLIGHT, NEW, REPLAY, Status
+from bot4.service.idempotency import CONFLICT, IN_FLIGHT, NEW, REPLAY, Status
 
 STORE_UNAVAILABLE_CODE = -9202
 STORE_UNAVAILABLE = VenueError(

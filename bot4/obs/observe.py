@@ -13,14 +13,26 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from bot4.core.accounts import Ledger
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
 from bot4.obs.catalogue import BY_NAME
 from bot4.obs.recorder import Recorder
-from bot4.sim.engine import MatchingEngine
+
+
+class EngineTotals(Protocol):
+    """What the metrics read of a symbol's engine: its running totals (a `MatchingEngine`, or
+    any engine with the same counters)."""
+
+    last_trade_id: int
+    traded_ticklots: int  # price x quantity over every trade
+
+    @property
+    def ledger(self) -> Ledger: ...
+
 
 MATCH = "bot4_match_latency_seconds"
 JOURNAL = "bot4_journal_append_seconds"
@@ -76,7 +88,7 @@ class SymbolMetrics:
 
         return outcome
 
-    def publish(self, engine: MatchingEngine) -> None:
+    def publish(self, engine: EngineTotals) -> None:
         """Move the tallies into the recorder, and read the engine's running totals."""
         rec, symbol = self.recorder, self.symbol
         for (order_type, outcome), n in self.orders.items():

@@ -27,15 +27,14 @@ it is enabled and has enough samples. Volatility uses monotonic min/max deques (
 from __future__ import annotations
 
 import enum
-import heapq
-import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from bot4.core.stats import nearest_rank
 
 __all__ = [
     "Admission",
@@ -45,7 +44,6 @@ __all__ = [
     "BreakerState",
     "CircuitBreaker",
     "TripReason",
-    "nearest_rank",
 ]
 
 
@@ -106,21 +104,6 @@ class Admission:
     allowed: bool
     breaker: str | None = None
     state: BreakerState | None = None
-
-
-def nearest_rank(values: list[int], percentile: float) -> int:
-    """The nearest-rank percentile: the ceil(p/100 * n)-th smallest value (1-based, at least 1).
-
-    `percentile` is read through its shortest decimal repr, so 99.9 means exactly 999/10.
-    """
-    n = len(values)
-    if n == 0:
-        raise ValueError("nearest_rank of no values")
-    rank = max(1, math.ceil(Fraction(repr(percentile)) * n / 100))
-    from_top = n - rank + 1
-    if from_top <= rank:
-        return heapq.nlargest(from_top, values)[-1]
-    return heapq.nsmallest(rank, values)[-1]
 
 
 def _check_int(name: str, value: object) -> int:

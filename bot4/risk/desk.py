@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 from bot4.core.fees import DAY_MS
 from bot4.core.instruments import Instrument
 from bot4.risk.config import AccountLimits, RiskFile
-from bot4.risk.engine import RiskEvent, TradingState
 from bot4.risk.leases import AccountBudget
+from bot4.risk.pretrade import RiskEvent, TradingState
 
 __all__ = ["Holding", "RiskDesk", "StateChange"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot4.sim.market.models import FillModel
+from bot4.market.models import FillModel
 
 
 class QueuePosition:

@@ -10,7 +10,15 @@ whole list. This module holds the list state and the leg rules; the engine moves
 
 from __future__ import annotations
 
-from bot4.core.enums import ContingencyType, ListOrderStatus, ListStatusType, OrderType, Side
+from bot4.core.enums import (
+    STOP_LOSSES,
+    TAKE_PROFITS,
+    ContingencyType,
+    ListOrderStatus,
+    ListStatusType,
+    OrderType,
+    Side,
+)
 from bot4.core.errors import (
     BAD_PRICES,
     BOTH_CANNOT_BE_LIMIT,
@@ -25,8 +33,6 @@ from bot4.core.errors import (
 )
 from bot4.core.orders import ListLeg, Order
 
-STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
-TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT})
 OCO_TYPES = STOP_LOSSES | TAKE_PROFITS | {OrderType.LIMIT_MAKER}
 WORKING_TYPES = frozenset({OrderType.LIMIT, OrderType.LIMIT_MAKER})
 

@@ -15,11 +15,13 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from fractions import Fraction
-from typing import NamedTuple
 
 from bot4.core import errors
 from bot4.core.accounts import Balance, Ledger
 from bot4.core.enums import (
+    MARKET_STOPS,
+    STOP_LOSSES,
+    STOP_TYPES,
     CancelReplaceMode,
     CancelRestriction,
     ContingencyType,
@@ -36,8 +38,6 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
-from bot4.core.exchange import ExchangeLimits
-from bot4.core.feebook import FeeBook, FeeRef
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
@@ -52,11 +52,14 @@ from bot4.core.orders import (
     Order,
     OrderView,
 )
-from bot4.sim import lists
-from bot4.sim.avgprice import AveragePrice
-from bot4.sim.book import BookSide, Level
-from bot4.sim.lists import OrderList
-from bot4.sim.stops import MARKET_STOPS, STOP_TYPES, StopBook, fires_on_rise, would_trigger
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
+from bot4.venue import lists
+from bot4.venue.avgprice import AveragePrice
+from bot4.venue.book import BookSide, Level
+from bot4.venue.feebook import FeeBook, FeeRef
+from bot4.venue.limits import ExchangeLimits
+from bot4.venue.lists import OrderList
+from bot4.venue.stops import StopBook, fires_on_rise, would_trigger
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
@@ -93,49 +96,6 @@ _TYPE_NAMES = {
 }
 
 _new_tuple = tuple.__new__
-
-
-class Ack(NamedTuple):
-    """The answer to an accepted request: the order's state after it, and its reports."""
-
-    order_id: int
-    client_order_id: str
-    status: OrderStatus
-    executed_qty: int  # lots
-    cum_quote: int  # tick-lots
-    transact_time: int
-    reports: tuple[ExecutionReport, ...]
-    list_statuses: tuple[ListStatus, ...] = ()
-
-
-class ListAck(NamedTuple):
-    """The answer to an order-list request: the list, its legs now, and the events."""
-
-    order_list_id: int
-    list_client_order_id: str
-    contingency_type: ContingencyType
-    list_order_status: ListOrderStatus
-    orders: tuple[OrderView, ...]
-    transact_time: int
-    reports: tuple[ExecutionReport, ...]
-    list_statuses: tuple[ListStatus, ...]
-
-
-class CancelReplaceResult(NamedTuple):
-    """Both halves of a cancel-replace; `new` is None when it was not attempted."""
-
-    cancel: Ack | VenueError
-    new: Ack | VenueError | None
-
-    @property
-    def error(self) -> VenueError | None:
-        """None when both succeeded, else -2021 (one failed) or -2022 (nothing was done)."""
-        cancel_ok, new_ok = isinstance(self.cancel, Ack), isinstance(self.new, Ack)
-        if cancel_ok and new_ok:
-            return None
-        if cancel_ok or new_ok:
-            return errors.CANCEL_REPLACE_PARTIALLY_FAILED
-        return errors.CANCEL_REPLACE_FAILED
 
 
 EventSink = Callable[[list[ExecutionReport]], None]
@@ -804,7 +764,7 @@ class MatchingEngine:
         pair needs beyond that, and receives its sibling's lock when it triggers.
         """
         needs = [self._leg_need(self._as_request(o)) for o in pair]
-        primary = 0 if pair[0].type not in lists.STOP_LOSSES else 1
+        primary = 0 if pair[0].type not in STOP_LOSSES else 1
         own = needs[primary]
         total = max(n for n in needs if not isinstance(n, VenueError))
         assert not isinstance(own, VenueError)

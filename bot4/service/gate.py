@@ -14,10 +14,10 @@ from __future__ import annotations
 from bot4.core import errors
 from bot4.core.errors import Category, Code, VenueError
 from bot4.core.orders import CancelOrder, NewOrder
+from bot4.core.results import Ack
 from bot4.risk.breakers import BreakerBoard
-from bot4.risk.engine import RiskEngine
-from bot4.sim.engine import Ack
-from bot4.sim.venue import Venue
+from bot4.risk.pretrade import RiskEngine
+from bot4.venue.exchange import Venue
 
 
 class RiskGate:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 
-from bot4.core.idempotency import TimingWheel
+from bot4.service.idempotency import TimingWheel
 
 
 class Seen(enum.Enum):

@@ -26,7 +26,6 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from bot4.core import enums
-from bot4.core.commands import Command, Deposit
 from bot4.core.enums import (
     CancelRestriction,
     ExecutionType,
@@ -40,7 +39,8 @@ from bot4.core.enums import (
 from bot4.core.errors import Category, VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack
+from bot4.core.results import Ack
+from bot4.service.commands import Command, Deposit
 
 
 class LeanAck(NamedTuple):

@@ -19,32 +19,12 @@ from __future__ import annotations
 import itertools
 import pickle
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot4.core import errors
-from bot4.core.auth import TimestampGuard
-from bot4.core.commands import (
-    Command,
-    Deposit,
-    Grant,
-    Part,
-    RiskState,
-    decode,
-    encode,
-    encode_part,
-    fingerprint,
-)
 from bot4.core.errors import Category, Code, VenueError
 from bot4.core.events import ExecutionReport
-from bot4.core.idempotency import (
-    CONFLICT,
-    NEW,
-    REPLAY,
-    MemoryIdempotencyStore,
-    RecentRequests,
-    order_key,
-)
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
@@ -57,8 +37,29 @@ from bot4.core.orders import (
     NewOtoco,
 )
 from bot4.risk.breakers import CircuitBreaker
-from bot4.risk.engine import RiskEngine, TradingState
-from bot4.sim.engine import MatchingEngine
+from bot4.risk.pretrade import RiskEngine, TradingState
+from bot4.service.auth import TimestampGuard
+from bot4.service.commands import (
+    Command,
+    Deposit,
+    Grant,
+    Part,
+    RiskState,
+    decode,
+    encode,
+    encode_part,
+    fingerprint,
+)
+from bot4.service.idempotency import (
+    CONFLICT,
+    NEW,
+    REPLAY,
+    MemoryIdempotencyStore,
+    RecentRequests,
+    order_key,
+)
+from bot4.service.journal import Journal
+from bot4.venue.engine import MatchingEngine
 
 _KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method, request)
     "submit": ("submit", NewOrder),
@@ -72,37 +73,6 @@ _KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method
     "deposit": (None, Deposit),  # grants and risk states come only from the desk (`_record`)
 }
 _METHODS = {kind: method for kind, (method, _) in _KINDS.items() if method is not None}
-
-
-class Journal(Protocol):
-    """Where a symbol's commands go: appended in order, durable at `commit`, read back in
-    order. `where` names it in reports (a file's path)."""
-
-    where: str
-
-    def append(self, line: bytes) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def lines(self) -> Iterator[bytes]: ...
-
-
-class MemoryJournal:
-    """A journal in a list (tests, and runs that need no durability)."""
-
-    where = "memory"
-
-    def __init__(self) -> None:
-        self.data: list[bytes] = []
-
-    def append(self, line: bytes) -> None:
-        self.data.append(line)
-
-    def commit(self) -> None:
-        """Nothing to do: a list holds what it holds."""
-
-    def lines(self) -> Iterator[bytes]:
-        return iter(list(self.data))
 
 
 def _part_key(request_id: str) -> str:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TextIO
 
-from bot4.config import RunConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Category, VenueError
 from bot4.core.events import ExecutionReport, digest
@@ -25,8 +24,9 @@ from bot4.core.fees import load_fees
 from bot4.core.instruments import Instrument, load_symbols_file
 from bot4.core.money import format_units, to_units
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.sim.engine import Ack
-from bot4.sim.venue import Venue
+from bot4.core.results import Ack
+from bot4.jobs.config import RunConfig
+from bot4.venue.exchange import Venue
 
 START_TIME_MS = 1_700_000_000_000
 

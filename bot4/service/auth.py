@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from bot4.core import errors
 from bot4.core.errors import Category, VenueError
-from bot4.core.replays import ReplayMemory, Seen
+from bot4.service.replays import ReplayMemory, Seen
 
 DEFAULT_WINDOW_MS = 5_000
 MAX_WINDOW_MS = 60_000

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from bot4.core import errors
 from bot4.core.enums import (
+    WITH_TIME_IN_FORCE,
+    WITHOUT_PRICE,
     CancelReplaceMode,
     CancelRestriction,
     OrderType,
@@ -69,8 +71,6 @@ CANCEL_REPLACE_PARAMS = frozenset(
 _RESP_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 E = TypeVar("E", Side, OrderType, TimeInForce, StpMode)
 # tuples of enums: `in` by identity, no Enum.__hash__ per request
-_WITH_TIF = (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-_NO_PRICE = (OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 _STOPS = (
     OrderType.STOP_LOSS,
     OrderType.STOP_LOSS_LIMIT,
@@ -131,12 +131,12 @@ def parse_new_order(
         return errors.invalid_parameter("newOrderRespType")
     tif: TimeInForce | None = None
     if _present(params, "timeInForce"):
-        if otype not in _WITH_TIF:
+        if otype not in WITH_TIME_IN_FORCE:
             return errors.TIF_NOT_REQUIRED
         tif = _enum(TimeInForce, params["timeInForce"])
         if tif is None:
             return errors.INVALID_TIF
-    elif otype in _WITH_TIF:
+    elif otype in WITH_TIME_IN_FORCE:
         return errors.mandatory_param("timeInForce")
     price = quantity = quote_qty = 0
     spec = instrument.spec
@@ -157,7 +157,7 @@ def parse_new_order(
             if parsed == 0:
                 return errors.invalid_parameter("quoteOrderQty")
             quote_qty = parsed
-    elif otype in _NO_PRICE:
+    elif otype in WITHOUT_PRICE:
         if _present(params, "price"):
             return errors.param_not_required("price")
         if _present(params, "quoteOrderQty"):

@@ -18,14 +18,16 @@ from bot4.core.accounts import Ledger
 from bot4.core.enums import Side
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT, ExecutionReport, commission_unit
-from bot4.core.exchange import ExchangeLimits
-from bot4.core.feebook import FeeBook
 from bot4.core.fees import FeeSchedule
 from bot4.core.filters import ExchangeFilter
 from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.core.requests import (
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
+from bot4.venue.engine import EventSink, MatchingEngine
+from bot4.venue.feebook import FeeBook
+from bot4.venue.limits import ExchangeLimits
+from bot4.venue.requests import (
     parse_amend,
     parse_cancel,
     parse_cancel_list,
@@ -35,7 +37,6 @@ from bot4.core.requests import (
     parse_oto,
     parse_otoco,
 )
-from bot4.sim.engine import Ack, CancelReplaceResult, EventSink, ListAck, MatchingEngine
 
 Q = TypeVar("Q")
 R = TypeVar("R")

@@ -1,4 +1,5 @@
-"""The embedded journal: an append-only file per symbol, one encoded command per line.
+"""Journals: where a symbol's commands go (`Journal`), in a list (`MemoryJournal`) or in an
+append-only file per symbol, one encoded command per line (`FileJournal`).
 
 Lines are buffered by `append` and made durable together by `commit`, which the symbol calls
 before it answers a command or a batch (group commit). `fsync` decides durability: "always"
@@ -13,7 +14,38 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
+
+
+class Journal(Protocol):
+    """Where a symbol's commands go: appended in order, durable at `commit`, read back in
+    order. `where` names it in reports (a file's path)."""
+
+    where: str
+
+    def append(self, line: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def lines(self) -> Iterator[bytes]: ...
+
+
+class MemoryJournal:
+    """A journal in a list (tests, and runs that need no durability)."""
+
+    where = "memory"
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+
+    def append(self, line: bytes) -> None:
+        self.data.append(line)
+
+    def commit(self) -> None:
+        """Nothing to do: a list holds what it holds."""
+
+    def lines(self) -> Iterator[bytes]:
+        return iter(list(self.data))
 
 
 class FileJournal:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from bot4.sim.market.models import (
+from bot4.market.models import (
     DAY_US,
     HOUR_US,
     ArrivalModel,

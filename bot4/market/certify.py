@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from bot4.sim.market.fit import Estimate, binomial, fit_beta, fit_lognormal, poisson_rate
-from bot4.sim.market.models import FloatArray, MarketModel, rng_for
+from bot4.market.fit import Estimate, binomial, fit_beta, fit_lognormal, poisson_rate
+from bot4.market.models import FloatArray, MarketModel, rng_for
 
 ALPHA = 0.01
 SELF_SAMPLES = 5_000

@@ -27,7 +27,7 @@ from typing import IO, Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from bot4.sim.data.records import (
+from bot4.market.data.records import (
     INT64_MAX,
     SCALE,
     BookTicker,

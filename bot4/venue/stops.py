@@ -12,24 +12,16 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from bot4.core.enums import OrderType, Side
+from bot4.core.enums import STOP_LOSSES, OrderType, Side
 from bot4.core.orders import Order
 
 # Tuples, not sets: `in` then compares by identity, while a set would call Enum.__hash__
 # (a Python-level function) for every order on the hot path.
-STOP_TYPES = (
-    OrderType.STOP_LOSS,
-    OrderType.STOP_LOSS_LIMIT,
-    OrderType.TAKE_PROFIT,
-    OrderType.TAKE_PROFIT_LIMIT,
-)
-MARKET_STOPS = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
-_STOP_LOSS = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
 
 
 def fires_on_rise(order_type: OrderType, side: Side) -> bool:
     """Whether the stop price is above the market: STOP_LOSS BUY and TAKE_PROFIT SELL."""
-    return (order_type in _STOP_LOSS) is (side is Side.BUY)
+    return (order_type in STOP_LOSSES) is (side is Side.BUY)
 
 
 def would_trigger(order_type: OrderType, side: Side, stop_price: int, last: int) -> bool:

@@ -25,10 +25,8 @@ from ray.util.placement_group import (
     remove_placement_group,
 )
 
-from bot4.actors.symbol import NAMESPACE
-from bot4.api import GROUP, Client, Policy, connect
-
-SYMBOL_PREFIX = "symbol:"
+from bot4.actors.names import GROUP, IDEMPOTENCY, NAMESPACE, RISK, SYMBOL_PREFIX
+from bot4.api import Client, Policy, connect
 
 
 def _ray_cli() -> str:
@@ -53,6 +51,11 @@ def join(address: str | None = None, *, start: bool = False) -> str | None:
                        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})  # fmt: skip
         context = ray.init(address="auto", namespace=NAMESPACE, log_to_driver=False)
     return context.dashboard_url or None
+
+
+def cluster_address() -> str:
+    """The address of the Ray cluster this process joined (its GCS, host:port)."""
+    return str(ray.get_runtime_context().gcs_address)
 
 
 def names() -> list[str]:
@@ -108,8 +111,8 @@ def attach(address: str | None = None, *, policy: Policy = "reject",
         return ray.get_actor(name, namespace=NAMESPACE) if name in named else None
 
     actors = {s: get(SYMBOL_PREFIX + s) for s in symbols}
-    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=get("risk"),
-                    idempotency=get("idempotency"))  # fmt: skip
+    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=get(RISK),
+                    idempotency=get(IDEMPOTENCY))  # fmt: skip
     client.dashboard_url = dashboard
     return client
 
@@ -168,4 +171,4 @@ def down(address: str | None = None) -> list[str]:
     return removed
 
 
-__all__ = ["attach", "down", "join", "names", "status", "up"]
+__all__ = ["attach", "cluster_address", "down", "join", "names", "status", "up"]

@@ -31,19 +31,19 @@ from typing import Any, TextIO
 
 import ray
 
+from bot4.actors.deployment import attach
 from bot4.actors.simulator import SimulatorActor
 from bot4.api import Client, connect
-from bot4.config import RunConfig
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
 from bot4.core.money import to_units
 from bot4.core.orders import CancelOrder, NewOrder
-from bot4.deployment import attach
-from bot4.risk.breakers import nearest_rank
-from bot4.sim.engine import Ack
-from bot4.sim.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
+from bot4.core.results import Ack
+from bot4.core.stats import nearest_rank
+from bot4.jobs.config import RunConfig
+from bot4.market.models import ArrivalModel, FillModel, MarketModel, SizeModel
 
 START_US = 1_700_000_000_000_000
 TOKEN_HINT = "it asks for Ray's auth token: print it with `ray get-auth-token`"
@@ -90,7 +90,7 @@ def run_platform(
     """Trade for `seconds` of simulated time; the summary as a dict. On a running deployment
     (`bot4 up`) it trades on the configured symbols the deployment has and leaves it up.
     Otherwise it deploys its own, removed at the end, or with `keep` deployed detached and
-    left up (`bot4.deployment.down` removes it)."""
+    left up (`bot4.actors.deployment.down` removes it)."""
     w = (out or sys.stdout).write
     wall = time.perf_counter()
     client = _running(address)

@@ -25,8 +25,8 @@ from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.sim.engine import Ack
-from bot4.sim.market.models import IntArray, MarketModel, rng_for
+from bot4.core.results import Ack
+from bot4.market.models import IntArray, MarketModel, rng_for
 
 
 class _Deposits(Protocol):

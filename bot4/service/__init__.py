@@ -1,0 +1,1 @@
+"""The pure order path: symbol service, admission, journals, commands, wire, idempotency, auth."""

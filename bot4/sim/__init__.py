@@ -1,1 +1,0 @@
-"""The venue: order book, matching engine, reference price, multi-symbol venue."""
