@@ -45,7 +45,7 @@ from bot4.api import connect  # noqa: E402
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
-from bot4.risk.breakers import nearest_rank  # noqa: E402
+from bot4.core.stats import nearest_rank  # noqa: E402
 from bot4.service import wire  # noqa: E402
 from bot4.service.commands import Command, Deposit  # noqa: E402
 from bot4.service.journal import MemoryJournal  # noqa: E402

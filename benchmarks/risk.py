@@ -38,10 +38,10 @@ from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.money import to_units  # noqa: E402
 from bot4.core.orders import CancelOrder, NewOrder  # noqa: E402
-from bot4.risk.breakers import nearest_rank  # noqa: E402
+from bot4.core.results import Ack  # noqa: E402
+from bot4.core.stats import nearest_rank  # noqa: E402
 from bot4.risk.config import RiskFile, load_risk  # noqa: E402
 from bot4.risk.pretrade import RiskEngine  # noqa: E402
-from bot4.venue.engine import Ack  # noqa: E402
 from bot4.venue.exchange import Venue  # noqa: E402
 
 PRICES = {"BTCUSDT": "30000", "ETHUSDT": "2000", "BNBUSDT": "300", "SOLUSDT": "100"}

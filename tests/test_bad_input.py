@@ -49,8 +49,8 @@ from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
 from bot4.core.money import from_units
 from bot4.core.orders import AmendOrder, CancelOrder, NewOrder, OrderView
 from bot4.core.results import Ack
-from bot4.venue.engine import CLIENT_ID_PATTERN
 from bot4.venue.exchange import Venue
+from bot4.venue.rules import CLIENT_ID_PATTERN
 from tests.conftest import SYMBOLS_FILE
 from tests.streams import DataPicker, Picker, RandomPicker
 

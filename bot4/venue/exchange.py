@@ -24,7 +24,7 @@ from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
-from bot4.venue.engine import EventSink, MatchingEngine
+from bot4.venue.engine import MatchingEngine
 from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
 from bot4.venue.requests import (
@@ -37,6 +37,7 @@ from bot4.venue.requests import (
     parse_oto,
     parse_otoco,
 )
+from bot4.venue.rules import EventSink
 
 Q = TypeVar("Q")
 R = TypeVar("R")
