@@ -54,7 +54,10 @@ class Holding(NamedTuple):
     realized: int
 
 
-class _Account:
+class _DeskAccount:
+    """One account across every symbol, as the desk holds it: state, limits, exposure
+    budget, holdings per symbol and the equity marks of the loss limits."""
+
     __slots__ = ("budget", "day", "day_equity", "holdings", "last_equity", "limits", "peak",
                  "state")  # fmt: skip
 
@@ -87,17 +90,17 @@ class RiskDesk:
         self.symbols = sorted(instruments)
         self.prices: dict[str, int] = {}  # symbol -> reference price, ticks
         self.events: deque[RiskEvent] = deque(maxlen=keep_events)
-        self._accounts: dict[str, _Account] = {}
+        self._accounts: dict[str, _DeskAccount] = {}
 
     # ------------------------------------------------------------------ accounts
 
-    def _account(self, name: str) -> _Account:
+    def _account(self, name: str) -> _DeskAccount:
         acct = self._accounts.get(name)
         if acct is None:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"an account is a non-empty string, got {name!r}")
             limits = AccountLimits.compile(self.config.account_spec(name), self.unit)
-            acct = self._accounts[name] = _Account(limits)
+            acct = self._accounts[name] = _DeskAccount(limits)
         return acct
 
     def state(self, account: str) -> TradingState:
@@ -223,7 +226,7 @@ class RiskDesk:
                 total += lots * price * self.per_ticklot[symbol] - cost
         return total
 
-    def _check_losses(self, name: str, acct: _Account, now: int) -> StateChange | None:
+    def _check_losses(self, name: str, acct: _DeskAccount, now: int) -> StateChange | None:
         lim = acct.limits
         if lim.max_daily_loss is None and lim.max_drawdown is None:
             return None

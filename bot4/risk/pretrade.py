@@ -103,7 +103,10 @@ class _Book:
         self.open_sell = 0
 
 
-class _Account:
+class _AccountRisk:
+    """One account's pre-trade state in a symbol: state, limits, rate buckets, open orders,
+    exposure budget, positions and the equity marks of the loss limits."""
+
     __slots__ = (
         "assets",
         "books",
@@ -161,9 +164,9 @@ class RiskEngine:
         self.config = config
         self.instruments = dict(instruments)
         self.leased = leased
-        self._accounts: dict[str, _Account] = {}
+        self._accounts: dict[str, _AccountRisk] = {}
         self._open: dict[tuple[str, int], _Open] = {}  # (symbol, orderId)
-        self._pending: tuple[_Account, _Book, bool, int, int] | None = None
+        self._pending: tuple[_AccountRisk, _Book, bool, int, int] | None = None
         self.reference: dict[str, int] = {}  # symbol -> price ticks (last trade or mark)
         self.events: list[RiskEvent] = []
         self.low_water_lots = 0
@@ -172,12 +175,12 @@ class RiskEngine:
 
     # ------------------------------------------------------------------ state
 
-    def account(self, name: str) -> _Account:
+    def account(self, name: str) -> _AccountRisk:
         acct = self._accounts.get(name)
         if acct is None:
             unit = self._valuation_unit()
             limits = AccountLimits.compile(self.config.account_spec(name), unit)
-            acct = self._accounts[name] = _Account(name, limits, self.leased)
+            acct = self._accounts[name] = _AccountRisk(name, limits, self.leased)
         return acct
 
     def _valuation_unit(self) -> Decimal:
@@ -186,7 +189,7 @@ class RiskEngine:
                 return inst.quote_unit
         raise ValueError(f"no symbol is quoted in {self.config.valuation_asset}")
 
-    def _book(self, acct: _Account, symbol: str) -> _Book:
+    def _book(self, acct: _AccountRisk, symbol: str) -> _Book:
         book = acct.books.get(symbol)
         if book is None:
             inst = self.instruments[symbol]
@@ -416,7 +419,7 @@ class RiskEngine:
             track.book.lease.unreserve(release)
             track.reserved -= release
 
-    def _fill(self, acct: _Account, symbol: str, r: ExecutionReport, now: int) -> None:
+    def _fill(self, acct: _AccountRisk, symbol: str, r: ExecutionReport, now: int) -> None:
         book = acct.books.get(symbol) or self._book(acct, symbol)
         inst = book.inst
         notional = r.last_qty * r.last_price * inst.quote_per_ticklot
@@ -458,7 +461,7 @@ class RiskEngine:
                 total += pos.unrealized(ref * book.inst.quote_per_ticklot)
         return total
 
-    def _check_losses(self, acct: _Account, now: int) -> None:
+    def _check_losses(self, acct: _AccountRisk, now: int) -> None:
         lim = acct.limits
         if self.leased or (lim.max_daily_loss is None and lim.max_drawdown is None):
             return
