@@ -22,7 +22,7 @@ from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
 from bot4.venue.engine import MatchingEngine
 
 if TYPE_CHECKING:
-    from tests.prometheus_server import PrometheusServer
+    from tests.support.prometheus_server import PrometheusServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS_FILE = ROOT / "configs" / "symbols.toml"
@@ -273,7 +273,7 @@ def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port for the session: its URL.
 
     Fails (does not skip) when redis-server is not installed, saying how to install it."""
-    from tests.redis_server import RedisServer, RedisServerMissing
+    from tests.support.redis_server import RedisServer, RedisServerMissing
 
     server = RedisServer()
     try:
@@ -378,7 +378,7 @@ def prometheus(ray_local: None) -> Iterator[PrometheusServer]:
     so allow ~15 s between recording a value and seeing it in a query."""
     import ray
 
-    from tests.prometheus_server import (
+    from tests.support.prometheus_server import (
         PrometheusMissing,
         PrometheusServer,
         find_prometheus,

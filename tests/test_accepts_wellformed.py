@@ -10,7 +10,8 @@ for one lot of the book, from accounts holding far more than any order can need.
 quantities are often drawn at the very edges of what the filters allow (the band's ends, the
 minimum and maximum notional), where an off-by-one in the engine would refuse them. The engine
 must accept every one (an IOC, FOK or MARKET order may still expire: that is an answer, not a
-refusal). Symbols: the four of configs/symbols.toml and the test markets of tests/streams.py.
+refusal). Symbols: the four of configs/symbols.toml and the test markets of
+tests/support/streams.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from tests.conftest import SYMBOLS_FILE
-from tests.streams import COARSE, SIMPLE, TRADE_GROUPS, WIDE, DataPicker, Picker, RandomPicker
+from tests.support.streams import (
+    COARSE,
+    SIMPLE,
+    TRADE_GROUPS,
+    WIDE,
+    DataPicker,
+    Picker,
+    RandomPicker,
+)
 
 CONFIGURED = load_symbols(SYMBOLS_FILE)
 SEEDS = {"BTCUSDT": 6_000_000, "ETHUSDT": 300_000, "BNBUSDT": 60_000, "SOLUSDT": 15_000}

@@ -20,7 +20,7 @@ from bot4.core.errors import Bot4Error, Category, VenueError
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.service.commands import Command
-from tests.gates import gate_maker
+from tests.support.gates import gate_maker
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC

@@ -52,7 +52,7 @@ from bot4.core.results import Ack
 from bot4.venue.exchange import Venue
 from bot4.venue.rules import CLIENT_ID_PATTERN
 from tests.conftest import SYMBOLS_FILE
-from tests.streams import DataPicker, Picker, RandomPicker
+from tests.support.streams import DataPicker, Picker, RandomPicker
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER

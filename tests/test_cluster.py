@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ray  # starts a Ray of its own
 def test_symbols_spread_and_recover_when_a_node_goes() -> None:
     """The scenario runs in its own process group, killed with everything it started (its
     3-node Ray) when it ends, also on a timeout, so a failure leaves no Ray behind."""
-    run = run_isolated([sys.executable, str(ROOT / "tests" / "cluster_scenario.py")],
+    run = run_isolated([sys.executable, str(ROOT / "tests" / "support" / "cluster_scenario.py")],
                        timeout=400)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])

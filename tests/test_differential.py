@@ -1,18 +1,18 @@
 """Differential tests: the engine against the reference venue, and long-stream determinism.
 
-Every request of a stream goes to the engine and to `ReferenceVenue` (tests/reference_book.py),
-which decides on its own, from the venue's documented rules, whether the request is refused
-and with which error (shape, STP mode, PRICE_FILTER, PERCENT_PRICE_BY_SIDE, LOT_SIZE,
-MARKET_LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client id, LIMIT_MAKER that would match,
-quoteOrderQty sizing, balance; cancels of unknown orders), or accepted and what it does. The two
-must agree on every request: the same error (code and message) when either refuses, else the
-same order id, the same execution reports in the same order (each one's order, execution type,
-status, expiry reason, quantity and price of its fill or prevented match, executed quantity,
-commission and commission asset, the commission computed by the reference from the symbol's
-rates and rounded up once), the same final status, executed and quote quantities, fills and
-prevented matches. After EVERY request the resting books (order, side, price, remaining, in
-priority order), every account's free and locked balances, the fees collected and the
-prevented-match counter must be equal.
+Every request of a stream goes to the engine and to `ReferenceVenue`
+(tests/support/reference_book.py), which decides on its own, from the venue's documented rules,
+whether the request is refused and with which error (shape, STP mode, PRICE_FILTER,
+PERCENT_PRICE_BY_SIDE, LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client id,
+LIMIT_MAKER that would match, quoteOrderQty sizing, balance; cancels of unknown orders), or
+accepted and what it does. The two must agree on every request: the same error (code and
+message) when either refuses, else the same order id, the same execution reports in the same
+order (each one's order, execution type, status, expiry reason, quantity and price of its fill
+or prevented match, executed quantity, commission and commission asset, the commission computed
+by the reference from the symbol's rates and rounded up once), the same final status, executed
+and quote quantities, fills and prevented matches. After EVERY request the resting books (order,
+side, price, remaining, in priority order), every account's free and locked balances, the fees
+collected and the prevented-match counter must be equal.
 
 A tally of what was compared (per request kind: accepted, refused and why, final status) is
 kept; the long seeded test asserts that FOK, IOC, LIMIT_MAKER, MARKET by quantity and by
@@ -42,7 +42,7 @@ from bot4.core.events import ExecutionReport, digest
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
 from bot4.venue.engine import MatchingEngine
 from tests.conftest import simple_spec
-from tests.reference_book import (
+from tests.support.reference_book import (
     Fill,
     Outcome,
     Prevented,
@@ -51,7 +51,7 @@ from tests.reference_book import (
     RefReport,
     Transfer,
 )
-from tests.streams import (
+from tests.support.streams import (
     BTC,
     COARSE,
     SIMPLE,

@@ -21,7 +21,7 @@ from bot4.service.idempotency import (
     TimingWheel,
     order_key,
 )
-from tests.redis_server import redis_store_factory
+from tests.support.redis_server import redis_store_factory
 
 MakeStore = Callable[[int], IdempotencyStore]
 

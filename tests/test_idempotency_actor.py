@@ -20,7 +20,7 @@ from bot4.actors.idempotency import IdempotencyActor, deploy_idempotency
 from bot4.core.errors import Code, VenueError
 from bot4.infra.redis_store import STORE_UNAVAILABLE_CODE, StoreUnavailable
 from bot4.service.idempotency import CONFLICT, IN_FLIGHT, NEW, REPLAY, MemoryIdempotencyStore
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 TIMEOUT = 60
 Deploy = Callable[..., Any]

@@ -20,7 +20,7 @@ from bot4.jobs.platform import demo_model
 from bot4.obs.dashboards import expressions, load_dashboards
 from bot4.service.commands import Command
 from tests.conftest import SYMBOLS_FILE
-from tests.prometheus_server import PrometheusServer
+from tests.support.prometheus_server import PrometheusServer
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
 BTC, ETH = 3_000_000, 200_000

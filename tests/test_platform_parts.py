@@ -18,7 +18,7 @@ from bot4.api import Client
 from bot4.core.enums import ExecutionType, OrderType, Side, TimeInForce
 from bot4.core.orders import NewOrder
 from bot4.core.results import Ack
-from tests.gates import gate_maker
+from tests.support.gates import gate_maker
 
 BTC, ETH = 3_000_000, 200_000  # 30000.00 and 2000.00 in ticks
 

@@ -11,8 +11,8 @@ import pytest
 import ray
 from ray.util import metrics
 
-from tests import prometheus_server
-from tests.prometheus_server import PrometheusError, PrometheusMissing, PrometheusServer
+from tests.support import prometheus_server
+from tests.support.prometheus_server import PrometheusError, PrometheusMissing, PrometheusServer
 
 # ray.util.metrics.Counter("bot4_fixture_probe_total") as Prometheus shows it (see the fixture)
 PROBE_SERIES = "ray_bot4_fixture_probe_total"

@@ -1,11 +1,10 @@
 """Property tests of the matching engine's invariants (DESIGN.md) over random request streams.
 
-Each test drives a fresh engine with a stream from `tests.streams` (simple, wide, coarse-unit and
-configs/symbols.toml BTCUSDT markets, 2-4 accounts) and checks one invariant, either after every
-request or over the whole event log. On every market but `simple`, orders carry random
-self-trade prevention modes and two accounts share a tradeGroupId, so that prevented matches
-(TRADE_PREVENTION reports, EXPIRED_IN_MATCH orders, TRANSFERs) are frequent.
-"""
+Each test drives a fresh engine with a stream from `tests.support.streams` (simple, wide,
+coarse-unit and configs/symbols.toml BTCUSDT markets, 2-4 accounts) and checks one invariant,
+either after every request or over the whole event log. On every market but `simple`, orders
+carry random self-trade prevention modes and two accounts share a tradeGroupId, so that
+prevented matches (TRADE_PREVENTION reports, EXPIRED_IN_MATCH orders, TRANSFERs) are frequent."""
 
 from __future__ import annotations
 
@@ -39,8 +38,8 @@ from bot4.core.money import (
 from bot4.core.orders import CancelOrder, NewOrder, OrderView
 from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
-from tests.reference_book import Fill, Prevented, Transfer, effective_mode
-from tests.streams import (
+from tests.support.reference_book import Fill, Prevented, Transfer, effective_mode
+from tests.support.streams import (
     STP_MARKETS,
     Harness,
     Market,
@@ -800,7 +799,7 @@ def test_stp_mode_is_the_one_sent_or_the_symbol_default(scenario: Scenario) -> N
 def test_a_cancelled_order_can_still_be_queried() -> None:
     """Minimal case of the property above: a resting order that is cancelled stays queryable
     by get_order with status CANCELED (Binance keeps cancelled orders queryable)."""
-    from tests.streams import SIMPLE
+    from tests.support.streams import SIMPLE
 
     engine = build_engine(SIMPLE, ("alice", "bob"))
     ack = send(engine, NewOrder("alice", Side.BUY, OrderType.LIMIT, 1, 100, TimeInForce.GTC), 1)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ray  # starts a Ray of its own
 
 def test_the_main_job_runs_as_a_ray_job() -> None:
     run = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "job_scenario.py")],
+        [sys.executable, str(ROOT / "tests" / "support" / "job_scenario.py")],
         capture_output=True,
         text=True,
         timeout=400,

@@ -12,8 +12,13 @@ import redis
 from bot4.core.errors import Bot4Error, Category
 from bot4.infra.redis_store import STORE_UNAVAILABLE_CODE, RedisIdempotencyStore, StoreUnavailable
 from bot4.service.idempotency import CONFLICT, IN_FLIGHT, NEW, REPLAY, IdempotencyStore
-from tests import redis_server
-from tests.redis_server import RedisServer, RedisServerMissing, free_port, redis_store_factory
+from tests.support import redis_server
+from tests.support.redis_server import (
+    RedisServer,
+    RedisServerMissing,
+    free_port,
+    redis_store_factory,
+)
 
 TTL_MS = 60_000
 Factory = Callable[[int], RedisIdempotencyStore]

@@ -34,7 +34,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot4.infra.redis_store import RedisIdempotencyStore
-from tests.local_server import LocalServer, free_port, tail
+from tests.support.local_server import LocalServer, free_port, tail
 
 INSTALL_HINT = (
     "redis-server is missing: the Redis store tests need a real server. Install it with "

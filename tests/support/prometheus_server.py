@@ -29,7 +29,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from tests.local_server import LocalServer, free_port, tail
+from tests.support.local_server import LocalServer, free_port, tail
 
 INSTALL_HINT = (
     "prometheus is missing: the metrics tests need a real Prometheus server. Install it with "

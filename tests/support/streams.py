@@ -6,7 +6,7 @@ LIMIT GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity and by quoteOrderQty, cancels
 requests (each breaking one rule: a parameter, a client id, an unknown account, an STP mode, or
 one of the symbol's filters), with prices in a narrow band around a mid so that most orders
 cross. `build_engine` and `build_reference` start the engine and the reference venue
-(tests/reference_book.py) with the same accounts, funds (`funding`) and trade groups.
+(tests/support/reference_book.py) with the same accounts, funds (`funding`) and trade groups.
 
 Self-trade prevention: on the markets marked `stp`, bob and carol share a tradeGroupId and dave
 is alone in another, each new order carries a random selfTradePreventionMode (None: the
@@ -38,7 +38,7 @@ from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from tests.conftest import SYMBOLS_FILE, simple_spec
-from tests.reference_book import Fill, Prevented, ReferenceVenue, Transfer
+from tests.support.reference_book import Fill, Prevented, ReferenceVenue, Transfer
 
 Request = NewOrder | CancelOrder
 Result = Ack | VenueError

@@ -1,0 +1,1 @@
+"""Test helpers: the reference venue, request streams, local servers, gates and scenarios."""
