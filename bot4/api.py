@@ -34,13 +34,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import ray
-from ray.util.placement_group import placement_group, remove_placement_group
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from ray.util.placement_group import remove_placement_group
 
-from bot4.actors.idempotency import deploy_idempotency
-from bot4.actors.names import GROUP, NAMESPACE, RISK, symbol_actor
-from bot4.actors.risk import RiskActor
-from bot4.actors.symbol import SymbolActor
+from bot4.actors.names import NAMESPACE
+from bot4.actors.placement import place
 from bot4.core import errors
 from bot4.core.errors import Bot4Error, VenueError
 from bot4.core.events import ExecutionReport
@@ -57,7 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LOG = logging.getLogger("bot4.api")
 SUBMIT, DEPTH = "bot4_submit_latency_seconds", "bot4_mailbox_depth"
 SHEDS, GAPS = "bot4_mailbox_sheds", "bot4_sequence_gaps"
-SHARED_CPUS = 0.05  # the placement bundle of the risk and idempotency actors
 Policy = Literal["reject", "wait"]
 
 
@@ -474,47 +470,25 @@ def connect(
         context = ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
                            include_dashboard=True if address is None else None)  # fmt: skip
         dashboard = context.dashboard_url or None
-    nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
-    strategy = "SPREAD" if len(nodes) > 1 else "PACK"
-    extra = symbol_resources or {}
-    bundles = [{"CPU": cpus_per_symbol, **extra.get(s, {})} for s in symbols]
-    bundles.append({"CPU": SHARED_CPUS})  # the risk and idempotency actors
-    group = placement_group(bundles, strategy=strategy, name=GROUP if detached else "",
-                            lifetime="detached" if detached else None)  # fmt: skip
-    if not group.wait(timeout_seconds=60):
-        remove_placement_group(group)
-        raise TimeoutError("the placement group could not be scheduled")
-    shared = PlacementGroupSchedulingStrategy(group, len(symbols))
-    lifetime = {"lifetime": "detached"} if detached else {}
-    risk = None
-    if risk_file is not None:
-        risk = RiskActor.options(  # type: ignore[attr-defined]
-            name=RISK, namespace=NAMESPACE, get_if_exists=True,
-            max_pending_calls=max_pending_calls, scheduling_strategy=shared, **lifetime,
-        ).remote(str(risk_file), str(symbols_file), str(Path(journal_dir) / "risk.json"),
-                 fsync)  # fmt: skip
-    idempotency = deploy_idempotency(capacity=max(idempotency_capacity, 1), redis_url=redis_url,
-                                     max_pending_calls=max_pending_calls,
-                                     scheduling_strategy=shared, detached=detached)  # fmt: skip
-    refs = reference_prices or {}
-    actors = {}
-    for index, symbol in enumerate(symbols):
-        actors[symbol] = SymbolActor.options(  # type: ignore[attr-defined]
-            name=symbol_actor(symbol),
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            num_cpus=cpus_per_symbol,
-            resources=dict(extra.get(symbol, {})),
-            max_pending_calls=max_pending_calls,
-            scheduling_strategy=PlacementGroupSchedulingStrategy(group, index),
-            **lifetime,
-        ).remote(str(symbols_file), symbol, str(journal_dir), fsync, refs.get(symbol),
-                 idempotency_capacity, risk_file=None if risk_file is None else str(risk_file),
-                 desk=risk is not None, require_timestamp=require_timestamp,
-                 keep_events=keep_events)  # fmt: skip
-    client = Client(actors, policy=policy, wait_timeout_s=wait_timeout_s, risk=risk,
-                    idempotency=idempotency)  # fmt: skip
-    client.group = group
+    placed = place(
+        symbols,
+        symbols_file=symbols_file,
+        journal_dir=journal_dir,
+        reference_prices=reference_prices or {},
+        fsync=fsync,
+        cpus_per_symbol=cpus_per_symbol,
+        max_pending_calls=max_pending_calls,
+        symbol_resources=symbol_resources or {},
+        risk_file=risk_file,
+        idempotency_capacity=idempotency_capacity,
+        redis_url=redis_url,
+        require_timestamp=require_timestamp,
+        keep_events=keep_events,
+        detached=detached,
+    )
+    client = Client(placed.actors, policy=policy, wait_timeout_s=wait_timeout_s,
+                    risk=placed.risk, idempotency=placed.idempotency)  # fmt: skip
+    client.group = placed.group
     client.dashboard_url = dashboard
     return client
 
