@@ -236,22 +236,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from bot4.actors.deployment import cluster_address, join, names, status, up
-    from bot4.actors.names import SYMBOL_PREFIX
+    from bot4.actors.deployment import cluster_address, status, up
     from bot4.core.money import to_units
     from bot4.jobs.config import load_run_config
     from bot4.jobs.platform import TOKEN_HINT
 
     config, instruments, prices = load_run_config(args.config)
-    dashboard = join(args.address, start=True)
-    already = any(name.startswith(SYMBOL_PREFIX) for name in names())
     deploy = config.platform.connect_kwargs()
     journal_dir = args.journal_dir or deploy.pop("journal_dir", None) or DEFAULT_JOURNALS
     deploy.pop("journal_dir", None)
     refs = {s: to_units(p, instruments[s].tick) or 1 for s, p in prices.items()}
-    client = up(args.address, symbols=list(prices), symbols_file=str(config.symbols_file),
-                reference_prices=refs, journal_dir=Path(journal_dir).resolve(),
-                **deploy)  # fmt: skip
+    client, already = up(args.address, symbols=list(prices),
+                         symbols_file=str(config.symbols_file), reference_prices=refs,
+                         journal_dir=Path(journal_dir).resolve(), **deploy)  # fmt: skip
     client.exporter.stop()
     rows = {row["symbol"]: row for row in status(timeout=120)}
     health = {s: rows[s] for s in client.actors}
@@ -259,8 +256,8 @@ def _up(args: argparse.Namespace) -> int:
     held = ", ".join(f"{s} ({row['applied']} commands)" for s, row in health.items())
     print(f"bot4 up{' (already up)' if already else ''}: {held} on Ray at "
           f"{cluster_address()}, journals in {', '.join(folders)}")  # fmt: skip
-    if dashboard:
-        print(f"  Ray dashboard: http://{dashboard} ({TOKEN_HINT})")
+    if client.dashboard_url:
+        print(f"  Ray dashboard: http://{client.dashboard_url} ({TOKEN_HINT})")
     print("  bot4 status shows them, bot4 run trades on them, bot4 down removes them")
     return 0
 

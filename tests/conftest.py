@@ -9,7 +9,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -307,6 +307,17 @@ def ray_local() -> Iterator[None]:
 
 
 RAY_NAMESPACE = "bot4"
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `what` until it gives a truthy value or `timeout` seconds pass; its last value
+    (what the test asserts on, never how long it took). For what actors do asynchronously."""
+    deadline = time.monotonic() + timeout
+    value = what()
+    while not value and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = what()
+    return value
 
 
 def named_actors() -> set[str]:

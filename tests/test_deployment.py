@@ -10,8 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from ray.util.placement_group import placement_group_table
 from bot4.actors import deployment
 from bot4.jobs.config import load_run_config
 from bot4.jobs.platform import run_platform
-from tests.conftest import ROOT, named_actors
+from tests.conftest import ROOT, named_actors, wait_for
 
 CONFIG = """
 symbols_file = "{symbols}"
@@ -58,13 +56,6 @@ def bot4(*args: str) -> subprocess.CompletedProcess[str]:
 def groups_named_bot4() -> list[str]:
     return [pg_id for pg_id, info in placement_group_table().items()
             if info.get("name") == "bot4" and info.get("state") != "REMOVED"]  # fmt: skip
-
-
-def wait_for(what: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not what() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return what()
 
 
 @pytest.mark.usefixtures("ray_local")
@@ -117,7 +108,7 @@ def test_up_trade_from_another_process_status_run_down(tmp_path: Path) -> None:
     down = bot4("down", "--address", address)
     assert down.returncode == 0, down.stderr[-3000:]
     assert "symbol:BTCUSDT" in down.stdout and "placement group bot4" in down.stdout
-    assert wait_for(lambda: not named_actors()), named_actors()
+    assert wait_for(lambda: not named_actors(), 60), named_actors()
     assert groups_named_bot4() == []
     again = bot4("status", "--address", address)
     assert again.returncode == 1 and "no bot4 deployment" in again.stderr
@@ -155,5 +146,5 @@ def test_run_hold_keeps_its_actors_alive_until_ctrl_c(tmp_path: Path) -> None:
         watchdog.cancel()
         if run.poll() is None:
             run.kill()
-    assert wait_for(lambda: not named_actors()), named_actors()
+    assert wait_for(lambda: not named_actors(), 60), named_actors()
     assert groups_named_bot4() == []

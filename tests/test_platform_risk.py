@@ -7,7 +7,6 @@ from __future__ import annotations
 import inspect
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bot4.core.errors import Bot4Error, Code, VenueError
 from bot4.core.orders import NewOrder
 from bot4.core.results import Ack
 from bot4.jobs.config import PlatformConfig
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
@@ -44,14 +44,10 @@ def limit(account: str, side: Side, lots: int, price: int, cid: str | None = Non
 
 
 def until(what: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll `what` until it gives a truthy value (the actors talk by fire-and-forget calls)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    """`what`'s truthy value once it gives one (the actors talk by fire-and-forget calls)."""
+    value = wait_for(what, timeout)
+    assert value, "timed out"
+    return value
 
 
 def code_of(call: Callable[[], Any]) -> int:

@@ -4,23 +4,13 @@ demonstration market maker, twice with the same seed to the same states."""
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot4.jobs.config import load_run_config
 from bot4.jobs.platform import run_platform
-from tests.conftest import ROOT, live_placement_groups, named_actors
-
-
-def wait_for(what: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll `what` until true or `timeout` seconds pass (the answer, never how long it took)."""
-    deadline = time.monotonic() + timeout
-    while not what() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return what()
+from tests.conftest import ROOT, live_placement_groups, named_actors, wait_for
 
 
 @pytest.mark.usefixtures("ray_local")

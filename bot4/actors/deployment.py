@@ -72,10 +72,10 @@ class _GroupWarning(logging.Filter):
         return "restartable detached actor with a placement group" not in record.getMessage()
 
 
-def up(address: str | None = None, **connect_kwargs: Any) -> Client:
+def up(address: str | None = None, **connect_kwargs: Any) -> tuple[Client, bool]:
     """Deploy detached actors (`bot4.connect(detached=True, ...)`) on the cluster at `address`,
-    or on this machine's (started when there is none). A deployment that is up already is
-    joined, not doubled: its actors keep running as they are."""
+    or on this machine's (started when there is none); its client, and whether a deployment
+    was up already. One that is up is joined, not doubled: its actors run on as they are."""
     dashboard = join(address, start=True)
     if any(name.startswith(SYMBOL_PREFIX) for name in names()):
         client = attach()
@@ -85,7 +85,7 @@ def up(address: str | None = None, **connect_kwargs: Any) -> Client:
             client.exporter.stop()
             raise ValueError(f"a deployment is up already, without {', '.join(missing)} (it has "
                              f"{', '.join(client.actors)}): `bot4 down` it first")  # fmt: skip
-        return client
+        return client, True
     quiet = _GroupWarning()
     logging.getLogger("ray.actor").addFilter(quiet)
     try:
@@ -94,7 +94,7 @@ def up(address: str | None = None, **connect_kwargs: Any) -> Client:
         logging.getLogger("ray.actor").removeFilter(quiet)
     client.dashboard_url = dashboard
     client.group = None  # the deployment's, not this client's: `down` removes it
-    return client
+    return client, False
 
 
 def attach(address: str | None = None, *, policy: Policy = "reject",
