@@ -196,3 +196,62 @@ def test_the_platform_config_maps_onto_connect() -> None:
     assert waiting.policy == "wait" and waiting.wait_timeout_s == 7.5
     with pytest.raises(ValueError):
         PlatformConfig(backpressure="drop")  # type: ignore[arg-type]
+
+
+@ray.remote(max_restarts=-1, max_task_retries=0, num_cpus=0)
+class _DeskThatDiesOnce:
+    """The risk desk's `attach` (and `report`), from a process that dies the first time it
+    is asked (as a desk killed the moment a restarting symbol calls it) and then, restarted,
+    says the account was killed while the symbol was away."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = Path(marker)
+
+    def attach(self, symbol: str, grants: dict[str, int]) -> dict[str, str]:
+        if not self.marker.exists():
+            self.marker.touch()
+            os._exit(1)
+        return {"u": "KILLED"}
+
+    def report(self, symbol: str, price: int | None, holdings: dict[str, Any], now: int) -> list:
+        return []
+
+
+@pytest.mark.parametrize("desk_wait_s", [60.0, 0.0])
+def test_a_symbol_that_starts_while_the_desk_restarts_learns_what_it_missed(
+    tmp_path: Path, desk_wait_s: float
+) -> None:
+    """Its first attach fails with the desk's process. The symbol never fails its creation
+    over it (Ray would not restart that): it asks again while `desk_wait_s` lasts, or else
+    starts on its own journaled states and asks again before its next batch."""
+    from bot4.actors.names import NAMESPACE, symbol_actor
+    from bot4.actors.names import RISK as DESK
+    from bot4.actors.symbol import SymbolActor
+    from bot4.api import ROOT
+    from bot4.service import wire
+    from bot4.service.commands import Command, Deposit
+
+    risk_file = tmp_path / "risk.toml"
+    risk_file.write_text(RISK)
+    marker = tmp_path / "desk-died"
+    desk = _DeskThatDiesOnce.options(name=DESK, namespace=NAMESPACE).remote(str(marker))
+    symbol = None
+    try:
+        symbol = SymbolActor.options(  # type: ignore[attr-defined]
+            name=symbol_actor("BTCUSDT"), namespace=NAMESPACE, num_cpus=0,
+        ).remote(str(ROOT / "configs" / "symbols.toml"), "BTCUSDT", str(tmp_path / "j"),
+                 "never", BTC, risk_file=str(risk_file), desk=True,
+                 desk_wait_s=desk_wait_s)  # fmt: skip
+        state = ray.get(symbol.trading_state.remote("u"), timeout=120)
+        assert marker.exists()  # the desk did die under the first attach
+        if desk_wait_s == 0.0:
+            assert state == "ACTIVE"  # started on its own states; the next batch attaches
+            until(lambda: _answer(lambda: ray.get(desk.__ray_ready__.remote(), timeout=30)))
+            deposit = Command("deposit", Deposit("u", "USDT", 10**12), 1)
+            ray.get(symbol.handle_wire.remote(wire.encode_commands([deposit])), timeout=60)
+            state = ray.get(symbol.trading_state.remote("u"), timeout=60)
+        assert state == "KILLED"
+    finally:
+        for actor in (symbol, desk):
+            if actor is not None:
+                ray.kill(actor)

@@ -36,6 +36,7 @@ from bot4.service.idempotency import MemoryIdempotencyStore
 from bot4.service.journal import FileJournal
 from bot4.service.symbol import SymbolService
 
+ATTACH_TIMEOUT_S = 10.0  # one attach call
 BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
@@ -58,6 +59,7 @@ class SymbolActor:
         require_timestamp: bool = False,
         report_interval_s: float = 0.05,
         keep_events: int = 100_000,
+        desk_wait_s: float = 60.0,
     ) -> None:
         """Orders with a client order id are idempotent per (account, clientOrderId) within
         the TTL and capacity, across restarts (see `SymbolService`); 0 capacity turns it off.
@@ -65,7 +67,8 @@ class SymbolActor:
         Commands that carry a timestamp pass the venue's recvWindow guard. With `risk_file`,
         new orders pass pre-trade risk; with `desk` too, account-wide risk is the ``risk``
         actor's: exposure grants come from it, fills and prices go to it (at most every
-        `report_interval_s`), and it pushes trading states (kill switch, breaches) here.
+        `report_interval_s`), and it pushes trading states (kill switch, breaches) here. A
+        symbol that starts while the desk is away waits up to `desk_wait_s` for it.
         """
         instrument = load_symbols(symbols_file)[symbol]
         store = (
@@ -116,12 +119,34 @@ class SymbolActor:
             self.exporter.flush()
         self.report_interval_s = report_interval_s
         self._reported = 0.0
-        if self.desk is not None and risk is not None:
-            self._attach(risk)
+        self._detached = self.desk is not None and risk is not None
+        if self._detached:
+            self._attach(desk_wait_s)
+            if self._detached:
+                event(self.log, logging.WARNING, "risk desk unreachable", symbol=symbol,
+                      waited_s=desk_wait_s)  # fmt: skip
 
-    def _attach(self, risk: RiskEngine) -> None:
-        """Tell the desk what this symbol holds; take on the states it missed while down."""
-        states: Any = ray.get(self.desk.attach.remote(self.symbol, risk.granted()), timeout=30)
+    def _attach(self, patience_s: float) -> None:
+        """Tell the desk what this symbol holds; take on the states it missed while down.
+
+        The desk may be down too (both restart after a node failure, or it died the moment
+        this symbol asked): ask again until `patience_s` has passed. An exception here would
+        fail the actor's creation, which Ray does not restart, so after that the symbol
+        starts anyway on its journaled states and grants (`_ask` gives no more while the desk
+        is away) and asks again before its next batch."""
+        risk = self.service.risk
+        assert risk is not None
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                states: Any = ray.get(self.desk.attach.remote(self.symbol, risk.granted()),
+                                      timeout=ATTACH_TIMEOUT_S if patience_s else 1.0)  # fmt: skip
+                break
+            except (ray.exceptions.RayError, TimeoutError):
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.2)
+        self._detached = False
         if isinstance(states, dict):
             for account in sorted(set(states) | set(risk.states())):
                 self.set_state(account, states.get(account, "ACTIVE"), "desk state")
@@ -156,6 +181,8 @@ class SymbolActor:
 
     def handle_batch(self, commands: list[Command]) -> list[Any]:
         """Each command timed and counted, the journal made durable once, then answered."""
+        if self._detached:
+            self._attach(0.0)
         apply, record, clock = self.service.apply, self.metrics.outcome, time.perf_counter_ns
         results = []
         for command in commands:
@@ -188,6 +215,8 @@ class SymbolActor:
         except ValueError:
             results: list[Any] = [errors.invalid_parameter("wire batch")]
         else:
+            if self._detached:
+                self._attach(0.0)
             results = self.service.handle_part(request_id, commands, self._timed)
             self._after()
         return wire.lean_results(results) if lean else wire.encode_results(results)
