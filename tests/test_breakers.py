@@ -509,6 +509,44 @@ def test_board_record_forwards_to_venue_and_symbol() -> None:
     assert set(b.snapshot()) == {"venue", "BTC", "ETH", "SOL"}
 
 
+def test_one_breaker_and_a_board_lane_admit_alike_and_name_who_refused() -> None:
+    """What the order path asks (`bot4.service.admission`): one breaker or a board's lane for
+    a symbol, the same -9111 naming the breaker that refused and its state; the outcome of
+    an order reaches the venue's and the symbol's breaker, its taker prices the symbol's only."""
+    from bot4.core import errors
+    from bot4.core.errors import Category, Code, VenueError
+    from bot4.service.admission import breaker_refusal, learn
+
+    one = opened(cooldown_ms=1_000, probe_orders=1)
+    assert one.admit(1_500) == Admission(False, "B", OPEN)
+    refused = breaker_refusal(one, 1_500)
+    assert refused is not None and refused.code == Code.RISK_BREAKER_OPEN and refused.retryable
+    assert refused.msg == "Risk: circuit breaker B is OPEN."
+    assert breaker_refusal(one, 2_000) is None  # the one probe admitted
+    assert breaker_refusal(one, 2_000) is not None
+    assert one.snapshot()["probes_admitted"] == 1
+    assert breaker_refusal(None, 0) is None
+    b = board()
+    b.breaker("ETH").trip(0)
+    lane = b.lane("ETH")
+    assert lane.admit(50) == b.allow("ETH", 50) == Admission(False, "ETH", OPEN)
+    refused = breaker_refusal(lane, 50)
+    assert refused is not None and refused.msg == "Risk: circuit breaker ETH is OPEN."
+    assert breaker_refusal(b.lane("BTC"), 50) is None
+    from types import SimpleNamespace
+
+    fault = VenueError(-1000, "An unknown error occurred.", Category.INTERNAL)
+    learn(b.lane("BTC"), None, "BTC", fault, (), 60, latency_us=7)
+    learn(b.lane("BTC"), None, "BTC", errors.UNKNOWN_ORDER, (), 61)
+    for name in ("venue", "BTC"):
+        assert (b.snapshot()[name]["errors"], b.snapshot()[name]["rejects"]) == (1, 1)
+    assert b.snapshot()["BTC"]["latency_samples"] == 1
+    taker, maker = (SimpleNamespace(trade_id=1, is_maker=m, last_price=p)
+                    for m, p in ((False, 1_000), (True, 2_000)))  # fmt: skip
+    learn(b.lane("BTC"), None, "BTC", object(), [taker, maker], 62)  # type: ignore[list-item]
+    assert (b.snapshot()["BTC"]["prices"], b.snapshot()["venue"]["prices"]) == (1, 0)
+
+
 def test_board_events_are_merged_in_time_order() -> None:
     b = board()
     b.breaker("BTC").trip(5)

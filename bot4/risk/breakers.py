@@ -106,6 +106,9 @@ class Admission:
     state: BreakerState | None = None
 
 
+ADMITTED = Admission(True)
+
+
 def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {value!r}")
@@ -156,6 +159,12 @@ class CircuitBreaker:
         if self._state is BreakerState.HALF_OPEN:
             self._probes_admitted += 1
         return True
+
+    def admit(self, now_ms: int) -> Admission:
+        """`allow` as an `Admission`: this breaker's name and state when it refuses."""
+        if self.allow(now_ms):
+            return ADMITTED
+        return Admission(False, self.name, self._state)
 
     def record(
         self,
@@ -392,7 +401,11 @@ class BreakerBoard:
                 return Admission(False, brk.name, brk.state)
         self.venue.allow(now_ms)
         sym.allow(now_ms)
-        return Admission(True)
+        return ADMITTED
+
+    def lane(self, symbol: str) -> SymbolBreakers:
+        """The venue's and `symbol`'s breakers as one, for an order of that symbol."""
+        return SymbolBreakers(self, symbol)
 
     def record(
         self,
@@ -427,3 +440,32 @@ class BreakerBoard:
         for name, brk in self._symbols.items():
             out[name] = brk.snapshot()
         return out
+
+
+class SymbolBreakers:
+    """A board's breakers for one symbol's orders (the venue's and the symbol's), with the
+    single breaker's `admit`/`record`/`record_price`, so an order path takes either."""
+
+    __slots__ = ("board", "symbol")
+
+    def __init__(self, board: BreakerBoard, symbol: str) -> None:
+        self.board = board
+        self.symbol = symbol
+
+    def admit(self, now_ms: int) -> Admission:
+        return self.board.allow(self.symbol, now_ms)
+
+    def record(
+        self,
+        now_ms: int,
+        *,
+        ok: bool = True,
+        rejected: bool = False,
+        error: bool = False,
+        latency_us: int | None = None,
+    ) -> None:
+        self.board.record(self.symbol, now_ms, ok=ok, rejected=rejected, error=error,
+                          latency_us=latency_us)  # fmt: skip
+
+    def record_price(self, now_ms: int, price: int) -> None:
+        self.board.record_price(self.symbol, now_ms, price)

@@ -11,12 +11,12 @@ symbol. From then on only orders that reduce a position pass, until an operator 
 
 from __future__ import annotations
 
-from bot4.core import errors
-from bot4.core.errors import Category, Code, VenueError
+from bot4.core.errors import VenueError
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.risk.breakers import BreakerBoard
 from bot4.risk.pretrade import RiskEngine
+from bot4.service.admission import breaker_refusal, learn
 from bot4.venue.exchange import Venue
 
 
@@ -32,35 +32,13 @@ class RiskGate:
         self, symbol: str, req: NewOrder, now: int, *, latency_us: int | None = None
     ) -> Ack | VenueError:
         """Place an order if the breakers and risk allow it."""
-        board = self.breakers
-        if board is not None:
-            admission = board.allow(symbol, now)
-            if not admission.allowed:
-                state = admission.state.value if admission.state is not None else "open"
-                return errors.risk(
-                    Code.RISK_BREAKER_OPEN,
-                    f"Risk: circuit breaker {admission.breaker} is {state}.",
-                    retryable=True,
-                )
-        refused = self.risk.check(symbol, req, now)
+        breakers = None if self.breakers is None else self.breakers.lane(symbol)
+        refused = breaker_refusal(breakers, now) or self.risk.check(symbol, req, now)
         if refused is not None:
             return refused
         result = self.venue.submit(symbol, req, now)
-        reports = result.reports if isinstance(result, Ack) else ()
-        self.risk.on_result(symbol, result, reports, now)
-        if board is not None:
-            bad = isinstance(result, VenueError)
-            board.record(
-                symbol,
-                now,
-                ok=not bad,
-                rejected=bad and result.category in errors.REFUSALS,  # type: ignore[union-attr]
-                error=bad and result.category is Category.INTERNAL,  # type: ignore[union-attr]
-                latency_us=latency_us,
-            )
-            for r in reports:
-                if r.trade_id >= 0 and not r.is_maker:
-                    board.record_price(symbol, now, r.last_price)
+        learn(breakers, self.risk, symbol, result,
+              result.reports if isinstance(result, Ack) else (), now, latency_us)  # fmt: skip
         return result
 
     def cancel(self, symbol: str, req: CancelOrder, now: int) -> Ack | VenueError:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot4.core import errors
-from bot4.core.errors import Category, Code, VenueError
+from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.orders import (
@@ -38,6 +38,7 @@ from bot4.core.orders import (
 )
 from bot4.risk.breakers import CircuitBreaker
 from bot4.risk.pretrade import RiskEngine, TradingState
+from bot4.service.admission import breaker_refusal, learn
 from bot4.service.auth import TimestampGuard
 from bot4.service.commands import (
     Command,
@@ -337,12 +338,10 @@ class SymbolService:
         """The circuit breaker's or risk's refusal of a new order, if either refuses it."""
         if command.kind != "submit" or type(command.request) is not NewOrder:
             return None
-        breaker = self.breaker
-        if breaker is not None and not breaker.allow(command.now):
-            return errors.risk(Code.RISK_BREAKER_OPEN, f"Risk: circuit breaker {self.symbol} "
-                               f"is {breaker.state.value}.", retryable=True)  # fmt: skip
-        risk = self.risk
-        return None if risk is None else self._check(risk, command)
+        refused = breaker_refusal(self.breaker, command.now)
+        if refused is not None or self.risk is None:
+            return refused
+        return self._check(self.risk, command)
 
     def _check(self, risk: RiskEngine, command: Command) -> VenueError | None:
         """Risk's check of a new order, asking the desk once for exposure that runs short."""
@@ -419,13 +418,10 @@ class SymbolService:
             fresh: list[ExecutionReport] = []
             self._fresh = fresh
             result = getattr(self.engine, method)(req, now)
-            if risk is not None:
-                if kind == "submit":
-                    risk.on_result(self.symbol, result, fresh, now)
-                else:
-                    risk.on_reports(self.symbol, fresh, now)
-            if self.breaker is not None and kind == "submit":
-                self._outcome(self.breaker, result, fresh, now)
+            if kind == "submit":
+                learn(self.breaker, risk, self.symbol, result, fresh, now)
+            elif risk is not None:
+                risk.on_reports(self.symbol, fresh, now)
             return result
         if kind == "grant":
             if risk is not None:
@@ -437,19 +433,6 @@ class SymbolService:
             return errors.invalid_parameter("deposit")
         self.engine.ledger.deposit(req.account, req.asset, req.units)
         return None
-
-    @staticmethod
-    def _outcome(breaker: CircuitBreaker, result: Any, reports: list[ExecutionReport],
-                 now: int) -> None:  # fmt: skip
-        """What the breaker learns from an order: refused or not, and the prices it traded."""
-        if isinstance(result, VenueError):
-            breaker.record(now, ok=False, rejected=result.category in errors.REFUSALS,
-                           error=result.category is Category.INTERNAL)  # fmt: skip
-        else:
-            breaker.record(now)
-        for r in reports:
-            if r.trade_id >= 0 and not r.is_maker:
-                breaker.record_price(now, r.last_price)
 
     def _set_state(self, req: RiskState, now: int) -> list[Any]:
         """An account's new trading state; the kill switch also cancels its open orders."""
