@@ -30,6 +30,7 @@ from bot4.core.orders import (
     CancelOrder,
     CancelReplace,
     NewOrder,
+    Order,
 )
 from bot4.core.results import Ack, CancelReplaceResult
 from bot4.venue.contingent import ContingentOrders
@@ -83,7 +84,7 @@ class MatchingEngine(ContingentOrders):
                 need = qty * inst.base_per_lot
                 if need > base.free:
                     return errors.INSUFFICIENT_BALANCE
-            return self._accept(req, qty, need, base, quote, now)
+            return self._placed(*self._accept(req, qty, need, base, quote, now), now)
         if otype is not MARKET:
             return self._submit_stop(req, base, quote, now)
         key, mode = self.ledger.stp_key(account), stp or self._stp_default
@@ -95,7 +96,14 @@ class MatchingEngine(ContingentOrders):
         need = self._market_cost(side, qty, qoq, key, mode)
         if need > (quote if side is BUY else base).free:
             return errors.INSUFFICIENT_BALANCE
-        return self._accept(req, qty, need, base, quote, now)
+        return self._placed(*self._accept(req, qty, need, base, quote, now), now)
+
+    def _placed(self, order: Order, out: list[ExecutionReport], now: int) -> Ack:
+        """Drain what placing `order` set in motion (stop triggers, list transitions), then
+        answer."""
+        if self._trade_prices or self._ended_legs:
+            self._drain(now, out)
+        return self._finish(order, now, out)
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
 from bot4.core.accounts import Balance
 from bot4.core.events import ExecutionReport
 from bot4.core.orders import (
@@ -46,7 +44,9 @@ from bot4.venue.rules import (
 
 
 class Matching(RequestChecks):
-    """Matching (under `ContingentOrders`): it hands what fills set off to the layer above."""
+    """Matching (under `ContingentOrders`): crossing, settlement and STP. It queues what fills
+    set off (trade prices for the stop triggers, list legs that ended) for the front to drain;
+    an OCO leg's fill ends its sibling at once, through the order state below."""
 
     def _park(self, req: NewOrder, need: int, base: Balance, quote: Balance, now: int) -> Ack:
         """Accept a stop order: lock, then wait in the stop book for the trigger."""
@@ -62,7 +62,10 @@ class Matching(RequestChecks):
 
     def _accept(
         self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
-    ) -> Ack:
+    ) -> tuple[Order, list[ExecutionReport]]:
+        """Place a plain order: lock `need`, match, rest or expire what is left; the order and
+        its reports. What the fills set off (stop triggers, list legs that ended) is queued
+        for the caller to drain before it answers."""
         # `_new_order` and `_work`, inlined: this is the path of every plain order
         account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
         if account not in self._fee_refs:
@@ -105,9 +108,7 @@ class Matching(RequestChecks):
             out.append(self._event(order, X_EXPIRED, reason, now, False))
             self._release(order)
             self._remember(order)
-        if self._trade_prices or self._ended_legs:
-            self._drain(now, out)
-        return self._finish(order, now, out)
+        return order, out
 
     def _work(self, order: Order, now: int, out: list[ExecutionReport], registered: bool) -> None:
         """Match a new (or just triggered) order, then rest it or expire what is left."""
@@ -418,14 +419,3 @@ class Matching(RequestChecks):
              order.prevented, qty, price, counter.order_id),
         )  # fmt: skip
         return report
-
-    # What a fill sets off (stop triggers, an OCO sibling's expiry) is the contingent-order
-    # layer's work (`ContingentOrders`, the class above this one): matching hands it over here.
-
-    @abstractmethod
-    def _drain(self, now: int, out: list[ExecutionReport]) -> None:
-        """Work off the stop triggers and list transitions that the request set in motion."""
-
-    @abstractmethod
-    def _oco_activated(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
-        """An OCO leg was triggered or filled at all: its sibling expires."""

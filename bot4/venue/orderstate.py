@@ -9,8 +9,10 @@ from fractions import Fraction
 from bot4.core import errors
 from bot4.core.accounts import Balance, Ledger
 from bot4.core.enums import (
+    STOP_TYPES,
     ExecutionType,
     ExpiryReason,
+    OrderStatus,
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
@@ -28,6 +30,11 @@ from bot4.venue.limits import ExchangeLimits
 from bot4.venue.lists import OrderList
 from bot4.venue.rules import (
     BUY,
+    CANCELED,
+    EXPIRED,
+    NO_EXPIRY,
+    X_CANCELED,
+    X_EXPIRED,
     EventSink,
     _bad_reference,
     _new_tuple,
@@ -286,6 +293,66 @@ class OrderState:
             bal.locked -= left
             bal.free += left
             order.locked = 0
+
+    # Ending an order-list leg: an OCO leg that activated (triggered, or filled at all) ends
+    # its sibling at once, in the middle of the fill that activated it, so that the same taker
+    # cannot go on to fill the sibling too. Matching and the contingent layer both call it.
+
+    def _oco_activated(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
+        """One OCO leg activated (triggered, or filled at all): its sibling expires.
+
+        A triggered leg takes over its sibling's lock; a filled limit leg lets it go.
+        """
+        lst = self._lists.get(order.list_id)
+        if lst is None or lst.oco_done or order not in lst.oco:
+            return
+        lst.oco_done = True
+        for sibling in lst.oco:
+            if sibling is order or not sibling.leaves or sibling.status is OrderStatus.PENDING_NEW:
+                continue
+            self._expire_leg(sibling, ExpiryReason.OCO_TRIGGER, now, out, heir=order)
+
+    def _expire_leg(
+        self,
+        order: Order,
+        reason: ExpiryReason,
+        now: int,
+        out: list[ExecutionReport],
+        heir: Order | None = None,
+        status: OrderStatus = EXPIRED,
+        client_order_id: str | None = None,
+    ) -> None:
+        """End a list leg (EXPIRED or CANCELED) wherever it waits; `heir` inherits its lock."""
+        if order.order_id in self.stops.orders:
+            self.stops.remove(order)
+            self._algo_done(order.account)
+        elif order.order_id in self._firing:  # triggered, not yet working: off every book
+            self._firing.discard(order.order_id)
+            self._algo_done(order.account)
+        elif order.status is not OrderStatus.PENDING_NEW:
+            (self.bids if order.side is BUY else self.asks).unlink(order, order.leaves)
+        if heir is not None and heir.type in STOP_TYPES and order.locked:
+            heir.locked += order.locked
+            order.locked = 0
+        order.status = status
+        order.leaves = 0
+        self._release(order)
+        self._retire(order)
+        self._remember(order)
+        self.seq += 1
+        if status is CANCELED:
+            head = order.head
+            cancel_id = client_order_id or f"cancel-{order.order_id}"
+            out.append(
+                _new_tuple(
+                    ExecutionReport,
+                    (*head[:3], cancel_id, *head[4:], self.seq, order.client_order_id,
+                     X_CANCELED, CANCELED, NO_EXPIRY, 0, 0, order.cum_qty, order.cum_quote, 0,
+                     "", -1, False, False, now, -1, order.prevented, 0, 0, -1),
+                )
+            )  # fmt: skip
+        else:
+            out.append(self._event(order, X_EXPIRED, reason, now, False))
 
     def _finish(self, order: Order, now: int, out: list[ExecutionReport]) -> Ack:
         if self.on_events is not None:
