@@ -17,6 +17,7 @@ and order lists) < `MatchingEngine` here, the front: submit, cancel, amend, canc
 from __future__ import annotations
 
 from bot4.core import errors
+from bot4.core.accounts import Balance
 from bot4.core.enums import (
     STOP_TYPES,
     CancelReplaceMode,
@@ -38,15 +39,23 @@ from bot4.venue.rules import (
     BUY,
     CANCELED,
     CLIENT_ID_RE,
+    EXPIRED,
+    FOK,
+    FOK_EXPIRED,
+    GTC,
+    IOC_EXPIRED,
     LIMIT,
     LIMIT_MAKER,
     MARKET,
     NEW,
     NO_EXPIRY,
+    NO_LIQUIDITY,
     ONLY_NEW,
     ONLY_PARTIAL,
     PARTIAL,
     X_CANCELED,
+    X_EXPIRED,
+    X_NEW,
     _bad_client_id,
     _bad_reference,
     _new_tuple,
@@ -84,7 +93,7 @@ class MatchingEngine(ContingentOrders):
                 need = qty * inst.base_per_lot
                 if need > base.free:
                     return errors.INSUFFICIENT_BALANCE
-            return self._placed(*self._accept(req, qty, need, base, quote, now), now)
+            return self._accept(req, qty, need, base, quote, now)
         if otype is not MARKET:
             return self._submit_stop(req, base, quote, now)
         key, mode = self.ledger.stp_key(account), stp or self._stp_default
@@ -96,11 +105,55 @@ class MatchingEngine(ContingentOrders):
         need = self._market_cost(side, qty, qoq, key, mode)
         if need > (quote if side is BUY else base).free:
             return errors.INSUFFICIENT_BALANCE
-        return self._placed(*self._accept(req, qty, need, base, quote, now), now)
+        return self._accept(req, qty, need, base, quote, now)
 
-    def _placed(self, order: Order, out: list[ExecutionReport], now: int) -> Ack:
-        """Drain what placing `order` set in motion (stop triggers, list transitions), then
-        answer."""
+    def _accept(
+        self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
+    ) -> Ack:
+        """Place a plain order: lock `need`, match, rest or expire what is left, drain what
+        the fills set off (stop triggers, list legs that ended), answer."""
+        # `_new_order` and `_work`, inlined: this is the path of every plain order
+        account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
+        if account not in self._fee_refs:
+            self._fee_ref(account)
+        self.last_order_id += 1
+        oid = self.last_order_id
+        if cid is None:
+            cid = f"bot4-{oid}"
+            while (account, cid) in self._by_client:
+                cid = "x" + cid
+        order = Order(
+            oid, cid, account, side, otype, tif, price, qty, qoq, now,
+            self._symbol, base, quote, stp or self._stp_default,
+            self._groups.get(account, account),
+        )  # fmt: skip
+        bal = quote if side is BUY else base
+        bal.free -= need
+        bal.locked += need
+        order.locked = need
+        rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
+        self.seq += 1
+        out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
+        if otype is MARKET:
+            self._take(order, None, now, out)
+        elif otype is LIMIT and (tif is not FOK or self._fillable(order)):
+            best = self.asks.best() if side is BUY else self.bids.best()
+            if best is not None and (best <= price if side is BUY else best >= price):
+                self._take(order, price, now, out)
+        if not order.leaves:
+            self._release(order)
+            self._remember(order)
+        elif rests:
+            (self.bids if side is BUY else self.asks).add(order)
+            self._register(order)
+        else:
+            order.status = EXPIRED
+            order.leaves = 0
+            self.seq += 1
+            reason = NO_LIQUIDITY if otype is MARKET else FOK_EXPIRED if tif is FOK else IOC_EXPIRED
+            out.append(self._event(order, X_EXPIRED, reason, now, False))
+            self._release(order)
+            self._remember(order)
         if self._trade_prices or self._ended_legs:
             self._drain(now, out)
         return self._finish(order, now, out)

@@ -24,7 +24,6 @@ from bot4.venue.rules import (
     FOK_EXPIRED,
     GTC,
     IOC_EXPIRED,
-    LIMIT,
     LIMIT_MAKER,
     MARKET,
     NO_EXPIRY,
@@ -45,8 +44,9 @@ from bot4.venue.rules import (
 
 class Matching(RequestChecks):
     """Matching (under `ContingentOrders`): crossing, settlement and STP. It queues what fills
-    set off (trade prices for the stop triggers, list legs that ended) for the front to drain;
-    an OCO leg's fill ends its sibling at once, through the order state below."""
+    set off (trade prices for the stop triggers, list legs that ended) for the layers above
+    to drain (the front's plain-order path, the contingent layer); an OCO leg's fill ends its
+    sibling at once, through the order state below."""
 
     def _park(self, req: NewOrder, need: int, base: Balance, quote: Balance, now: int) -> Ack:
         """Accept a stop order: lock, then wait in the stop book for the trigger."""
@@ -59,56 +59,6 @@ class Matching(RequestChecks):
         self._algo_added(order.account)
         self.seq += 1
         return self._finish(order, now, [self._event(order, X_NEW, NO_EXPIRY, now, False)])
-
-    def _accept(
-        self, req: NewOrder, qty: int, need: int, base: Balance, quote: Balance, now: int
-    ) -> tuple[Order, list[ExecutionReport]]:
-        """Place a plain order: lock `need`, match, rest or expire what is left; the order and
-        its reports. What the fills set off (stop triggers, list legs that ended) is queued
-        for the caller to drain before it answers."""
-        # `_new_order` and `_work`, inlined: this is the path of every plain order
-        account, side, otype, _, price, tif, qoq, cid, stp, _, _ = req
-        if account not in self._fee_refs:
-            self._fee_ref(account)
-        self.last_order_id += 1
-        oid = self.last_order_id
-        if cid is None:
-            cid = f"bot4-{oid}"
-            while (account, cid) in self._by_client:
-                cid = "x" + cid
-        order = Order(
-            oid, cid, account, side, otype, tif, price, qty, qoq, now,
-            self._symbol, base, quote, stp or self._stp_default,
-            self._groups.get(account, account),
-        )  # fmt: skip
-        bal = quote if side is BUY else base
-        bal.free -= need
-        bal.locked += need
-        order.locked = need
-        rests = otype is LIMIT_MAKER or (otype is LIMIT and tif is GTC)
-        self.seq += 1
-        out = [self._event(order, X_NEW, NO_EXPIRY, now, rests)]
-        if otype is MARKET:
-            self._take(order, None, now, out)
-        elif otype is LIMIT and (tif is not FOK or self._fillable(order)):
-            best = self.asks.best() if side is BUY else self.bids.best()
-            if best is not None and (best <= price if side is BUY else best >= price):
-                self._take(order, price, now, out)
-        if not order.leaves:
-            self._release(order)
-            self._remember(order)
-        elif rests:
-            (self.bids if side is BUY else self.asks).add(order)
-            self._register(order)
-        else:
-            order.status = EXPIRED
-            order.leaves = 0
-            self.seq += 1
-            reason = NO_LIQUIDITY if otype is MARKET else FOK_EXPIRED if tif is FOK else IOC_EXPIRED
-            out.append(self._event(order, X_EXPIRED, reason, now, False))
-            self._release(order)
-            self._remember(order)
-        return order, out
 
     def _work(self, order: Order, now: int, out: list[ExecutionReport], registered: bool) -> None:
         """Match a new (or just triggered) order, then rest it or expire what is left."""
