@@ -378,7 +378,7 @@ def prometheus(ray_local: None) -> Iterator[PrometheusServer]:
     prometheus is not installed, saying how to install it.
 
     Names of ``ray.util.metrics`` metrics in Prometheus (Ray 2.60, checked by
-    tests/test_prometheus_server.py): Ray prefixes ``ray_`` to the name; a ``Counter("x")``
+    tests/obs/test_prometheus_server.py): Ray prefixes ``ray_`` to the name; a ``Counter("x")``
     becomes ``ray_x_total`` (a name already ending in ``_total`` keeps a single one:
     ``Counter("x_total")`` is ``ray_x_total``); a ``Gauge("x")`` is ``ray_x``; a
     ``Histogram("x")`` gives ``ray_x_bucket`` (with ``le``), ``ray_x_sum`` and ``ray_x_count``.

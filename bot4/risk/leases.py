@@ -12,7 +12,7 @@ price moves), `reserved` is the worst case of live orders and
 `available = granted - used - reserved`. The *unused* part is `max(available, 0)`: reserved
 amounts back live orders and are never taken back.
 
-Invariants (tests/test_leases.py checks them under random interleavings):
+Invariants (tests/risk/test_leases.py checks them under random interleavings):
 
 1. `sum(granted) <= limit`. The one exception is `set_limit` below what is granted: it takes
    back unused parts (largest first, ties by symbol), never usage. If that is not enough,

@@ -1,5 +1,5 @@
 """A 3-node simulated Ray cluster (`ray.cluster_utils.Cluster`), run in its own process by
-tests/test_cluster.py: symbols spread over nodes; a node is removed and its symbol comes back
+tests/actors/test_cluster.py: symbols spread over nodes; a node is removed and its symbol comes back
 on another node with its journaled state. Prints one JSON line with what it saw."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Submit the main job to a fresh Ray head with its dashboard, through the jobs API that `ray
-job submit` uses, and print the outcome as one JSON line. Run by tests/test_ray_job.py in its
+job submit` uses, and print the outcome as one JSON line. Run by tests/jobs/test_ray_job.py in its
 own process, so that this head does not meet the session's local Ray."""
 
 from __future__ import annotations

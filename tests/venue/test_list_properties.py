@@ -44,7 +44,7 @@ from bot4.core.orders import (
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.engine import MatchingEngine
 from tests.conftest import funded_engine, simple_spec
-from tests.test_lists import TYPES
+from tests.venue.test_lists import TYPES
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
 T = OrderType

@@ -19,7 +19,7 @@ from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from bot4.venue.feebook import FeeBook
 from tests.conftest import ROOT, simple_spec
-from tests.test_fees import faq_schedule
+from tests.core.test_fees import faq_schedule
 
 FEES_FILE = ROOT / "configs" / "fees.toml"
 DAY = 20_000  # a UTC day number (2024-10-04); times below are ms within it

@@ -35,7 +35,7 @@ from bot4.cli import main
 from bot4.obs.catalogue import BY_NAME, LATENCY_BUCKETS, Spec
 from bot4.obs.dashboards import expressions, load_dashboards, panels, push, substitute
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "dashboards"
 DASHBOARDS = load_dashboards(FOLDER)
 EXPRS = [

@@ -18,7 +18,7 @@ from bot4.core.results import Ack
 from bot4.service.journal import MemoryJournal
 from bot4.service.symbol import SymbolService
 from tests.conftest import SYMBOLS_FILE
-from tests.test_journal import order_stream
+from tests.service.test_journal import order_stream
 
 BATCH = 2_000
 

@@ -18,7 +18,7 @@ from bot4.core.results import Ack, ListAck
 from bot4.venue.exchange import Venue
 from bot4.venue.limits import ExchangeLimits
 from tests.conftest import SYMBOLS_FILE, simple_spec
-from tests.test_lists import TYPES
+from tests.venue.test_lists import TYPES
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
 LIMIT = OrderType.LIMIT

@@ -22,7 +22,7 @@ from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
-from tests.test_lists import TYPES, ok, sell_oco, trade_at
+from tests.venue.test_lists import TYPES, ok, sell_oco, trade_at
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
 LIMIT, MAKER, SL = OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.STOP_LOSS

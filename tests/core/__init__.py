@@ -1,0 +1,1 @@
+"""Tests of bot4.core: the vocabulary (money, ledger, filters, fees, reports)."""

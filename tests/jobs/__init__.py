@@ -1,0 +1,1 @@
+"""Tests of bot4.jobs: the run config, the platform run and the Ray job."""
