@@ -5,9 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORE := bot4/core/*,bot4/venue/*,bot4/market/*,bot4/risk/*,bot4/service/*
 
-.PHONY: run test services lint typecheck bench fuzz clean
+NATIVE := native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
+CARGO ?= cargo
 
-$(STAMP): pyproject.toml
+.PHONY: run test services lint typecheck native wheel bench fuzz clean
+
+# installs bot4 in place, which builds its Rust core (native/) with maturin: needs cargo
+$(STAMP): pyproject.toml $(NATIVE)
+	@command -v $(CARGO) >/dev/null 2>&1 || { echo "cargo is missing: bot4's core is Rust; install it with https://rustup.rs (curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh)" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bot4 needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -24,7 +29,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bot4
 
-test: services lint typecheck
+# the Rust core: formatting, clippy (warnings are errors) and its unit and property tests
+native: $(STAMP)
+	cd native && $(CARGO) fmt --check
+	cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python $(CARGO) clippy --all-targets --features python -- -D warnings
+	cd native && $(CARGO) test --quiet
+
+# a wheel of bot4 with its compiled core, for cluster images and nodes (see cluster/README.md)
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
+
+test: services lint typecheck native
 	$(BIN)/pytest --cov=bot4 --cov-report=term --cov-report=
 	@echo "--- coverage of the pure core ($(CORE)), must be >= 95%"
 	$(BIN)/coverage report --include='$(CORE)' --fail-under=95
@@ -81,4 +96,4 @@ fuzz: $(STAMP)
 	done; echo "=== make fuzz: $$round round(s) passed"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage native/target bot4/*.so

@@ -22,6 +22,11 @@ def test_launcher_yaml_matches_the_schema_shipped_with_ray() -> None:
     jsonschema.validate(config, schema)
     assert config["head_node_type"] in config["available_node_types"]
     assert any("bot4_symbols" in t["resources"] for t in config["available_node_types"].values())
+    # the nodes compile the Rust core: a toolchain before the install, the build tree not copied
+    setup = config["setup_commands"]
+    rustup = next(i for i, c in enumerate(setup) if "rustup.rs" in c)
+    assert any("pip install -q -e ." in c for c in setup[rustup + 1 :])
+    assert config["rsync_filter"] == [".gitignore"]
     bad = {**config, "max_workers": "many"}
     try:
         jsonschema.validate(bad, schema)
