@@ -1,10 +1,12 @@
-//! bot4's native venue core: exact integer money, the order book and the reference price,
+//! bot4's native venue core: exact integer money, the order book, the stop book and the
+//! reference price,
 //! ported from the Python venue (`bot4/venue`), which stays the executable specification.
 //! With the `python` feature, `python` exposes it as the `bot4._native` extension module.
 
 pub mod avgprice;
 pub mod book;
 pub mod money;
+pub mod stops;
 
 #[cfg(feature = "python")]
 mod python;

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::avgprice::AveragePrice;
 use crate::money::MoneyError;
+use crate::stops::{Stop, StopBook};
 
 fn overflow(err: MoneyError) -> PyErr {
     PyOverflowError::new_err(err.to_string())
@@ -54,9 +55,75 @@ impl PyAveragePrice {
     }
 }
 
+/// Waiting stop orders by order id (`bot4.venue.stops.StopBook`, natively).
+#[pyclass(name = "StopBook", module = "bot4._native")]
+struct PyStopBook {
+    inner: StopBook,
+}
+
+#[pymethods]
+impl PyStopBook {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: StopBook::new(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Park an order until its trigger: `rise` if it fires when the price rises to
+    /// `stop_price` (STOP_LOSS BUY, TAKE_PROFIT SELL); `last_price` starts a trailing order
+    /// without a stop price.
+    #[pyo3(signature = (order_id, rise, buy, stop_price, trailing_delta, last_price=None))]
+    fn add(
+        &mut self,
+        order_id: u64,
+        rise: bool,
+        buy: bool,
+        stop_price: i64,
+        trailing_delta: i64,
+        last_price: Option<i64>,
+    ) {
+        let stop = Stop {
+            rise,
+            buy,
+            stop_price,
+            trailing_delta,
+            trail_ref: None,
+            trailing_time: -1,
+        };
+        self.inner.add(order_id, stop, last_price);
+    }
+
+    /// Take a waiting order out; whether it was waiting.
+    fn remove(&mut self, order_id: u64) -> bool {
+        self.inner.remove(order_id).is_some()
+    }
+
+    /// The ids of the orders a trade at `price` triggers, in trigger order.
+    fn fire(&mut self, price: i64, now: i64) -> Vec<u64> {
+        self.inner
+            .fire(price, now)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// A waiting order's (trail_ref, trailing_time), or None if it is not waiting.
+    fn trail(&self, order_id: u64) -> Option<(Option<i64>, i64)> {
+        self.inner
+            .get(order_id)
+            .map(|s| (s.trail_ref, s.trailing_time))
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyAveragePrice>()?;
+    m.add_class::<PyStopBook>()?;
     Ok(())
 }
