@@ -39,9 +39,8 @@ def order(order_id: int, otype: OrderType, side: Side, stop: int, delta: int) ->
 def test_the_native_stop_book_agrees_with_the_python_one(steps: list[tuple]) -> None:  # type: ignore[type-arg]
     python, native = StopBook(), NativeStopBook()
     waiting: dict[int, Order] = {}
-    last, now, next_id = 1_000, 0, 1
-    for step in steps:
-        now += 1
+    last, next_id = 1_000, 1
+    for now, step in enumerate(steps, start=1):
         if step[0] == "add":
             _, otype, side, stop, delta = step
             if not stop and not delta:
