@@ -31,3 +31,31 @@ class StopBook:
     def remove(self, order_id: int) -> bool: ...
     def fire(self, price: int, now: int) -> list[int]: ...
     def trail(self, order_id: int) -> tuple[int | None, int] | None: ...
+
+_Pair = tuple[int, int]
+_Commission = tuple[int, bool, _Pair, _Pair, _Pair]
+
+def commission(
+    received: int,
+    standard: _Pair,
+    tax: _Pair,
+    special: _Pair,
+    discount: _Pair | None,
+    is_buyer: bool,
+    bnb_price: _Pair | None = None,
+    bnb_balance: int = 0,
+) -> _Commission:
+    """`bot4.core.fees.commission` natively: (units, in_bnb, standard, tax, special)."""
+
+def trade_commission(
+    standard: _Pair,
+    tax: _Pair,
+    special: _Pair,
+    discount: _Pair | None,
+    is_buyer: bool,
+    base_units: int,
+    quote_units: int,
+    bnb_price_quote: _Pair | None = None,
+    bnb_balance: int = 0,
+) -> tuple[str, _Commission]:
+    """`bot4.core.fees.trade_commission` natively: the asset, and the commission."""

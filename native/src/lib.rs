@@ -1,10 +1,11 @@
-//! bot4's native venue core: exact integer money, the order book, the stop book and the
-//! reference price,
+//! bot4's native venue core: exact integer money, the order book, the stop book, the
+//! reference price and commission,
 //! ported from the Python venue (`bot4/venue`), which stays the executable specification.
 //! With the `python` feature, `python` exposes it as the `bot4._native` extension module.
 
 pub mod avgprice;
 pub mod book;
+pub mod fees;
 pub mod money;
 pub mod stops;
 

@@ -2,10 +2,11 @@
 //! methods as their Python references. Amounts out of the 64-bit range raise OverflowError
 //! and change nothing.
 
-use pyo3::exceptions::PyOverflowError;
+use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::avgprice::AveragePrice;
+use crate::fees::{self, FeeAsset, FeeError, Rates, Ratio};
 use crate::money::MoneyError;
 use crate::stops::{Stop, StopBook};
 
@@ -120,8 +121,103 @@ impl PyStopBook {
     }
 }
 
+fn fee_error(err: FeeError) -> PyErr {
+    match err {
+        FeeError::Money(err) => overflow(err),
+        FeeError::Invalid(what) => PyValueError::new_err(what),
+    }
+}
+
+type Pair = (i128, i128);
+
+fn ratio((num, den): Pair) -> PyResult<Ratio> {
+    Ratio::new(num, den).map_err(fee_error)
+}
+
+fn pair(value: Ratio) -> Pair {
+    (value.numer(), value.denom())
+}
+
+/// (units, in_bnb, standard, tax, special), the parts as reduced (numerator, denominator).
+type CommissionTuple = (i128, bool, Pair, Pair, Pair);
+
+fn rates(
+    standard: Pair,
+    tax: Pair,
+    special: Pair,
+    discount: Option<Pair>,
+    is_buyer: bool,
+) -> PyResult<Rates> {
+    Ok(Rates {
+        standard: ratio(standard)?,
+        tax: ratio(tax)?,
+        special: ratio(special)?,
+        discount: discount.map(ratio).transpose()?,
+        is_buyer,
+    })
+}
+
+fn commission_tuple(paid: fees::Commission) -> CommissionTuple {
+    (
+        paid.units,
+        paid.in_bnb,
+        pair(paid.standard),
+        pair(paid.tax),
+        pair(paid.special),
+    )
+}
+
+/// `bot4.core.fees.commission` natively, fractions as (numerator, denominator) pairs.
+#[pyfunction]
+#[pyo3(signature = (received, standard, tax, special, discount, is_buyer, bnb_price=None, bnb_balance=0))]
+#[allow(clippy::too_many_arguments)]
+fn commission(
+    received: i64,
+    standard: Pair,
+    tax: Pair,
+    special: Pair,
+    discount: Option<Pair>,
+    is_buyer: bool,
+    bnb_price: Option<Pair>,
+    bnb_balance: i64,
+) -> PyResult<CommissionTuple> {
+    let rates = rates(standard, tax, special, discount, is_buyer)?;
+    let price = bnb_price.map(ratio).transpose()?;
+    let paid = fees::commission(received, &rates, price, bnb_balance).map_err(fee_error)?;
+    Ok(commission_tuple(paid))
+}
+
+/// `bot4.core.fees.trade_commission` natively: ("BASE" | "QUOTE" | "BNB", the commission).
+#[pyfunction]
+#[pyo3(signature = (standard, tax, special, discount, is_buyer, base_units, quote_units, bnb_price_quote=None, bnb_balance=0))]
+#[allow(clippy::too_many_arguments)]
+fn trade_commission(
+    standard: Pair,
+    tax: Pair,
+    special: Pair,
+    discount: Option<Pair>,
+    is_buyer: bool,
+    base_units: i64,
+    quote_units: i64,
+    bnb_price_quote: Option<Pair>,
+    bnb_balance: i64,
+) -> PyResult<(&'static str, CommissionTuple)> {
+    let rates = rates(standard, tax, special, discount, is_buyer)?;
+    let price = bnb_price_quote.map(ratio).transpose()?;
+    let (asset, paid) = fees::trade_commission(&rates, base_units, quote_units, price, bnb_balance)
+        .map_err(fee_error)?;
+    let asset = match asset {
+        FeeAsset::Base => "BASE",
+        FeeAsset::Quote => "QUOTE",
+        FeeAsset::Bnb => "BNB",
+    };
+    Ok((asset, commission_tuple(paid)))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(commission, m)?)?;
+    m.add_function(wrap_pyfunction!(trade_commission, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyAveragePrice>()?;
     m.add_class::<PyStopBook>()?;

@@ -1,0 +1,321 @@
+//! Commission on a fill, exactly as `bot4/core/fees.py` computes it (`commission`,
+//! `trade_commission`): the standard, tax and special parts are exact fractions of the charged
+//! asset's unit, added, and rounded up once. On the BNB path the standard part is discounted
+//! and every part converted to BNB units at the given price; if the account's BNB does not
+//! cover the rounded amount, the full commission is charged in the received asset instead.
+//!
+//! Fractions are reduced `i128` ratios; a step that would overflow is an error, never a wrap.
+
+use crate::money::MoneyError;
+
+/// Why a commission could not be computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeError {
+    Money(MoneyError),
+    /// A negative received amount, or a zero or negative BNB price or denominator.
+    Invalid(&'static str),
+}
+
+impl From<MoneyError> for FeeError {
+    fn from(err: MoneyError) -> Self {
+        FeeError::Money(err)
+    }
+}
+
+impl std::fmt::Display for FeeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeeError::Money(err) => err.fmt(f),
+            FeeError::Invalid(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for FeeError {}
+
+/// An exact fraction, reduced, with a positive denominator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    num: i128,
+    den: i128,
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    // on magnitudes; callers keep i128::MIN out (it has no positive counterpart)
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl Ratio {
+    pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
+
+    /// `num / den`, reduced; `den` must be positive.
+    pub fn new(num: i128, den: i128) -> Result<Self, FeeError> {
+        if den <= 0 {
+            return Err(FeeError::Invalid(
+                "a fraction's denominator must be positive",
+            ));
+        }
+        if num == i128::MIN {
+            return Err(MoneyError::Overflow.into());
+        }
+        let g = gcd(num, den).max(1);
+        Ok(Ratio {
+            num: num / g,
+            den: den / g,
+        })
+    }
+
+    pub fn integer(value: i128) -> Result<Self, FeeError> {
+        Ratio::new(value, 1)
+    }
+
+    pub fn numer(&self) -> i128 {
+        self.num
+    }
+
+    pub fn denom(&self) -> i128 {
+        self.den
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.num > 0
+    }
+
+    pub fn checked_add(self, other: Ratio) -> Result<Ratio, FeeError> {
+        let g = gcd(self.den, other.den);
+        let (a, b) = (self.den / g, other.den / g);
+        let num = mul(self.num, b)?.checked_add(mul(other.num, a)?);
+        Ratio::new(num.ok_or(MoneyError::Overflow)?, mul(self.den, b)?)
+    }
+
+    pub fn checked_mul(self, other: Ratio) -> Result<Ratio, FeeError> {
+        // cross-reduce first so that the products stay as small as the result
+        let g1 = gcd(self.num, other.den).max(1);
+        let g2 = gcd(other.num, self.den).max(1);
+        Ratio::new(
+            mul(self.num / g1, other.num / g2)?,
+            mul(self.den / g2, other.den / g1)?,
+        )
+    }
+
+    pub fn checked_div(self, other: Ratio) -> Result<Ratio, FeeError> {
+        if other.num == 0 {
+            return Err(FeeError::Invalid("division by zero"));
+        }
+        let flip = if other.num < 0 {
+            Ratio {
+                num: -other.den,
+                den: -other.num,
+            }
+        } else {
+            Ratio {
+                num: other.den,
+                den: other.num,
+            }
+        };
+        self.checked_mul(flip)
+    }
+
+    /// The smallest whole number at least this (the fee module's one rounding rule).
+    pub fn ceil(self) -> i128 {
+        // den > 0; num > i128::MIN by construction, so the negation cannot overflow
+        -(-self.num).div_euclid(self.den)
+    }
+}
+
+fn mul(a: i128, b: i128) -> Result<i128, MoneyError> {
+    a.checked_mul(b).ok_or(MoneyError::Overflow)
+}
+
+/// One trade's effective rates (role and side already added), as `fees.Rates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub standard: Ratio,
+    pub tax: Ratio,
+    pub special: Ratio,
+    /// The factor on `standard` when paid in BNB, or None if BNB cannot be used.
+    pub discount: Option<Ratio>,
+    pub is_buyer: bool,
+}
+
+/// A commission in whole units of the charged asset, with its exact parts before rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commission {
+    pub units: i128,
+    pub in_bnb: bool,
+    pub standard: Ratio,
+    pub tax: Ratio,
+    pub special: Ratio,
+}
+
+/// The commission on `received` units of the received asset. `bnb_price` is received-asset
+/// units per BNB unit; with it, a BNB discount in `rates`, and `bnb_balance` covering the
+/// rounded BNB amount, the commission is charged in BNB.
+pub fn commission(
+    received: i64,
+    rates: &Rates,
+    bnb_price: Option<Ratio>,
+    bnb_balance: i64,
+) -> Result<Commission, FeeError> {
+    if received < 0 {
+        return Err(FeeError::Invalid("received_units must not be negative"));
+    }
+    let amount = Ratio::integer(i128::from(received))?;
+    if let (Some(price), Some(discount)) = (bnb_price, rates.discount) {
+        if !price.is_positive() {
+            return Err(FeeError::Invalid("bnb_price must be positive"));
+        }
+        let std = amount
+            .checked_mul(rates.standard)?
+            .checked_mul(discount)?
+            .checked_div(price)?;
+        let tax = amount.checked_mul(rates.tax)?.checked_div(price)?;
+        let special = amount.checked_mul(rates.special)?.checked_div(price)?;
+        let units = std.checked_add(tax)?.checked_add(special)?.ceil();
+        if units <= i128::from(bnb_balance) {
+            return Ok(Commission {
+                units,
+                in_bnb: true,
+                standard: std,
+                tax,
+                special,
+            });
+        }
+    }
+    let std = amount.checked_mul(rates.standard)?;
+    let tax = amount.checked_mul(rates.tax)?;
+    let special = amount.checked_mul(rates.special)?;
+    let units = std.checked_add(tax)?.checked_add(special)?.ceil();
+    Ok(Commission {
+        units,
+        in_bnb: false,
+        standard: std,
+        tax,
+        special,
+    })
+}
+
+/// Which asset a trade's commission is charged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeAsset {
+    Base,
+    Quote,
+    Bnb,
+}
+
+/// One fill's commission: a BUY pays in base (of `base_units`), a SELL in quote (of the
+/// notional); the BNB amount comes from the quote notional for both sides.
+pub fn trade_commission(
+    rates: &Rates,
+    base_units: i64,
+    quote_units: i64,
+    bnb_price_quote: Option<Ratio>,
+    bnb_balance: i64,
+) -> Result<(FeeAsset, Commission), FeeError> {
+    if bnb_price_quote.is_some() && rates.discount.is_some() {
+        let paid = commission(quote_units, rates, bnb_price_quote, bnb_balance)?;
+        if paid.in_bnb {
+            return Ok((FeeAsset::Bnb, paid));
+        }
+    }
+    if rates.is_buyer {
+        Ok((FeeAsset::Base, commission(base_units, rates, None, 0)?))
+    } else {
+        Ok((FeeAsset::Quote, commission(quote_units, rates, None, 0)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(num: i128, den: i128) -> Ratio {
+        Ratio::new(num, den).unwrap()
+    }
+
+    fn rates(standard: Ratio, tax: Ratio, discount: Option<Ratio>, is_buyer: bool) -> Rates {
+        Rates {
+            standard,
+            tax,
+            special: Ratio::ZERO,
+            discount,
+            is_buyer,
+        }
+    }
+
+    #[test]
+    fn fractions_reduce_and_round_up_once() {
+        assert_eq!(r(2, 4), r(1, 2));
+        assert_eq!(r(1, 3).checked_add(r(1, 6)).unwrap(), r(1, 2));
+        assert_eq!(r(-7, 2).ceil(), -3);
+        assert_eq!(r(7, 2).ceil(), 4);
+        assert_eq!(r(6, 3).ceil(), 2);
+        assert_eq!(r(1, 2).checked_div(r(-1, 4)).unwrap(), r(-2, 1));
+        assert!(Ratio::new(1, 0).is_err() && Ratio::new(i128::MIN, 1).is_err());
+        assert_eq!(
+            r(i128::MAX, 1).checked_add(r(1, 1)),
+            Err(FeeError::Money(MoneyError::Overflow))
+        );
+        assert_eq!(
+            r(1, 2).checked_div(Ratio::ZERO),
+            Err(FeeError::Invalid("division by zero"))
+        );
+    }
+
+    #[test]
+    fn a_non_zero_rate_on_a_non_zero_amount_costs_at_least_one_unit() {
+        let taker = rates(r(1, 1000), Ratio::ZERO, None, true);
+        assert_eq!(commission(1, &taker, None, 0).unwrap().units, 1);
+        assert_eq!(commission(0, &taker, None, 0).unwrap().units, 0);
+        assert_eq!(commission(2_000, &taker, None, 0).unwrap().units, 2);
+        assert!(commission(-1, &taker, None, 0).is_err());
+    }
+
+    #[test]
+    fn the_faq_tax_figure_rounds_up_at_the_eighth_place() {
+        // 0.040229875 USDT of tax at 1e-8 units: 4022987.5 units, charged 4022988
+        let sell = rates(Ratio::ZERO, r(1, 1000), None, false);
+        let paid = commission(4_022_987_500, &sell, None, 0).unwrap();
+        assert_eq!((paid.units, paid.tax), (4_022_988, r(8_045_975, 2)));
+    }
+
+    #[test]
+    fn bnb_pays_the_discounted_standard_part_when_the_balance_covers_it() {
+        let buy = rates(r(1, 1000), r(1, 10_000), Some(r(3, 4)), true);
+        let price = Some(r(260, 1)); // 260 quote units per BNB unit
+        // quote notional 2 600 000: standard 2 600 x 0.75 = 1 950, tax 260, both / 260
+        let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 9).unwrap();
+        assert_eq!((asset, paid.units, paid.in_bnb), (FeeAsset::Bnb, 9, true));
+        assert_eq!(paid.standard, r(15, 2));
+        // one unit short: the full commission in the received asset (base, for a BUY)
+        let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 8).unwrap();
+        assert_eq!((asset, paid.units, paid.in_bnb), (FeeAsset::Base, 1, false));
+        let sell = Rates {
+            is_buyer: false,
+            ..buy
+        };
+        let (asset, paid) = trade_commission(&sell, 100, 2_600_000, None, 1_000).unwrap();
+        assert_eq!((asset, paid.units), (FeeAsset::Quote, 2_860));
+        assert!(commission(1, &buy, Some(Ratio::ZERO), 10).is_err());
+    }
+
+    #[test]
+    fn huge_amounts_are_errors_not_wraps() {
+        let odd = rates(
+            r(999_999_999_999_999_999, 1_000_000_000_000_000_007),
+            Ratio::ZERO,
+            None,
+            true,
+        );
+        let paid = commission(i64::MAX, &odd, None, 0);
+        assert!(paid.is_ok() || paid == Err(FeeError::Money(MoneyError::Overflow)));
+        let big = rates(r(1, 3), r(1, 7), Some(r(1, 11)), true);
+        let price = Some(r(i128::from(i64::MAX), 13));
+        assert!(commission(i64::MAX, &big, price, i64::MAX).is_ok());
+    }
+}
