@@ -4,7 +4,13 @@
 //! and every part converted to BNB units at the given price; if the account's BNB does not
 //! cover the rounded amount, the full commission is charged in the received asset instead.
 //!
-//! Fractions are reduced `i128` ratios; a step that would overflow is an error, never a wrap.
+//! Fractions are reduced `i128` ratios. Decimal rates and prices stay well inside them; when
+//! a step would overflow, the same sum is computed again in unbounded integers, so the answer
+//! is always Python's. Only a commission beyond `i128` units is an error, never a wrap.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::ToPrimitive;
 
 use crate::money::MoneyError;
 
@@ -143,15 +149,15 @@ pub struct Rates {
     pub is_buyer: bool,
 }
 
-/// A commission in whole units of the charged asset, with its exact parts before rounding.
+/// A commission in whole units of the charged asset: BNB if `in_bnb`, else the received one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Commission {
     pub units: i128,
     pub in_bnb: bool,
-    pub standard: Ratio,
-    pub tax: Ratio,
-    pub special: Ratio,
 }
+
+/// The exact (unrounded) standard, tax and special parts of a commission.
+pub type Parts = [BigRational; 3];
 
 /// The commission on `received` units of the received asset. `bnb_price` is received-asset
 /// units per BNB unit; with it, a BNB discount in `rates`, and `bnb_balance` covering the
@@ -162,14 +168,40 @@ pub fn commission(
     bnb_price: Option<Ratio>,
     bnb_balance: i64,
 ) -> Result<Commission, FeeError> {
+    match commission_small(received, rates, bnb_price, bnb_balance) {
+        Err(FeeError::Money(MoneyError::Overflow)) => {
+            let (units, in_bnb, _) = commission_parts(received, rates, bnb_price, bnb_balance)?;
+            let units = units.to_i128().ok_or(MoneyError::Overflow)?;
+            Ok(Commission { units, in_bnb })
+        }
+        other => other,
+    }
+}
+
+fn check(received: i64, rates: &Rates, bnb_price: Option<Ratio>) -> Result<bool, FeeError> {
     if received < 0 {
         return Err(FeeError::Invalid("received_units must not be negative"));
     }
+    let bnb = bnb_price.is_some() && rates.discount.is_some();
+    if bnb && !bnb_price.is_some_and(|p| p.is_positive()) {
+        return Err(FeeError::Invalid("bnb_price must be positive"));
+    }
+    Ok(bnb)
+}
+
+/// `commission` in `i128` fractions: an overflow error when they run out.
+fn commission_small(
+    received: i64,
+    rates: &Rates,
+    bnb_price: Option<Ratio>,
+    bnb_balance: i64,
+) -> Result<Commission, FeeError> {
     let amount = Ratio::integer(i128::from(received))?;
-    if let (Some(price), Some(discount)) = (bnb_price, rates.discount) {
-        if !price.is_positive() {
-            return Err(FeeError::Invalid("bnb_price must be positive"));
-        }
+    if check(received, rates, bnb_price)? {
+        let (price, discount) = (
+            bnb_price.unwrap_or(Ratio::ZERO),
+            rates.discount.unwrap_or(Ratio::ZERO),
+        );
         let std = amount
             .checked_mul(rates.standard)?
             .checked_mul(discount)?
@@ -181,9 +213,6 @@ pub fn commission(
             return Ok(Commission {
                 units,
                 in_bnb: true,
-                standard: std,
-                tax,
-                special,
             });
         }
     }
@@ -194,10 +223,43 @@ pub fn commission(
     Ok(Commission {
         units,
         in_bnb: false,
-        standard: std,
-        tax,
-        special,
     })
+}
+
+fn big(value: Ratio) -> BigRational {
+    BigRational::new(BigInt::from(value.num), BigInt::from(value.den))
+}
+
+/// `commission` in unbounded integers, with its exact parts: (units, in_bnb, parts).
+pub fn commission_parts(
+    received: i64,
+    rates: &Rates,
+    bnb_price: Option<Ratio>,
+    bnb_balance: i64,
+) -> Result<(BigInt, bool, Parts), FeeError> {
+    let amount = BigRational::from_integer(BigInt::from(received));
+    if check(received, rates, bnb_price)? {
+        let (price, discount) = (
+            big(bnb_price.unwrap_or(Ratio::ZERO)),
+            big(rates.discount.unwrap_or(Ratio::ZERO)),
+        );
+        let parts = [
+            &amount * big(rates.standard) * discount / &price,
+            &amount * big(rates.tax) / &price,
+            &amount * big(rates.special) / &price,
+        ];
+        let units = (&parts[0] + &parts[1] + &parts[2]).ceil().to_integer();
+        if units <= BigInt::from(bnb_balance) {
+            return Ok((units, true, parts));
+        }
+    }
+    let parts = [
+        &amount * big(rates.standard),
+        &amount * big(rates.tax),
+        &amount * big(rates.special),
+    ];
+    let units = (&parts[0] + &parts[1] + &parts[2]).ceil().to_integer();
+    Ok((units, false, parts))
 }
 
 /// Which asset a trade's commission is charged in.
@@ -281,7 +343,9 @@ mod tests {
         // 0.040229875 USDT of tax at 1e-8 units: 4022987.5 units, charged 4022988
         let sell = rates(Ratio::ZERO, r(1, 1000), None, false);
         let paid = commission(4_022_987_500, &sell, None, 0).unwrap();
-        assert_eq!((paid.units, paid.tax), (4_022_988, r(8_045_975, 2)));
+        assert_eq!(paid.units, 4_022_988);
+        let (_, _, parts) = commission_parts(4_022_987_500, &sell, None, 0).unwrap();
+        assert_eq!(parts[1], big(r(8_045_975, 2)));
     }
 
     #[test]
@@ -291,7 +355,8 @@ mod tests {
         // quote notional 2 600 000: standard 2 600 x 0.75 = 1 950, tax 260, both / 260
         let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 9).unwrap();
         assert_eq!((asset, paid.units, paid.in_bnb), (FeeAsset::Bnb, 9, true));
-        assert_eq!(paid.standard, r(15, 2));
+        let (_, _, parts) = commission_parts(2_600_000, &buy, price, 9).unwrap();
+        assert_eq!(parts[0], big(r(15, 2)));
         // one unit short: the full commission in the received asset (base, for a BUY)
         let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 8).unwrap();
         assert_eq!((asset, paid.units, paid.in_bnb), (FeeAsset::Base, 1, false));
@@ -305,17 +370,23 @@ mod tests {
     }
 
     #[test]
-    fn huge_amounts_are_errors_not_wraps() {
-        let odd = rates(
-            r(999_999_999_999_999_999, 1_000_000_000_000_000_007),
-            Ratio::ZERO,
-            None,
-            true,
+    fn past_128_bits_the_unbounded_sum_answers() {
+        // denominators that share nothing: the i128 fractions run out, the answer does not
+        let odd = Rates {
+            standard: r(999_999_999_999_999_989, 1_000_000_000_000_000_007),
+            tax: r(1, 1_000_000_007),
+            special: r(7, 998_244_353),
+            discount: Some(r(3, 4)),
+            is_buyer: true,
+        };
+        let price = Some(r(1_000_000_000_000_000_003, 999_999_999_999_999_877));
+        assert_eq!(
+            commission_small(i64::MAX, &odd, price, i64::MAX),
+            Err(FeeError::Money(MoneyError::Overflow))
         );
-        let paid = commission(i64::MAX, &odd, None, 0);
-        assert!(paid.is_ok() || paid == Err(FeeError::Money(MoneyError::Overflow)));
-        let big = rates(r(1, 3), r(1, 7), Some(r(1, 11)), true);
-        let price = Some(r(i128::from(i64::MAX), 13));
-        assert!(commission(i64::MAX, &big, price, i64::MAX).is_ok());
+        let paid = commission(i64::MAX, &odd, price, i64::MAX).unwrap();
+        let (units, in_bnb, _) = commission_parts(i64::MAX, &odd, price, i64::MAX).unwrap();
+        assert_eq!((BigInt::from(paid.units), paid.in_bnb), (units, in_bnb));
+        assert!(paid.in_bnb && paid.units > 0);
     }
 }

@@ -2,6 +2,8 @@
 //! methods as their Python references. Amounts out of the 64-bit range raise OverflowError
 //! and change nothing.
 
+use num_bigint::BigInt;
+use num_rational::BigRational;
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 
@@ -134,12 +136,10 @@ fn ratio((num, den): Pair) -> PyResult<Ratio> {
     Ratio::new(num, den).map_err(fee_error)
 }
 
-fn pair(value: Ratio) -> Pair {
-    (value.numer(), value.denom())
-}
-
-/// (units, in_bnb, standard, tax, special), the parts as reduced (numerator, denominator).
-type CommissionTuple = (i128, bool, Pair, Pair, Pair);
+/// A reduced fraction as (numerator, denominator), unbounded.
+type BigPair = (BigInt, BigInt);
+/// (units, in_bnb, standard, tax, special): the exact parts before rounding.
+type CommissionTuple = (i128, bool, BigPair, BigPair, BigPair);
 
 fn rates(
     standard: Pair,
@@ -157,14 +157,24 @@ fn rates(
     })
 }
 
-fn commission_tuple(paid: fees::Commission) -> CommissionTuple {
-    (
+/// The commission the engine's path computes, with its exact parts beside it.
+fn commission_tuple(
+    paid: fees::Commission,
+    received: i64,
+    rates: &Rates,
+    price: Option<Ratio>,
+    balance: i64,
+) -> PyResult<CommissionTuple> {
+    let (_, _, [standard, tax, special]) =
+        fees::commission_parts(received, rates, price, balance).map_err(fee_error)?;
+    let pair = |r: BigRational| (r.numer().clone(), r.denom().clone());
+    Ok((
         paid.units,
         paid.in_bnb,
-        pair(paid.standard),
-        pair(paid.tax),
-        pair(paid.special),
-    )
+        pair(standard),
+        pair(tax),
+        pair(special),
+    ))
 }
 
 /// `bot4.core.fees.commission` natively, fractions as (numerator, denominator) pairs.
@@ -184,7 +194,7 @@ fn commission(
     let rates = rates(standard, tax, special, discount, is_buyer)?;
     let price = bnb_price.map(ratio).transpose()?;
     let paid = fees::commission(received, &rates, price, bnb_balance).map_err(fee_error)?;
-    Ok(commission_tuple(paid))
+    commission_tuple(paid, received, &rates, price, bnb_balance)
 }
 
 /// `bot4.core.fees.trade_commission` natively: ("BASE" | "QUOTE" | "BNB", the commission).
@@ -206,12 +216,15 @@ fn trade_commission(
     let price = bnb_price_quote.map(ratio).transpose()?;
     let (asset, paid) = fees::trade_commission(&rates, base_units, quote_units, price, bnb_balance)
         .map_err(fee_error)?;
-    let asset = match asset {
-        FeeAsset::Base => "BASE",
-        FeeAsset::Quote => "QUOTE",
-        FeeAsset::Bnb => "BNB",
+    let (name, received, price, balance) = match asset {
+        FeeAsset::Bnb => ("BNB", quote_units, price, bnb_balance),
+        FeeAsset::Base => ("BASE", base_units, None, 0),
+        FeeAsset::Quote => ("QUOTE", quote_units, None, 0),
     };
-    Ok((asset, commission_tuple(paid)))
+    Ok((
+        name,
+        commission_tuple(paid, received, &rates, price, balance)?,
+    ))
 }
 
 #[pymodule]
