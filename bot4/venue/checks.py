@@ -11,9 +11,11 @@ from bot4.core.enums import (
     OrderType,
     Side,
     StpMode,
+    SymbolStatus,
     TimeInForce,
 )
 from bot4.core.errors import VenueError
+from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     CancelOrder,
     NewOrder,
@@ -40,6 +42,86 @@ from bot4.venue.rules import (
 from bot4.venue.stops import fires_on_rise, would_trigger
 
 
+def check_shape(
+    req: NewOrder,
+    instrument: Instrument,
+    status: SymbolStatus,
+    types: tuple[OrderType, ...],
+    stp_allowed: tuple[StpMode, ...],
+) -> VenueError | None:
+    """A new order's shape, as both engine backends check it first: enumerations, mandatory
+    and forbidden parameters, integer types, the symbol's order types, STP modes and status.
+    In-process callers can put anything in a NamedTuple: this checks what the types promise."""
+    fields: tuple[object, ...] = req
+    _, side, otype, qty, price, tif, qoq, _, stp, stop_price, trailing = fields
+    if side is not BUY and side is not SELL:
+        return errors.INVALID_SIDE
+    if not isinstance(otype, OrderType):
+        return errors.INVALID_ORDER_TYPE
+    if tif is not None and not isinstance(tif, TimeInForce):
+        return errors.INVALID_TIF
+    if type(price) is not int:
+        return errors.invalid_parameter("price")
+    if type(qty) is not int:
+        return errors.invalid_parameter("quantity")
+    if type(qoq) is not int:
+        return errors.invalid_parameter("quoteOrderQty")
+    stopish = stop_price or trailing
+    if stopish:
+        if type(stop_price) is not int or stop_price < 0:
+            return errors.invalid_parameter("stopPrice")
+        if type(trailing) is not int or trailing < 0:
+            return errors.invalid_parameter("trailingDelta")
+    if otype not in types:
+        return errors.not_supported(_TYPE_NAMES[otype])
+    if status is not TRADING:
+        return errors.MARKET_CLOSED
+    if stp is not None and stp not in stp_allowed:
+        if isinstance(stp, StpMode):
+            return errors.STP_MODE_NOT_ALLOWED
+        return errors.invalid_parameter("selfTradePreventionMode")
+    if otype is LIMIT or otype is LIMIT_MAKER:
+        if otype is LIMIT and tif is None:
+            return errors.mandatory_param("timeInForce")
+        if otype is LIMIT_MAKER and tif is not None:
+            return errors.TIF_NOT_REQUIRED
+        if qoq:
+            return errors.param_not_required("quoteOrderQty")
+    elif otype is MARKET:
+        if tif is not None:
+            return errors.TIF_NOT_REQUIRED
+        if price:
+            return errors.param_not_required("price")
+        if qty and qoq:
+            return errors.UNSUPPORTED_COMBINATION
+        if not qty and not qoq:
+            return errors.one_of_params("quantity", "quoteOrderQty")
+        if qoq:
+            if qoq < 0:
+                return errors.invalid_parameter("quoteOrderQty")
+            if not instrument.spec.quoteOrderQtyMarketAllowed:
+                return errors.not_supported("Quote order qty market orders")
+    elif otype in STOP_TYPES:
+        if not stop_price and not trailing:
+            return errors.one_of_params("stopPrice", "trailingDelta")
+        if qoq:
+            return errors.param_not_required("quoteOrderQty")
+        if otype in MARKET_STOPS:
+            if tif is not None:
+                return errors.TIF_NOT_REQUIRED
+            if price:
+                return errors.param_not_required("price")
+        elif tif is None:
+            return errors.mandatory_param("timeInForce")
+        if trailing and not instrument.spec.allowTrailingStop:
+            return errors.not_supported("Trailing stop orders")
+    if stopish and otype not in STOP_TYPES:
+        if stop_price:
+            return errors.param_not_required("stopPrice")
+        return errors.param_not_required("trailingDelta")
+    return None
+
+
 class RequestChecks(OrderState):
     """The engine's request checks (under `Matching`): filters, notional, liquidity, lookups."""
 
@@ -52,79 +134,15 @@ class RequestChecks(OrderState):
         return error
 
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
-        """The request's shape (enumerations, mandatory and forbidden parameters, integer types,
-        account, symbol status), then the symbol filters that need no account state."""
-        # in-process callers can put anything in a NamedTuple: check what the types promise
-        fields: tuple[object, ...] = req
-        _, side, otype, qty, price, tif, qoq, _, stp, stop_price, trailing = fields
-        if side is not BUY and side is not SELL:
-            return errors.INVALID_SIDE
-        if not isinstance(otype, OrderType):
-            return errors.INVALID_ORDER_TYPE
-        if tif is not None and not isinstance(tif, TimeInForce):
-            return errors.INVALID_TIF
-        if type(price) is not int:
-            return errors.invalid_parameter("price")
-        if type(qty) is not int:
-            return errors.invalid_parameter("quantity")
-        if type(qoq) is not int:
-            return errors.invalid_parameter("quoteOrderQty")
-        stopish = stop_price or trailing
-        if stopish:
-            if type(stop_price) is not int or stop_price < 0:
-                return errors.invalid_parameter("stopPrice")
-            if type(trailing) is not int or trailing < 0:
-                return errors.invalid_parameter("trailingDelta")
-        if otype not in self._types:
-            return errors.not_supported(_TYPE_NAMES[otype])
-        if self.status is not TRADING:
-            return errors.MARKET_CLOSED
-        if stp is not None and stp not in self._stp_allowed:
-            if isinstance(stp, StpMode):
-                return errors.STP_MODE_NOT_ALLOWED
-            return errors.invalid_parameter("selfTradePreventionMode")
-        if otype is LIMIT or otype is LIMIT_MAKER:
-            if otype is LIMIT and tif is None:
-                return errors.mandatory_param("timeInForce")
-            if otype is LIMIT_MAKER and tif is not None:
-                return errors.TIF_NOT_REQUIRED
-            if qoq:
-                return errors.param_not_required("quoteOrderQty")
-        elif otype is MARKET:
-            if tif is not None:
-                return errors.TIF_NOT_REQUIRED
-            if price:
-                return errors.param_not_required("price")
-            if qty and qoq:
-                return errors.UNSUPPORTED_COMBINATION
-            if not qty and not qoq:
-                return errors.one_of_params("quantity", "quoteOrderQty")
-            if qoq:
-                if qoq < 0:
-                    return errors.invalid_parameter("quoteOrderQty")
-                if not self.instrument.spec.quoteOrderQtyMarketAllowed:
-                    return errors.not_supported("Quote order qty market orders")
-        elif otype in STOP_TYPES:
-            if not stop_price and not trailing:
-                return errors.one_of_params("stopPrice", "trailingDelta")
-            if qoq:
-                return errors.param_not_required("quoteOrderQty")
-            if otype in MARKET_STOPS:
-                if tif is not None:
-                    return errors.TIF_NOT_REQUIRED
-                if price:
-                    return errors.param_not_required("price")
-            elif tif is None:
-                return errors.mandatory_param("timeInForce")
-            if trailing and not self.instrument.spec.allowTrailingStop:
-                return errors.not_supported("Trailing stop orders")
-        if stopish and otype not in STOP_TYPES:
-            if stop_price:
-                return errors.param_not_required("stopPrice")
-            return errors.param_not_required("trailingDelta")
+        """The request's shape (`check_shape`), then the symbol filters that need no account
+        state."""
+        error = check_shape(req, self.instrument, self.status, self._types, self._stp_allowed)
+        if error is not None:
+            return error
         # the shape holds: the same fields with their types (one unpack, no attribute reads)
-        account, side, otype, qty, price, tif, qoq, cid, stp, stop_price, trailing = req
-        if cid is not None and (type(cid) is not str or CLIENT_ID_RE.match(cid) is None):
+        account, side, otype, qty, price, _, qoq, cid, _, stop_price, trailing = req
+        stopish = stop_price or trailing
+        if cid is not None and (type(cid) is not str or CLIENT_ID_RE.fullmatch(cid) is None):
             return _bad_client_id("newClientOrderId", cid)
         if type(account) is not str or account not in self._known:
             return errors.UNKNOWN_ACCOUNT
@@ -201,7 +219,7 @@ class RequestChecks(OrderState):
             if error is not None:
                 return error
         if list_cid is not None:
-            if CLIENT_ID_RE.match(list_cid) is None:
+            if CLIENT_ID_RE.fullmatch(list_cid) is None:
                 return _bad_client_id("listClientOrderId", list_cid)
             if (account, list_cid) in self._list_by_client:
                 return errors.DUPLICATE_LIST

@@ -167,7 +167,7 @@ class MatchingEngine(ContingentOrders):
             return errors.UNKNOWN_ACCOUNT
         new_cid = req.new_client_order_id
         if new_cid is not None and (
-            type(new_cid) is not str or CLIENT_ID_RE.match(new_cid) is None
+            type(new_cid) is not str or CLIENT_ID_RE.fullmatch(new_cid) is None
         ):
             return _bad_client_id("newClientOrderId", new_cid)
         restriction: object = req.restriction
@@ -244,7 +244,7 @@ class MatchingEngine(ContingentOrders):
         if type(new_qty) is not int:
             return errors.invalid_parameter("newQty")
         if new_cid is not None and (
-            type(new_cid) is not str or CLIENT_ID_RE.match(new_cid) is None
+            type(new_cid) is not str or CLIENT_ID_RE.fullmatch(new_cid) is None
         ):
             return _bad_client_id("newClientOrderId", new_cid)
         if req.order_id is None and req.orig_client_order_id is None:

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::money::{MoneyError, checked_add};
 
-/// An order's place in the engine's order store.
-pub type OrderRef = u32;
+/// An order's place in the engine's order store: its slot and the slot's generation.
+pub type OrderRef = u64;
 
 /// Orders resting at one price. `qty` and `count` cover the live orders only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,15 @@ impl BookSide {
             Box::new(self.levels.keys().rev().copied())
         } else {
             Box::new(self.levels.keys().copied())
+        }
+    }
+
+    /// The levels best first.
+    pub fn levels(&self) -> Box<dyn Iterator<Item = &Level> + '_> {
+        if self.is_bid {
+            Box::new(self.levels.values().rev())
+        } else {
+            Box::new(self.levels.values())
         }
     }
 

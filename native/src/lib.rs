@@ -5,9 +5,13 @@
 
 pub mod avgprice;
 pub mod book;
+pub mod engine;
 pub mod fees;
+pub mod ledger;
 pub mod money;
 pub mod stops;
 
+#[cfg(feature = "python")]
+mod pyengine;
 #[cfg(feature = "python")]
 mod python;

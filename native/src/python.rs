@@ -234,5 +234,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyAveragePrice>()?;
     m.add_class::<PyStopBook>()?;
+    m.add_class::<crate::pyengine::PyLedger>()?;
+    m.add_class::<crate::pyengine::PyEngine>()?;
+    m.add_function(wrap_pyfunction!(crate::pyengine::refusal_names, m)?)?;
     Ok(())
 }

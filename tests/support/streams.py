@@ -25,7 +25,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from hypothesis import strategies as st
 
@@ -37,6 +37,7 @@ from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
+from bot4.venue.native import NativeEngine, NativeLedger
 from tests.conftest import SYMBOLS_FILE, simple_spec
 from tests.support.reference_book import Fill, Prevented, ReferenceVenue, Transfer
 
@@ -205,21 +206,45 @@ def funding(market: Market, accounts: Sequence[str]) -> dict[str, tuple[int, int
     return out
 
 
+@overload
 def build_engine(
     market: Market,
     accounts: Sequence[str],
     on_events: Callable[[list[ExecutionReport]], None] | None = None,
-) -> MatchingEngine:
-    """A fresh engine whose accounts are funded (`funding`). On an stp market the accounts of
-    TRADE_GROUPS get their tradeGroupId."""
+    backend: Literal["python"] = "python",
+) -> MatchingEngine: ...
+
+
+@overload
+def build_engine(
+    market: Market,
+    accounts: Sequence[str],
+    on_events: Callable[[list[ExecutionReport]], None] | None = None,
+    *,
+    backend: Literal["native"],
+) -> NativeEngine: ...
+
+
+def build_engine(
+    market: Market,
+    accounts: Sequence[str],
+    on_events: Callable[[list[ExecutionReport]], None] | None = None,
+    backend: Literal["python", "native"] = "python",
+) -> MatchingEngine | NativeEngine:
+    """A fresh engine (of `backend`) whose accounts are funded (`funding`). On an stp market
+    the accounts of TRADE_GROUPS get their tradeGroupId."""
     inst = market.instrument
-    ledger = Ledger()
+    ledger: Ledger | NativeLedger = Ledger() if backend == "python" else NativeLedger()
     for account, (base, quote) in funding(market, accounts).items():
         ledger.deposit(account, inst.base, base)
         ledger.deposit(account, inst.quote, quote)
     for account, group in market.groups:
         if account in accounts:
             ledger.set_trade_group(account, group)
+    if isinstance(ledger, NativeLedger):
+        return NativeEngine(
+            inst, ledger, reference_price=market.reference_price, on_events=on_events
+        )
     return MatchingEngine(inst, ledger, reference_price=market.reference_price, on_events=on_events)
 
 
@@ -483,7 +508,7 @@ def streams(
 # ---------------------------------------------------------------------- running
 
 
-def send(engine: MatchingEngine, request: Request, now: int) -> Result:
+def send(engine: MatchingEngine | NativeEngine, request: Request, now: int) -> Result:
     """Submit or cancel, as the request says."""
     if isinstance(request, CancelOrder):
         return engine.cancel(request, now)

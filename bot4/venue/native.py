@@ -1,0 +1,354 @@
+"""The native backend: the Rust ledger and matching engine behind the Python engine's API.
+
+`NativeLedger` and `NativeEngine` answer as `Ledger` and `MatchingEngine` do, with the same
+request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for the plain order types
+(LIMIT in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty), cancel, cancel-all,
+amend keep-priority, cancel-replace, the six STP modes and the symbol's own commission rates.
+What it does not serve yet (stop orders, order lists, fee schedules, exchange filters) raises
+NotImplementedError: the Python engine (`backend="python"`) serves those. The request's shape
+is checked here by the same code as the Python engine's (`check_shape`); the Rust side then
+checks the rest in the venue's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from bot4._native import Engine as _Engine
+from bot4._native import Ledger as _Ledger
+from bot4.core import enums, errors
+from bot4.core.accounts import Balance
+from bot4.core.enums import CancelReplaceMode, CancelRestriction, SymbolStatus
+from bot4.core.errors import VenueError
+from bot4.core.events import ExecutionReport
+from bot4.core.instruments import Instrument
+from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, OrderView
+from bot4.core.results import Ack, CancelReplaceResult
+from bot4.venue.checks import check_shape
+from bot4.venue.rules import (
+    CLIENT_ID_PATTERN,
+    CLIENT_ID_RE,
+    EventSink,
+    _bad_client_id,
+    _bad_reference,
+)
+
+_ENUMS = {
+    name: getattr(enums, name)
+    for name in ("Side", "OrderType", "TimeInForce", "OrderStatus", "ExecutionType",
+                 "ExpiryReason", "StpMode", "CancelRestriction")
+}  # fmt: skip
+
+
+def refusal(name: str, first: str | None, second: str | None) -> VenueError:
+    """The `bot4.core.errors` value the native engine names: a constant, or a factory's result."""
+    if name == "illegal_client_id":
+        assert first is not None
+        return errors.illegal_chars(first, CLIENT_ID_PATTERN)
+    value = getattr(errors, name)
+    if first is None:
+        assert isinstance(value, VenueError)
+        return value
+    made: VenueError = value(first) if second is None else value(first, second)
+    return made
+
+
+def rules(instrument: Instrument) -> dict[str, Any]:
+    """The compiled instrument's integers, as the native engine takes them."""
+    inst = instrument
+    names = ("symbol", "base", "quote", "base_per_lot", "quote_per_ticklot", "min_price",
+             "max_price", "min_qty", "max_qty", "market_min_qty", "market_max_qty", "market_step",
+             "min_notional", "min_notional_market", "max_notional", "max_notional_market",
+             "legacy_min_notional", "legacy_min_notional_market", "percent_filter", "bid_up",
+             "bid_down", "ask_up", "ask_down", "avg_price_mins", "max_num_orders",
+             "max_num_amends", "maker_rate", "taker_rate")  # fmt: skip
+    out = {name: getattr(inst, name) for name in names}
+    out["default_stp"] = inst.spec.defaultSelfTradePreventionMode
+    out["quote_order_qty_market_allowed"] = inst.spec.quoteOrderQtyMarketAllowed
+    return out
+
+
+class NativeLedger:
+    """Balances of every account in native memory, with `Ledger`'s methods.
+
+    `balance` returns a snapshot (`Balance(free, locked)`), not a live object: balances
+    change through `deposit`, `withdraw` and the engines only."""
+
+    def __init__(self) -> None:
+        self.core = _Ledger()
+
+    def open(self, account: str) -> None:
+        """Make an account known (with nothing in it)."""
+        self.core.open(account)
+
+    def set_trade_group(self, account: str, group: int) -> None:
+        """Put an account in a tradeGroupId (-1: none); a group self-trades as one account."""
+        self.core.set_trade_group(account, group)
+
+    def stp_key(self, account: str) -> str | int:
+        """What self-trade prevention compares: the tradeGroupId, or the account itself."""
+        group = self.core.trade_group(account)
+        return account if group is None else group
+
+    def knows(self, account: str) -> bool:
+        return type(account) is str and self.core.knows(account)
+
+    def deposit(self, account: str, asset: str, units: int) -> None:
+        """Credit `units` of `asset` to the account's free balance, opening it if needed."""
+        self.core.deposit(account, asset, units)
+
+    def withdraw(self, account: str, asset: str, units: int) -> None:
+        """Take `units` from the free balance; refuses to overdraw."""
+        self.core.withdraw(account, asset, units)
+
+    def balance(self, account: str, asset: str) -> Balance:
+        """A snapshot of one balance."""
+        return Balance(*self.core.balance(account, asset))
+
+    def accounts(self) -> list[str]:
+        return self.core.accounts()
+
+    def items(self) -> Iterator[tuple[str, str, Balance]]:
+        """Every non-empty balance, sorted by account then asset."""
+        for account, asset, free, locked in self.core.items():
+            yield account, asset, Balance(free, locked)
+
+    @property
+    def fees(self) -> dict[str, int]:
+        """Commission the venue collected, by asset (a copy)."""
+        return dict(self.core.fees())
+
+    @property
+    def known(self) -> set[str]:
+        """Accounts that may trade (a copy)."""
+        return set(self.core.accounts())
+
+    @property
+    def trade_groups(self) -> dict[str, int]:
+        """account -> tradeGroupId (a copy)."""
+        return dict(self.core.trade_groups())
+
+    def total(self, asset: str) -> int:
+        """Free + locked over all accounts, plus collected fees: conserved by trading."""
+        return self.core.total(asset)
+
+    def digest(self) -> str:
+        """The same hash as `Ledger.digest` for the same balances, fees and groups."""
+        return self.core.digest()
+
+
+class NativeEngine:
+    """One symbol's matching engine in native code, with `MatchingEngine`'s methods."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        ledger: NativeLedger | None = None,
+        *,
+        reference_price: int | None = None,
+        history: int = 10_000,
+        on_events: EventSink | None = None,
+        fees: object = None,
+        exchange: object = None,
+    ) -> None:
+        if fees is not None or exchange is not None:
+            raise NotImplementedError(
+                'the native engine does not serve fee schedules or exchange filters yet: '
+                'use backend="python"'
+            )
+        self.instrument = instrument
+        self.ledger = ledger if ledger is not None else NativeLedger()
+        self.status = instrument.spec.status
+        self.on_events = on_events
+        self.history = history
+        self._types = tuple(instrument.spec.orderTypes)
+        self._stp_allowed = tuple(instrument.spec.allowedSelfTradePreventionModes)
+        self._core = _Engine(
+            self.ledger.core,
+            rules(instrument),
+            _ENUMS,
+            (ExecutionReport, Ack),
+            refusal,
+            reference_price,
+            history,
+        )
+
+    # ------------------------------------------------------------------ requests
+
+    def _shape(self, req: NewOrder) -> VenueError | None:
+        error = check_shape(req, self.instrument, self.status, self._types, self._stp_allowed)
+        if error is not None:
+            return error
+        cid = req.client_order_id
+        if cid is not None and type(cid) is not str:
+            return _bad_client_id("newClientOrderId", cid)
+        if type(req.account) is not str:
+            return errors.UNKNOWN_ACCOUNT
+        return None
+
+    def _sink(self, ack: Ack | VenueError) -> Ack | VenueError:
+        if self.on_events is not None and type(ack) is Ack:
+            self.on_events(list(ack.reports))
+        return ack
+
+    def check(self, req: NewOrder, now: int) -> VenueError | None:
+        """What `submit` checks before it looks at the account. Changes nothing."""
+        error = self._check_filters(req, now)
+        if error is None and req.type is enums.OrderType.LIMIT_MAKER:
+            best = self.best_ask() if req.side is enums.Side.BUY else self.best_bid()
+            if best is not None and (
+                best <= req.price if req.side is enums.Side.BUY else best >= req.price
+            ):
+                return errors.WOULD_MATCH
+        return error
+
+    def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
+        error = self._shape(req)
+        if error is not None:
+            return error
+        result: VenueError | None = self._core.check_filters(req, now)
+        return result
+
+    def submit(self, req: NewOrder, now: int) -> Ack | VenueError:
+        """Place a new order at time `now` (ms). Returns its `Ack` or the venue's error."""
+        error = self._shape(req)
+        if error is not None:
+            return error
+        return self._sink(self._core.submit(req, now))
+
+    def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
+        """Cancel an open order by orderId and/or origClientOrderId."""
+        bad = _bad_reference(req.account, req.order_id, req.orig_client_order_id)
+        if bad is not None:
+            return bad
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        new_cid = req.new_client_order_id
+        if new_cid is not None and (
+            type(new_cid) is not str or CLIENT_ID_RE.fullmatch(new_cid) is None
+        ):
+            return _bad_client_id("newClientOrderId", new_cid)
+        restriction: object = req.restriction
+        if restriction is not None and not isinstance(restriction, CancelRestriction):
+            return errors.INVALID_CANCEL_RESTRICTIONS
+        return self._sink(self._core.cancel(req, now))
+
+    def cancel_all(self, account: str, now: int) -> list[Ack] | VenueError:
+        """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first."""
+        if type(account) is not str:
+            return errors.UNKNOWN_ACCOUNT
+        acks: list[Ack] | VenueError = self._core.cancel_all(account, now)
+        if isinstance(acks, list):
+            for ack in acks:
+                self._sink(ack)
+        return acks
+
+    def amend(self, req: AmendOrder, now: int) -> Ack | VenueError:
+        """Amend keep-priority: lower an open order's quantity without losing its queue place."""
+        if not self.instrument.spec.amendAllowed:
+            return errors.AMEND_NOT_SUPPORTED
+        bad = _bad_reference(req.account, req.order_id, req.orig_client_order_id)
+        if bad is not None:
+            return bad
+        if not self.ledger.knows(req.account):
+            return errors.UNKNOWN_ACCOUNT
+        if type(req.new_qty) is not int:
+            return errors.invalid_parameter("newQty")
+        new_cid = req.new_client_order_id
+        if new_cid is not None and type(new_cid) is not str:
+            return _bad_client_id("newClientOrderId", new_cid)
+        return self._sink(self._core.amend(req, now))
+
+    def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
+        """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE)."""
+        if not self.instrument.spec.cancelReplaceAllowed:
+            return errors.CANCEL_REPLACE_NOT_SUPPORTED
+        mode: object = req.mode
+        if not isinstance(mode, CancelReplaceMode):
+            return errors.invalid_parameter("cancelReplaceMode")
+        if req.cancel.account != req.new.account:
+            return errors.invalid_parameter("account")
+        error = self._check_filters(req.new, now)
+        if error is not None:
+            return error
+        cancelled = self.cancel(req.cancel, now)
+        if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
+            return CancelReplaceResult(cancelled, None)
+        return CancelReplaceResult(cancelled, self.submit(req.new, now))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("submit_oco", "submit_oto", "submit_otoco", "cancel_list"):
+            raise NotImplementedError(
+                f'the native engine does not serve {name} yet: use backend="python"'
+            )
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------------ queries
+
+    def get_order(
+        self, account: str, order_id: int | None = None, client_order_id: str | None = None
+    ) -> OrderView | VenueError:
+        """An order's current state (open, or ended within the last `history` orders)."""
+        if order_id is None and client_order_id is None:
+            return errors.one_of_params("orderId", "origClientOrderId")
+        bad = _bad_reference(account, order_id, client_order_id)
+        if bad is not None:
+            return bad
+        found = self._core.get_order(account, order_id, client_order_id)
+        return found if isinstance(found, VenueError) else OrderView._make(found)
+
+    def is_open(self, order_id: int) -> bool:
+        """Whether the order is still working on the book."""
+        in_range = type(order_id) is int and -(2**63) <= order_id < 2**63
+        return in_range and self._core.is_open(order_id)
+
+    def open_orders(self, account: str | None = None) -> list[OrderView]:
+        """Open orders (of one account, or all), oldest first."""
+        return [OrderView._make(v) for v in self._core.open_orders(account)]
+
+    def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
+        """Aggregated book: (price ticks, quantity lots), best first."""
+        bids, asks = self._core.depth(limit)
+        return {"bids": bids, "asks": asks}
+
+    def best_bid(self) -> int | None:
+        return self._core.best_bid()
+
+    def best_ask(self) -> int | None:
+        return self._core.best_ask()
+
+    def last_price(self) -> int | None:
+        """The last trade price in ticks (or the reference price before any trade)."""
+        last: int | None = self._core.avg_price_state()[0]
+        return last
+
+    def state_digest(self) -> str:
+        """The same hash as `MatchingEngine.state_digest` after the same history."""
+        status: SymbolStatus = self.status
+        return self._core.state_digest(status.value)
+
+    @property
+    def seq(self) -> int:
+        return self._core.counters()[0]
+
+    @property
+    def last_order_id(self) -> int:
+        return self._core.counters()[1]
+
+    @property
+    def last_trade_id(self) -> int:
+        return self._core.counters()[2]
+
+    @property
+    def last_prevented_match_id(self) -> int:
+        return self._core.counters()[3]
+
+    @property
+    def last_order_list_id(self) -> int:
+        return self._core.counters()[4]
+
+    @property
+    def traded_ticklots(self) -> int:
+        """Price x quantity over every trade (metrics read it)."""
+        return self._core.counters()[5]

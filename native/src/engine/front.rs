@@ -1,0 +1,382 @@
+//! The front (`bot4/venue/engine.py`): submit, cancel, cancel-all and amend keep-priority.
+
+use std::sync::Arc;
+
+use super::checks::{bad_client_id, client_id_ok};
+use super::{
+    Ack, Engine, ExecType, Expiry, Order, OrderType, Refusal, Report, Restriction, Side, Status,
+    Stp, Tif,
+};
+use crate::book::OrderRef;
+use crate::ledger::{AccountId, Ledger};
+
+/// A new-order request in engine units whose shape the Python edge has checked
+/// (`bot4.core.orders.NewOrder`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub account: String,
+    pub side: Side,
+    pub otype: OrderType,
+    pub quantity: i64,
+    pub price: i64,
+    pub tif: Option<Tif>,
+    pub quote_order_qty: i64,
+    pub client_order_id: Option<String>,
+    pub stp_mode: Option<Stp>,
+    pub stop_price: i64,
+    pub trailing_delta: i64,
+}
+
+/// Cancel by order id, by the original client id, or both (`bot4.core.orders.CancelOrder`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelRequest {
+    pub account: String,
+    pub order_id: Option<i64>,
+    pub orig_client_order_id: Option<String>,
+    pub new_client_order_id: Option<String>,
+    pub restriction: Option<Restriction>,
+}
+
+/// Amend keep-priority (`bot4.core.orders.AmendOrder`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmendRequest {
+    pub account: String,
+    pub new_qty: i64,
+    pub order_id: Option<i64>,
+    pub orig_client_order_id: Option<String>,
+    pub new_client_order_id: Option<String>,
+}
+
+impl Engine {
+    /// Place a new order at time `now` (ms): its `Ack`, or the venue's refusal, which changes
+    /// nothing.
+    pub fn submit(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &NewRequest,
+        now: i64,
+    ) -> Result<Ack, Refusal> {
+        let account = self.check_filters(ledger, req, now)?;
+        if self
+            .rules
+            .max_num_orders
+            .is_some_and(|max| self.open_count(account) >= max)
+        {
+            return Err(Refusal::Call("filter_failure", "MAX_NUM_ORDERS"));
+        }
+        if let Some(cid) = req.client_order_id.as_deref() {
+            if self.client_id_taken(account, cid) {
+                return Err(Refusal::Error("DUPLICATE_ORDER"));
+            }
+        }
+        if req.otype == OrderType::LimitMaker && self.crosses(req.side, req.price) {
+            return Err(Refusal::Error("WOULD_MATCH"));
+        }
+        let (base, quote) = self.account(ledger, account);
+        let free = |bal| ledger.get(bal).free;
+        let r = &self.rules;
+        let (per_lot, per_ticklot) = (i128::from(r.base_per_lot), i128::from(r.quote_per_ticklot));
+        let insufficient = Refusal::Error("INSUFFICIENT_BALANCE");
+        if req.otype != OrderType::Market {
+            let (need, bal) = match req.side {
+                Side::Buy => (
+                    (i128::from(req.price) * i128::from(req.quantity)).checked_mul(per_ticklot),
+                    quote,
+                ),
+                Side::Sell => (i128::from(req.quantity).checked_mul(per_lot), base),
+            };
+            let need = need.ok_or(insufficient)?;
+            if need > free(bal) {
+                return Err(insufficient);
+            }
+            return Ok(self.accept(ledger, req, account, req.quantity, need, now));
+        }
+        let key = Self::stp_key_of(ledger, account);
+        let mode = req.stp_mode.unwrap_or(r.default_stp);
+        let mut qty = req.quantity;
+        if req.quote_order_qty != 0 {
+            qty = self.quote_quantity(req.side, req.quote_order_qty, key, mode)?;
+        }
+        let need = self
+            .market_cost(req.side, qty, req.quote_order_qty, key, mode)
+            .ok_or(insufficient)?;
+        if need > free(if req.side == Side::Buy { quote } else { base }) {
+            return Err(insufficient);
+        }
+        Ok(self.accept(ledger, req, account, qty, need, now))
+    }
+
+    /// Place a plain order: lock `need`, match, rest or expire what is left, answer.
+    fn accept(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &NewRequest,
+        account: AccountId,
+        qty: i64,
+        need: i128,
+        now: i64,
+    ) -> Ack {
+        let (base_bal, quote_bal) = self.account(ledger, account);
+        self.last_order_id += 1;
+        let order_id = self.last_order_id;
+        let cid: Arc<str> = match req.client_order_id.as_deref() {
+            Some(c) => Arc::from(c),
+            None => {
+                let mut c = format!("bot4-{order_id}");
+                while self.client_id_taken(account, &c) {
+                    c.insert(0, 'x');
+                }
+                Arc::from(c)
+            }
+        };
+        let (otype, side, tif, price) = (req.otype, req.side, req.tif, req.price);
+        let r = self.store(Order {
+            order_id,
+            client_order_id: cid,
+            account,
+            side,
+            otype,
+            tif,
+            price,
+            qty,
+            quote_order_qty: req.quote_order_qty,
+            created: now,
+            working_time: now,
+            base_bal,
+            quote_bal,
+            stp_mode: req.stp_mode.unwrap_or(self.rules.default_stp),
+            stp_key: Self::stp_key_of(ledger, account),
+            leaves: qty,
+            cum_qty: 0,
+            cum_quote: 0,
+            locked: 0,
+            status: Status::New,
+            prevented: 0,
+            amends: 0,
+            list_id: -1,
+            this: 0,
+        });
+        self.lock(ledger, r, need);
+        let rests =
+            otype == OrderType::LimitMaker || (otype == OrderType::Limit && tif == Some(Tif::Gtc));
+        self.seq += 1;
+        let mut out = vec![self.event(r, ExecType::New, Expiry::None, now, rests)];
+        if otype == OrderType::Market {
+            self.take(ledger, r, None, now, &mut out);
+        } else if otype == OrderType::Limit
+            && (tif != Some(Tif::Fok) || self.fillable(r))
+            && self.crosses(side, price)
+        {
+            self.take(ledger, r, Some(price), now, &mut out);
+        }
+        if self.order(r).leaves == 0 {
+            self.release(ledger, r);
+            self.remember(r);
+        } else if rests {
+            let leaves = self.order(r).leaves;
+            // a level's quantity is at most the sum of i64 orders the filters bound
+            let _ = self.book(side).add(r, price, leaves);
+            self.register(r);
+        } else {
+            self.end(r, Status::Expired);
+            self.seq += 1;
+            let reason = if otype == OrderType::Market {
+                Expiry::NoLiquidity
+            } else if tif == Some(Tif::Fok) {
+                Expiry::FokExpired
+            } else {
+                Expiry::IocExpired
+            };
+            out.push(self.event(r, ExecType::Expired, reason, now, false));
+            self.release(ledger, r);
+            self.remember(r);
+        }
+        self.finish(r, now, out)
+    }
+
+    /// The account's id if the ledger knows it.
+    fn known(ledger: &Ledger, account: &str) -> Result<AccountId, Refusal> {
+        match ledger.find_account(account) {
+            Some(id) if ledger.is_known(id) => Ok(id),
+            _ => Err(Refusal::Error("UNKNOWN_ACCOUNT")),
+        }
+    }
+
+    /// Cancel an open order by orderId and/or origClientOrderId.
+    pub fn cancel(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &CancelRequest,
+        now: i64,
+    ) -> Result<Ack, Refusal> {
+        let account = Self::known(ledger, &req.account)?;
+        let new_cid = req.new_client_order_id.as_deref();
+        if let Some(c) = new_cid {
+            if !client_id_ok(c) {
+                return Err(bad_client_id("newClientOrderId", c));
+            }
+        }
+        let r = self.find_open(account, req.order_id, req.orig_client_order_id.as_deref())?;
+        let o = self.order(r);
+        match req.restriction {
+            Some(Restriction::OnlyNew) if o.status != Status::New => {
+                return Err(Refusal::Error("CANCEL_RESTRICTED"));
+            }
+            Some(Restriction::OnlyPartial) if o.status != Status::PartiallyFilled => {
+                return Err(Refusal::Error("CANCEL_RESTRICTED"));
+            }
+            _ => {}
+        }
+        let (leaves, side, price) = (o.leaves, o.side, o.price);
+        self.end(r, Status::Canceled);
+        self.unlink(side, price, leaves);
+        self.release(ledger, r);
+        self.retire(r);
+        self.remember(r);
+        self.seq += 1;
+        let report = self.canceled(r, new_cid, now);
+        Ok(self.finish(r, now, vec![report]))
+    }
+
+    /// Take an ended order's `leaves` off its book level.
+    fn unlink(&mut self, side: Side, price: i64, leaves: i64) {
+        let slab = &self.slab;
+        let book = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        book.unlink(price, leaves, |o| slab.live(o));
+    }
+
+    /// DELETE openOrders: cancel every open order of `account` on this symbol, oldest first.
+    pub fn cancel_all(
+        &mut self,
+        ledger: &mut Ledger,
+        account: &str,
+        now: i64,
+    ) -> Result<Vec<Ack>, Refusal> {
+        let id = Self::known(ledger, account)?;
+        let ids: Vec<i64> = self
+            .open_refs()
+            .into_iter()
+            .map(|r| self.order(r))
+            .filter(|o| o.account == id)
+            .map(|o| o.order_id)
+            .collect();
+        if ids.is_empty() {
+            return Err(Refusal::Error("UNKNOWN_ORDER"));
+        }
+        let mut acks = Vec::with_capacity(ids.len());
+        for order_id in ids {
+            let req = CancelRequest {
+                account: account.to_owned(),
+                order_id: Some(order_id),
+                orig_client_order_id: None,
+                new_client_order_id: None,
+                restriction: None,
+            };
+            acks.push(self.cancel(ledger, &req, now)?);
+        }
+        Ok(acks)
+    }
+
+    /// Amend keep-priority: lower an open order's quantity without losing its place. At or
+    /// below what already executed, the order ends EXPIRED, as the venue does.
+    pub fn amend(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &AmendRequest,
+        now: i64,
+    ) -> Result<Ack, Refusal> {
+        let account = Self::known(ledger, &req.account)?;
+        let (new_qty, order_id) = (req.new_qty, req.order_id);
+        let (orig_cid, new_cid) = (
+            req.orig_client_order_id.as_deref(),
+            req.new_client_order_id.as_deref(),
+        );
+        if let Some(c) = new_cid {
+            if !client_id_ok(c) {
+                return Err(bad_client_id("newClientOrderId", c));
+            }
+        }
+        if order_id.is_none() && orig_cid.is_none() {
+            return Err(Refusal::Call2(
+                "one_of_params",
+                "orderId",
+                "origClientOrderId",
+            ));
+        }
+        let r = self
+            .find_open(account, order_id, orig_cid)
+            .map_err(|_| Refusal::Error("AMEND_UNKNOWN_ORDER"))?;
+        let o = self.order(r);
+        if new_qty == o.qty {
+            return Err(Refusal::Error("AMEND_NO_CHANGE"));
+        }
+        if new_qty > o.qty {
+            return Err(Refusal::Error("AMEND_QTY_INCREASE"));
+        }
+        if new_qty <= 0 || new_qty < self.rules.min_qty {
+            return Err(Refusal::Call("filter_failure", "LOT_SIZE"));
+        }
+        if self
+            .rules
+            .max_num_amends
+            .is_some_and(|limit| o.amends >= limit)
+        {
+            return Err(Refusal::Error("AMEND_TOO_MANY"));
+        }
+        let old_cid = o.client_order_id.clone();
+        let cid: Arc<str> = match new_cid {
+            Some(c) => Arc::from(c),
+            None => Arc::from(format!("bot4-{}-a{}", o.order_id, o.amends + 1)),
+        };
+        if cid != old_cid && self.client_id_taken(account, &cid) {
+            return Err(Refusal::Error("AMEND_DUPLICATE"));
+        }
+        let mut out = Vec::with_capacity(1);
+        self.amend_order(ledger, r, new_qty, cid, now, &mut out);
+        Ok(self.finish(r, now, out))
+    }
+
+    /// Lower one order's quantity in place and report it REPLACED (the checks are done).
+    fn amend_order(
+        &mut self,
+        ledger: &mut Ledger,
+        r: OrderRef,
+        new_qty: i64,
+        cid: Arc<str>,
+        now: i64,
+        out: &mut Vec<Report>,
+    ) {
+        let o = self.order(r);
+        let old_cid = o.client_order_id.clone();
+        let cut = (o.qty - new_qty).min(o.leaves);
+        let (side, price, leaves) = (o.side, o.price, o.leaves);
+        let working = leaves > cut;
+        if working {
+            if let Some(level) = self.book(side).level_mut(price) {
+                level.qty -= cut;
+            }
+            self.unlock(ledger, r, cut);
+            self.order_mut(r).leaves -= cut;
+        } else {
+            self.end(r, Status::Expired);
+            self.unlink(side, price, leaves);
+        }
+        self.retire_client_id(r, cid.clone());
+        let o = self.order_mut(r);
+        o.qty = new_qty;
+        o.amends += 1;
+        if !working {
+            self.release(ledger, r);
+            self.retire(r);
+            self.remember(r);
+        }
+        self.seq += 1;
+        let mut report = self.report(r, ExecType::Replaced, now);
+        report.orig_client_order_id = Some(old_cid);
+        report.is_working = working;
+        out.push(report);
+    }
+}

@@ -1,0 +1,337 @@
+//! The matching engine of one symbol, as `bot4/venue/engine.py` and the layers under it
+//! define it (the executable specification), built in the same layers, a module each:
+//! `orderstate` (what the engine holds, queries, the digest, reports) < `checks` (the
+//! venue's filters and lookups) < `matching` (crossing, settlement, STP) < `front` (submit,
+//! cancel, cancel-all, amend).
+//!
+//! Balances live in the venue's shared [`Ledger`], passed to every call that moves money.
+//! Time is an argument and nothing here draws a random number or iterates a hash map where
+//! the order could show, so the same requests give the same reports.
+//!
+//! This part covers the plain order types (LIMIT with GTC/IOC/FOK, LIMIT_MAKER, MARKET by
+//! quantity and by quoteOrderQty), the six STP modes and the symbol's own commission rates;
+//! stop orders, order lists, fee schedules and exchange filters are refused with
+//! [`Refusal::Unsupported`] (the Python backend serves them).
+
+mod checks;
+mod front;
+mod matching;
+mod orderstate;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::avgprice::AveragePrice;
+use crate::book::{BookSide, OrderRef};
+use crate::ledger::{AccountId, AssetId, BalanceId};
+use crate::money::MoneyError;
+
+pub use front::{AmendRequest, CancelRequest, NewRequest};
+
+macro_rules! names {
+    ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            /// Every value, in the order of the Python enumeration of the same name.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The venue's spelling (the Python enum's value).
+            pub fn text(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// The value at `index` in `ALL`.
+            pub fn from_index(index: u8) -> Option<$name> {
+                Self::ALL.get(index as usize).copied()
+            }
+        }
+    };
+}
+
+names!(Side { Buy = "BUY", Sell = "SELL" });
+names!(OrderType {
+    Limit = "LIMIT",
+    Market = "MARKET",
+    LimitMaker = "LIMIT_MAKER",
+    StopLoss = "STOP_LOSS",
+    StopLossLimit = "STOP_LOSS_LIMIT",
+    TakeProfit = "TAKE_PROFIT",
+    TakeProfitLimit = "TAKE_PROFIT_LIMIT",
+});
+names!(Tif { Gtc = "GTC", Ioc = "IOC", Fok = "FOK" });
+names!(Status {
+    PendingNew = "PENDING_NEW",
+    New = "NEW",
+    PartiallyFilled = "PARTIALLY_FILLED",
+    Filled = "FILLED",
+    Canceled = "CANCELED",
+    Rejected = "REJECTED",
+    Expired = "EXPIRED",
+    ExpiredInMatch = "EXPIRED_IN_MATCH",
+});
+names!(ExecType {
+    New = "NEW",
+    Canceled = "CANCELED",
+    Replaced = "REPLACED",
+    Rejected = "REJECTED",
+    Trade = "TRADE",
+    Expired = "EXPIRED",
+    TradePrevention = "TRADE_PREVENTION",
+});
+names!(Expiry {
+    None = "NONE",
+    IocExpired = "UNFILLED_IOC_QUANTITY_EXPIRED",
+    FokExpired = "UNFILLED_FOK_ORDER_EXPIRED",
+    NoLiquidity = "INSUFFICIENT_LIQUIDITY",
+    OcoTrigger = "OCO_TRIGGER",
+    OtoPhaseOneExpired = "OTO_PHASE_ONE_EXPIRED",
+});
+names!(Stp {
+    None = "NONE",
+    ExpireTaker = "EXPIRE_TAKER",
+    ExpireMaker = "EXPIRE_MAKER",
+    ExpireBoth = "EXPIRE_BOTH",
+    Decrement = "DECREMENT",
+    Transfer = "TRANSFER",
+});
+names!(Restriction { OnlyNew = "ONLY_NEW", OnlyPartial = "ONLY_PARTIALLY_FILLED" });
+
+/// What self-trade prevention compares: the account, or its tradeGroupId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StpKey {
+    Account(AccountId),
+    Group(i64),
+}
+
+/// A refusal: the name of a `bot4.core.errors` constant, or of a function there and its
+/// argument, so the codes and messages come from one place. `Unsupported` names what this
+/// backend does not serve yet; `Internal` is a broken invariant, never expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    Error(&'static str),
+    Call(&'static str, &'static str),
+    Call2(&'static str, &'static str, &'static str),
+    Unsupported(&'static str),
+    Internal(&'static str),
+}
+
+impl From<MoneyError> for Refusal {
+    fn from(_: MoneyError) -> Self {
+        Refusal::Internal("amount out of range")
+    }
+}
+
+/// The symbol's rules in engine units (`bot4.core.instruments.Instrument`, compiled).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub symbol: String,
+    pub base: String,
+    pub quote: String,
+    pub base_per_lot: i64,
+    pub quote_per_ticklot: i64,
+    pub min_price: i64,
+    pub max_price: i64,
+    pub min_qty: i64,
+    pub max_qty: i64,
+    pub market_min_qty: i64,
+    pub market_max_qty: i64,
+    pub market_step: i64,
+    pub min_notional: Option<i128>,
+    pub min_notional_market: bool,
+    pub max_notional: Option<i128>,
+    pub max_notional_market: bool,
+    pub legacy_min_notional: Option<i128>,
+    pub legacy_min_notional_market: bool,
+    /// "PERCENT_PRICE" or "PERCENT_PRICE_BY_SIDE", if the symbol has one.
+    pub percent_filter: Option<&'static str>,
+    /// (numerator, denominator) of bid up, bid down, ask up, ask down.
+    pub bands: [(i128, i128); 4],
+    pub avg_price_mins: i64,
+    pub max_num_orders: Option<i64>,
+    pub max_num_amends: Option<i64>,
+    pub maker_rate: (i128, i128),
+    pub taker_rate: (i128, i128),
+    pub default_stp: Stp,
+    pub quote_order_qty_market_allowed: bool,
+}
+
+/// An accepted order as the engine tracks it.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub order_id: i64,
+    pub client_order_id: Arc<str>,
+    pub account: AccountId,
+    pub side: Side,
+    pub otype: OrderType,
+    pub tif: Option<Tif>,
+    pub price: i64,
+    pub qty: i64,
+    pub quote_order_qty: i64,
+    pub created: i64,
+    pub working_time: i64,
+    pub base_bal: BalanceId,
+    pub quote_bal: BalanceId,
+    pub stp_mode: Stp,
+    pub stp_key: StpKey,
+    pub leaves: i64,
+    pub cum_qty: i64,
+    pub cum_quote: i128,
+    pub locked: i128,
+    pub status: Status,
+    pub prevented: i64,
+    pub amends: i64,
+    pub list_id: i64,
+    /// A reference to the order's slot that the book holds (slot and generation).
+    pub this: OrderRef,
+}
+
+/// One execution report: the order's fields as they were, and what the event did
+/// (`bot4.core.events.ExecutionReport`, field for field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub account: AccountId,
+    pub order_id: i64,
+    pub client_order_id: Arc<str>,
+    pub side: Side,
+    pub otype: OrderType,
+    pub tif: Option<Tif>,
+    pub price: i64,
+    pub orig_qty: i64,
+    pub quote_order_qty: i64,
+    pub creation_time: i64,
+    pub working_time: i64,
+    pub stp_mode: Stp,
+    pub stop_price: i64,
+    pub trailing_delta: i64,
+    pub order_list_id: i64,
+    pub seq: i64,
+    pub orig_client_order_id: Option<Arc<str>>,
+    pub exec_type: ExecType,
+    pub status: Status,
+    pub expiry: Expiry,
+    pub last_qty: i64,
+    pub last_price: i64,
+    pub cum_qty: i64,
+    pub cum_quote: i128,
+    pub commission: i128,
+    /// `None` when no trade.
+    pub commission_asset: Option<AssetId>,
+    pub trade_id: i64,
+    pub is_maker: bool,
+    pub is_working: bool,
+    pub transact_time: i64,
+    pub prevented_match_id: i64,
+    pub prevented_qty: i64,
+    pub last_prevented_qty: i64,
+    pub prevented_price: i64,
+    pub counter_order_id: i64,
+}
+
+/// The answer to an accepted request: the order's state after it, and its reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub order_id: i64,
+    pub client_order_id: Arc<str>,
+    pub status: Status,
+    pub executed_qty: i64,
+    pub cum_quote: i128,
+    pub transact_time: i64,
+    pub reports: Vec<Report>,
+}
+
+/// An order as a query returns it (`bot4.core.orders.OrderView`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub order_id: i64,
+    pub client_order_id: Arc<str>,
+    pub account: AccountId,
+    pub side: Side,
+    pub otype: OrderType,
+    pub tif: Option<Tif>,
+    pub price: i64,
+    pub orig_qty: i64,
+    pub executed_qty: i64,
+    pub cum_quote: i128,
+    pub quote_order_qty: i64,
+    pub status: Status,
+    pub time: i64,
+    pub working_time: i64,
+    pub stp_mode: Stp,
+    pub prevented_qty: i64,
+}
+
+/// The order store: a slab whose slots are reused once an order leaves the history; a
+/// reference carries the slot's generation, so a stale one held by the book is never live.
+#[derive(Debug, Default)]
+pub(super) struct Slab {
+    orders: Vec<Order>,
+    generations: Vec<u32>,
+    free: Vec<u32>,
+}
+
+/// Price-time priority matching for one symbol with the venue's filters and balances.
+#[derive(Debug)]
+pub struct Engine {
+    pub rules: Rules,
+    base: AssetId,
+    quote: AssetId,
+    bids: BookSide,
+    asks: BookSide,
+    avg_price: AveragePrice,
+    history: usize,
+    pub seq: i64,
+    pub last_order_id: i64,
+    pub last_trade_id: i64,
+    pub traded_ticklots: i128,
+    pub last_prevented_match_id: i64,
+    pub last_order_list_id: i64,
+    pub(super) slab: Slab,
+    registered: u64,
+    open: BTreeMap<u64, OrderRef>,
+    open_ids: HashMap<i64, (u64, OrderRef)>,
+    by_client: HashMap<(AccountId, Arc<str>), OrderRef>,
+    open_count: HashMap<AccountId, i64>,
+    key_open: HashMap<i64, i64>,
+    done: HashMap<i64, OrderRef>,
+    done_ids: VecDeque<i64>,
+    done_by_client: HashMap<(AccountId, Arc<str>), OrderRef>,
+    balances: HashMap<AccountId, (BalanceId, BalanceId)>,
+    band_ref: Option<(i128, i128)>,
+    bid_band: (i128, i128),
+    ask_band: (i128, i128),
+}
+
+/// Every refusal the engine gives (the Python side checks each names a real error).
+pub const REFUSALS: &[Refusal] = &[
+    Refusal::Error("UNKNOWN_ACCOUNT"),
+    Refusal::Error("EMPTY_NEW_CL_ORD_ID"),
+    Refusal::Error("NO_REFERENCE_PRICE"),
+    Refusal::Error("DUPLICATE_ORDER"),
+    Refusal::Error("WOULD_MATCH"),
+    Refusal::Error("INSUFFICIENT_BALANCE"),
+    Refusal::Error("CANCEL_IDS_MISSING"),
+    Refusal::Error("UNKNOWN_ORDER"),
+    Refusal::Error("CANCEL_RESTRICTED"),
+    Refusal::Error("AMEND_NO_CHANGE"),
+    Refusal::Error("AMEND_QTY_INCREASE"),
+    Refusal::Error("AMEND_TOO_MANY"),
+    Refusal::Error("AMEND_DUPLICATE"),
+    Refusal::Error("AMEND_UNKNOWN_ORDER"),
+    Refusal::Error("NO_SUCH_ORDER"),
+    Refusal::Error("CLIENT_ORDER_ID_MISMATCH"),
+    Refusal::Call("filter_failure", "PRICE_FILTER"),
+    Refusal::Call("filter_failure", "PERCENT_PRICE"),
+    Refusal::Call("filter_failure", "PERCENT_PRICE_BY_SIDE"),
+    Refusal::Call("filter_failure", "LOT_SIZE"),
+    Refusal::Call("filter_failure", "MARKET_LOT_SIZE"),
+    Refusal::Call("filter_failure", "NOTIONAL"),
+    Refusal::Call("filter_failure", "MIN_NOTIONAL"),
+    Refusal::Call("filter_failure", "MAX_NUM_ORDERS"),
+    Refusal::Call("liquidity_below_min", "LOT_SIZE"),
+    Refusal::Call("liquidity_below_min", "MARKET_LOT_SIZE"),
+    Refusal::Call("illegal_client_id", "newClientOrderId"),
+    Refusal::Call2("one_of_params", "orderId", "origClientOrderId"),
+];

@@ -1,0 +1,542 @@
+//! Order state (`bot4/venue/orderstate.py`): what the engine holds, queries over it, the
+//! state digest, and the reports it builds.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    Ack, Engine, ExecType, Expiry, Order, OrderView, Refusal, Report, Rules, Side, Slab, Status,
+    StpKey,
+};
+use crate::avgprice::AveragePrice;
+use crate::book::{BookSide, OrderRef};
+use crate::ledger::{AccountId, BalanceId, Ledger, hex};
+
+impl Slab {
+    fn get(&self, r: OrderRef) -> &Order {
+        &self.orders[(r & 0xffff_ffff) as usize]
+    }
+
+    fn get_mut(&mut self, r: OrderRef) -> &mut Order {
+        &mut self.orders[(r & 0xffff_ffff) as usize]
+    }
+
+    /// Whether `r` still names its order and the order is working.
+    pub(super) fn live(&self, r: OrderRef) -> bool {
+        let slot = (r & 0xffff_ffff) as usize;
+        self.generations[slot] == (r >> 32) as u32 && self.orders[slot].leaves > 0
+    }
+
+    fn insert(&mut self, mut order: Order) -> OrderRef {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.orders.push(order.clone());
+                self.generations.push(0);
+                (self.orders.len() - 1) as u32
+            }
+        };
+        let r = (u64::from(self.generations[slot as usize]) << 32) | u64::from(slot);
+        order.this = r;
+        self.orders[slot as usize] = order;
+        r
+    }
+
+    fn remove(&mut self, r: OrderRef) {
+        let slot = (r & 0xffff_ffff) as usize;
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        self.free.push(slot as u32);
+    }
+}
+
+impl Engine {
+    /// An engine for one symbol; `reference_price` (ticks) seeds the average price before the
+    /// first trade; `history` ended orders stay queryable.
+    pub fn new(
+        rules: Rules,
+        ledger: &mut Ledger,
+        reference_price: Option<i64>,
+        history: usize,
+    ) -> Result<Self, Refusal> {
+        let base = ledger.asset_id(&rules.base);
+        let quote = ledger.asset_id(&rules.quote);
+        let avg_price = AveragePrice::new(rules.avg_price_mins, reference_price)?;
+        Ok(Self {
+            rules,
+            base,
+            quote,
+            bids: BookSide::new(true),
+            asks: BookSide::new(false),
+            avg_price,
+            history,
+            seq: 0,
+            last_order_id: 0,
+            last_trade_id: 0,
+            traded_ticklots: 0,
+            last_prevented_match_id: -1,
+            last_order_list_id: -1,
+            slab: Slab::default(),
+            registered: 0,
+            open: BTreeMap::new(),
+            open_ids: HashMap::new(),
+            by_client: HashMap::new(),
+            open_count: HashMap::new(),
+            key_open: HashMap::new(),
+            done: HashMap::new(),
+            done_ids: VecDeque::new(),
+            done_by_client: HashMap::new(),
+            balances: HashMap::new(),
+            band_ref: None,
+            bid_band: (0, 0),
+            ask_band: (0, 0),
+        })
+    }
+
+    pub(super) fn order(&self, r: OrderRef) -> &Order {
+        self.slab.get(r)
+    }
+
+    pub(super) fn order_mut(&mut self, r: OrderRef) -> &mut Order {
+        self.slab.get_mut(r)
+    }
+
+    pub(super) fn live(&self, r: OrderRef) -> bool {
+        self.slab.live(r)
+    }
+
+    pub(super) fn book(&mut self, side: Side) -> &mut BookSide {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    pub(super) fn store(&mut self, order: Order) -> OrderRef {
+        self.slab.insert(order)
+    }
+
+    pub(super) fn avg_price_mut(&mut self) -> &mut AveragePrice {
+        &mut self.avg_price
+    }
+
+    /// The account's base and quote balance ids.
+    pub(super) fn account(
+        &mut self,
+        ledger: &mut Ledger,
+        account: AccountId,
+    ) -> (BalanceId, BalanceId) {
+        if let Some(&pair) = self.balances.get(&account) {
+            return pair;
+        }
+        let pair = (
+            ledger.balance_id(account, self.base),
+            ledger.balance_id(account, self.quote),
+        );
+        self.balances.insert(account, pair);
+        pair
+    }
+
+    pub(super) fn stp_key_of(ledger: &Ledger, account: AccountId) -> StpKey {
+        ledger
+            .group(account)
+            .map_or(StpKey::Account(account), StpKey::Group)
+    }
+
+    /// Count an order as open (on the book).
+    pub(super) fn register(&mut self, r: OrderRef) {
+        let o = self.slab.get(r);
+        let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
+        self.registered += 1;
+        self.open.insert(self.registered, r);
+        self.open_ids.insert(id, (self.registered, r));
+        self.by_client.insert((account, cid), r);
+        *self.open_count.entry(account).or_insert(0) += 1;
+        if let StpKey::Group(g) = key {
+            *self.key_open.entry(g).or_insert(0) += 1;
+        }
+    }
+
+    /// Forget an order that has left the book.
+    pub(super) fn retire(&mut self, r: OrderRef) {
+        let o = self.slab.get(r);
+        let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
+        if let Some((reg, _)) = self.open_ids.remove(&id) {
+            self.open.remove(&reg);
+        }
+        self.by_client.remove(&(account, cid));
+        decrement(&mut self.open_count, account);
+        if let StpKey::Group(g) = key {
+            decrement(&mut self.key_open, g);
+        }
+    }
+
+    /// Keep an ended order queryable, evicting the oldest beyond `history`.
+    pub(super) fn remember(&mut self, r: OrderRef) {
+        let o = self.slab.get(r);
+        let (id, key) = (o.order_id, (o.account, o.client_order_id.clone()));
+        self.done.insert(id, r);
+        self.done_by_client.insert(key, r);
+        self.done_ids.push_back(id);
+        if self.done_ids.len() > self.history {
+            let Some(old_id) = self.done_ids.pop_front() else {
+                return;
+            };
+            if let Some(old) = self.done.remove(&old_id) {
+                let o = self.slab.get(old);
+                let key = (o.account, o.client_order_id.clone());
+                if self.done_by_client.get(&key) == Some(&old) {
+                    self.done_by_client.remove(&key);
+                }
+                self.slab.remove(old);
+            }
+        }
+    }
+
+    /// Give an open order a new client id (amend), keeping the lookup by client id.
+    pub(super) fn retire_client_id(&mut self, r: OrderRef, cid: Arc<str>) {
+        let o = self.slab.get_mut(r);
+        let old = std::mem::replace(&mut o.client_order_id, cid.clone());
+        let account = o.account;
+        self.by_client.remove(&(account, old));
+        self.by_client.insert((account, cid), r);
+    }
+
+    /// Return whatever is still locked for an order that has ended.
+    pub(super) fn release(&mut self, ledger: &mut Ledger, r: OrderRef) {
+        let o = self.slab.get_mut(r);
+        let left = o.locked;
+        if left != 0 {
+            let bal = ledger.get_mut(if o.side == Side::Buy {
+                o.quote_bal
+            } else {
+                o.base_bal
+            });
+            bal.locked -= left;
+            bal.free += left;
+            o.locked = 0;
+        }
+    }
+
+    pub(super) fn lock(&mut self, ledger: &mut Ledger, r: OrderRef, amount: i128) {
+        let o = self.slab.get_mut(r);
+        let bal = ledger.get_mut(if o.side == Side::Buy {
+            o.quote_bal
+        } else {
+            o.base_bal
+        });
+        bal.free -= amount;
+        bal.locked += amount;
+        o.locked += amount;
+    }
+
+    /// An open order by id, or by the account's client id.
+    pub(super) fn open_ref(
+        &self,
+        account: AccountId,
+        order_id: Option<i64>,
+        cid: Option<&str>,
+    ) -> Option<OrderRef> {
+        match order_id {
+            Some(id) => self.open_ids.get(&id).map(|&(_, r)| r),
+            None => self
+                .by_client
+                .get(&(account, Arc::from(cid.unwrap_or(""))))
+                .copied(),
+        }
+    }
+
+    pub(super) fn client_id_taken(&self, account: AccountId, cid: &str) -> bool {
+        self.by_client.contains_key(&(account, Arc::from(cid)))
+    }
+
+    pub(super) fn open_count(&self, account: AccountId) -> i64 {
+        self.open_count.get(&account).copied().unwrap_or(0)
+    }
+
+    pub(super) fn has_open(&self, key: StpKey) -> bool {
+        match key {
+            StpKey::Account(a) => self.open_count.contains_key(&a),
+            StpKey::Group(g) => self.key_open.contains_key(&g),
+        }
+    }
+
+    /// The open orders' references, oldest first.
+    pub(super) fn open_refs(&self) -> Vec<OrderRef> {
+        self.open.values().copied().collect()
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /// An order's current state (open, or ended within the last `history` orders).
+    pub fn get_order(
+        &self,
+        account: AccountId,
+        order_id: Option<i64>,
+        cid: Option<&str>,
+    ) -> Result<OrderView, Refusal> {
+        let found = match (order_id, cid) {
+            (None, None) => {
+                return Err(Refusal::Call2(
+                    "one_of_params",
+                    "orderId",
+                    "origClientOrderId",
+                ));
+            }
+            (Some(id), _) => {
+                let r = self
+                    .open_ids
+                    .get(&id)
+                    .map(|&(_, r)| r)
+                    .or_else(|| self.done.get(&id).copied());
+                if let (Some(r), Some(c)) = (r, cid) {
+                    if &*self.slab.get(r).client_order_id != c {
+                        return Err(Refusal::Error("CLIENT_ORDER_ID_MISMATCH"));
+                    }
+                }
+                r
+            }
+            (None, Some(c)) => {
+                let key = (account, Arc::from(c));
+                self.by_client
+                    .get(&key)
+                    .or_else(|| self.done_by_client.get(&key))
+                    .copied()
+            }
+        };
+        match found {
+            Some(r) if self.slab.get(r).account == account => Ok(self.view(r)),
+            _ => Err(Refusal::Error("NO_SUCH_ORDER")),
+        }
+    }
+
+    pub fn is_open(&self, order_id: i64) -> bool {
+        self.open_ids.contains_key(&order_id)
+    }
+
+    /// Open orders (of one account, or all), oldest first.
+    pub fn open_orders(&self, account: Option<AccountId>) -> Vec<OrderView> {
+        self.open
+            .values()
+            .filter(|&&r| account.is_none_or(|a| self.slab.get(r).account == a))
+            .map(|&r| self.view(r))
+            .collect()
+    }
+
+    fn view(&self, r: OrderRef) -> OrderView {
+        let o = self.slab.get(r);
+        OrderView {
+            order_id: o.order_id,
+            client_order_id: o.client_order_id.clone(),
+            account: o.account,
+            side: o.side,
+            otype: o.otype,
+            tif: o.tif,
+            price: o.price,
+            orig_qty: o.qty,
+            executed_qty: o.cum_qty,
+            cum_quote: o.cum_quote,
+            quote_order_qty: o.quote_order_qty,
+            status: o.status,
+            time: o.created,
+            working_time: o.working_time,
+            stp_mode: o.stp_mode,
+            prevented_qty: o.prevented,
+        }
+    }
+
+    /// Aggregated book side: (price ticks, quantity lots), best first.
+    pub fn depth(&self, side: Side, limit: usize) -> Vec<(i64, i64)> {
+        match side {
+            Side::Buy => self.bids.depth(limit),
+            Side::Sell => self.asks.depth(limit),
+        }
+    }
+
+    pub fn best_bid(&self) -> Option<i64> {
+        self.bids.best()
+    }
+
+    pub fn best_ask(&self) -> Option<i64> {
+        self.asks.best()
+    }
+
+    pub fn avg_price(&self) -> &AveragePrice {
+        &self.avg_price
+    }
+
+    /// The same hash as `OrderState.state_digest` for the same history; `status` is the
+    /// symbol status's value, which the Python side keeps.
+    pub fn state_digest(&self, ledger: &Ledger, status: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "{}|{}|{}|{}|{}|{}\n",
+            self.seq,
+            self.last_order_id,
+            self.last_trade_id,
+            status,
+            self.last_prevented_match_id,
+            self.last_order_list_id
+        ));
+        let live = |r: OrderRef| self.slab.live(r);
+        for r in self
+            .bids
+            .orders(live)
+            .into_iter()
+            .chain(self.asks.orders(live))
+        {
+            let o = self.slab.get(r);
+            let key = match o.stp_key {
+                StpKey::Account(a) => ledger.account_name(a).to_owned(),
+                StpKey::Group(g) => g.to_string(),
+            };
+            h.update(format!(
+                "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+                o.order_id,
+                o.client_order_id,
+                ledger.account_name(o.account),
+                o.side.text(),
+                o.price,
+                o.qty,
+                o.leaves,
+                o.cum_qty,
+                o.cum_quote,
+                o.locked,
+                o.status.text(),
+                o.stp_mode.text(),
+                key,
+                o.prevented,
+                o.list_id
+            ));
+        }
+        h.update(avg_price_repr(&self.avg_price));
+        h.update(ledger.digest());
+        hex(&h.finalize())
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    /// A report about `r` with every event field at its neutral value.
+    pub(super) fn report(&self, r: OrderRef, exec_type: ExecType, now: i64) -> Report {
+        let o = self.slab.get(r);
+        Report {
+            account: o.account,
+            order_id: o.order_id,
+            client_order_id: o.client_order_id.clone(),
+            side: o.side,
+            otype: o.otype,
+            tif: o.tif,
+            price: o.price,
+            orig_qty: o.qty,
+            quote_order_qty: o.quote_order_qty,
+            creation_time: o.created,
+            working_time: o.working_time,
+            stp_mode: o.stp_mode,
+            stop_price: 0,
+            trailing_delta: 0,
+            order_list_id: o.list_id,
+            seq: self.seq,
+            orig_client_order_id: None,
+            exec_type,
+            status: o.status,
+            expiry: Expiry::None,
+            last_qty: 0,
+            last_price: 0,
+            cum_qty: o.cum_qty,
+            cum_quote: o.cum_quote,
+            commission: 0,
+            commission_asset: None,
+            trade_id: -1,
+            is_maker: false,
+            is_working: false,
+            transact_time: now,
+            prevented_match_id: -1,
+            prevented_qty: o.prevented,
+            last_prevented_qty: 0,
+            prevented_price: 0,
+            counter_order_id: -1,
+        }
+    }
+
+    /// A report that is not a trade (NEW, EXPIRED), numbered with the current `seq`.
+    pub(super) fn event(
+        &self,
+        r: OrderRef,
+        exec_type: ExecType,
+        expiry: Expiry,
+        now: i64,
+        working: bool,
+    ) -> Report {
+        let mut report = self.report(r, exec_type, now);
+        report.expiry = expiry;
+        report.is_working = working;
+        report
+    }
+
+    /// A CANCELED report: the cancel's own client id, the order's as the original.
+    pub(super) fn canceled(&self, r: OrderRef, cancel_id: Option<&str>, now: i64) -> Report {
+        let mut report = self.report(r, ExecType::Canceled, now);
+        let o = self.slab.get(r);
+        report.orig_client_order_id = Some(o.client_order_id.clone());
+        report.client_order_id = match cancel_id {
+            Some(c) => Arc::from(c),
+            None => Arc::from(format!("cancel-{}", o.order_id)),
+        };
+        report
+    }
+
+    pub(super) fn finish(&self, r: OrderRef, now: i64, reports: Vec<Report>) -> Ack {
+        let o = self.slab.get(r);
+        Ack {
+            order_id: o.order_id,
+            client_order_id: o.client_order_id.clone(),
+            status: o.status,
+            executed_qty: o.cum_qty,
+            cum_quote: o.cum_quote,
+            transact_time: now,
+            reports,
+        }
+    }
+
+    /// Mark an order ended with `status` and no quantity left.
+    pub(super) fn end(&mut self, r: OrderRef, status: Status) {
+        let o = self.slab.get_mut(r);
+        o.status = status;
+        o.leaves = 0;
+    }
+}
+
+fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, i64>, key: K) {
+    if let Some(count) = map.get_mut(&key) {
+        *count -= 1;
+        if *count == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
+/// `repr(AveragePrice.state())` as Python prints it: `(last, ((t, n, l), ...))`.
+fn avg_price_repr(avg: &AveragePrice) -> String {
+    let (last, trades) = avg.state();
+    let mut out = String::from("(");
+    match last {
+        Some(p) => {
+            let _ = write!(out, "{p}");
+        }
+        None => out.push_str("None"),
+    }
+    out.push_str(", (");
+    for (i, (t, n, l)) in trades.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "({t}, {n}, {l})");
+    }
+    if trades.len() == 1 {
+        out.push(',');
+    }
+    out.push_str("))");
+    out
+}

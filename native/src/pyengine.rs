@@ -1,0 +1,760 @@
+//! `bot4._native.Ledger` and `bot4._native.Engine`: the native ledger and matching engine
+//! behind the Python API of `bot4.venue.native` (requests in as the same NamedTuples,
+//! answers out as the same `Ack`, `ExecutionReport` and `VenueError` values).
+//!
+//! Refusals are the `bot4.core.errors` values themselves: the engine names one and a Python
+//! factory given at construction builds it once (they are frozen), so codes and messages are
+//! never copied here. A request this backend does not serve yet raises NotImplementedError.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::engine::{
+    Ack, AmendRequest, CancelRequest, Engine, ExecType, Expiry, NewRequest, OrderType, OrderView,
+    Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
+};
+use crate::ledger::{Ledger, LedgerError};
+
+/// (price, quantity) per level, best first.
+type Levels = Vec<(i64, i64)>;
+
+fn ledger_error(err: LedgerError) -> PyErr {
+    match err {
+        LedgerError::Overflow => PyOverflowError::new_err(err.to_string()),
+        _ => PyValueError::new_err(err.to_string()),
+    }
+}
+
+/// The balances of one venue (`bot4.core.accounts.Ledger`, natively).
+#[pyclass(name = "Ledger", module = "bot4._native")]
+pub struct PyLedger {
+    inner: Ledger,
+}
+
+#[pymethods]
+impl PyLedger {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: Ledger::new(),
+        }
+    }
+
+    fn open(&mut self, account: &str) {
+        self.inner.open(account);
+    }
+
+    fn set_trade_group(&mut self, account: &str, group: i64) -> PyResult<()> {
+        self.inner
+            .set_trade_group(account, group)
+            .map_err(ledger_error)
+    }
+
+    fn trade_group(&self, account: &str) -> Option<i64> {
+        self.inner
+            .find_account(account)
+            .and_then(|id| self.inner.group(id))
+    }
+
+    fn knows(&self, account: &str) -> bool {
+        self.inner.knows(account)
+    }
+
+    fn deposit(&mut self, account: &str, asset: &str, units: i128) -> PyResult<()> {
+        self.inner
+            .deposit(account, asset, units)
+            .map_err(ledger_error)
+    }
+
+    fn withdraw(&mut self, account: &str, asset: &str, units: i128) -> PyResult<()> {
+        self.inner
+            .withdraw(account, asset, units)
+            .map_err(ledger_error)
+    }
+
+    /// (free, locked) of one balance.
+    fn balance(&self, account: &str, asset: &str) -> (i128, i128) {
+        let b = self.inner.balance(account, asset);
+        (b.free, b.locked)
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        self.inner
+            .accounts()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every non-empty balance as (account, asset, free, locked), sorted.
+    fn items(&self) -> Vec<(String, String, i128, i128)> {
+        self.inner
+            .items()
+            .into_iter()
+            .map(|(a, s, b)| (a.to_owned(), s.to_owned(), b.free, b.locked))
+            .collect()
+    }
+
+    /// Collected fees by asset.
+    fn fees(&self) -> Vec<(String, i128)> {
+        self.inner
+            .fees()
+            .into_iter()
+            .map(|(a, u)| (a.to_owned(), u))
+            .collect()
+    }
+
+    fn trade_groups(&self) -> Vec<(String, i64)> {
+        self.inner
+            .trade_groups()
+            .into_iter()
+            .map(|(a, g)| (a.to_owned(), g))
+            .collect()
+    }
+
+    fn total(&self, asset: &str) -> i128 {
+        self.inner.total(asset)
+    }
+
+    fn digest(&self) -> String {
+        self.inner.digest()
+    }
+}
+
+/// The Python objects reports and answers are made of.
+struct Tables {
+    report_cls: PyObject,
+    ack_cls: PyObject,
+    tuple_new: PyObject,
+    refusal: PyObject,
+    refusals: HashMap<Refusal, PyObject>,
+    symbol: Py<PyString>,
+    empty: Py<PyString>,
+    names: HashMap<u32, Py<PyString>>,
+    assets: HashMap<u32, Py<PyString>>,
+    side: Vec<PyObject>,
+    otype: Vec<PyObject>,
+    tif: Vec<PyObject>,
+    status: Vec<PyObject>,
+    exec: Vec<PyObject>,
+    expiry: Vec<PyObject>,
+    stp: Vec<PyObject>,
+    restriction: Vec<PyObject>,
+}
+
+/// The members of a Python enumeration, checked against the Rust one's spelling.
+fn members(enums: &Bound<'_, PyDict>, name: &str, texts: &[&str]) -> PyResult<Vec<PyObject>> {
+    let Some(cls) = enums.get_item(name)? else {
+        return Err(PyValueError::new_err(format!("missing enumeration {name}")));
+    };
+    let list: Vec<Bound<'_, PyAny>> = cls.try_iter()?.collect::<PyResult<_>>()?;
+    if list.len() != texts.len() {
+        return Err(PyValueError::new_err(format!(
+            "{name}: {} members, expected {}",
+            list.len(),
+            texts.len()
+        )));
+    }
+    for (member, text) in list.iter().zip(texts) {
+        let value: String = member.getattr("value")?.extract()?;
+        if value != *text {
+            return Err(PyValueError::new_err(format!(
+                "{name}: {value} where {text} was expected"
+            )));
+        }
+    }
+    Ok(list.into_iter().map(Bound::unbind).collect())
+}
+
+fn texts<T: Copy>(all: &[T], text: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|&v| text(v)).collect()
+}
+
+/// The index of `obj` in `table` by identity.
+fn index_of(table: &[PyObject], obj: &Bound<'_, PyAny>) -> Option<u8> {
+    table
+        .iter()
+        .position(|m| m.bind(obj.py()).is(obj))
+        .map(|i| i as u8)
+}
+
+fn shape_error(what: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "bad {what}: the request's shape must be checked first"
+    ))
+}
+
+fn opt_str(obj: Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        Ok(Some(obj.extract()?))
+    }
+}
+
+/// A Python int as i64, or `outside` when it does not fit.
+fn int_or(obj: &Bound<'_, PyAny>, outside: i64) -> PyResult<i64> {
+    match obj.extract::<i64>() {
+        Ok(v) => Ok(v),
+        Err(_) if obj.is_instance_of::<pyo3::types::PyInt>() => Ok(outside),
+        Err(err) => Err(err),
+    }
+}
+
+/// The matching engine of one symbol (`bot4.venue.engine.MatchingEngine`, natively).
+#[pyclass(name = "Engine", module = "bot4._native")]
+pub struct PyEngine {
+    ledger: Py<PyLedger>,
+    inner: Engine,
+    t: Tables,
+}
+
+/// One refusal the engine can give, for the Python side's test of its table.
+#[pyfunction]
+pub fn refusal_names() -> Vec<(&'static str, Option<&'static str>, Option<&'static str>)> {
+    crate::engine::REFUSALS
+        .iter()
+        .filter_map(|r| match *r {
+            Refusal::Error(n) => Some((n, None, None)),
+            Refusal::Call(n, a) => Some((n, Some(a), None)),
+            Refusal::Call2(n, a, b) => Some((n, Some(a), Some(b))),
+            _ => None,
+        })
+        .collect()
+}
+
+impl PyEngine {
+    fn refuse(&mut self, py: Python<'_>, refusal: Refusal) -> PyResult<PyObject> {
+        if let Some(value) = self.t.refusals.get(&refusal) {
+            return Ok(value.clone_ref(py));
+        }
+        let value = match refusal {
+            Refusal::Error(n) => self.t.refusal.call1(py, (n, py.None(), py.None()))?,
+            Refusal::Call(n, a) => self.t.refusal.call1(py, (n, a, py.None()))?,
+            Refusal::Call2(n, a, b) => self.t.refusal.call1(py, (n, a, b))?,
+            Refusal::Unsupported(what) => {
+                return Err(PyNotImplementedError::new_err(format!(
+                    "the native engine does not serve {what} yet: use backend=\"python\""
+                )));
+            }
+            Refusal::Internal(what) => {
+                return Err(PyRuntimeError::new_err(format!("native engine: {what}")));
+            }
+        };
+        self.t.refusals.insert(refusal, value.clone_ref(py));
+        Ok(value)
+    }
+
+    fn account_name(&mut self, py: Python<'_>, id: u32) -> Py<PyString> {
+        if let Some(name) = self.t.names.get(&id) {
+            return name.clone_ref(py);
+        }
+        let ledger = self.ledger.borrow(py);
+        let name = PyString::new(py, ledger.inner.account_name(id)).unbind();
+        self.t.names.insert(id, name.clone_ref(py));
+        name
+    }
+
+    fn asset_name(&mut self, py: Python<'_>, id: Option<u32>) -> Py<PyString> {
+        let Some(id) = id else {
+            return self.t.empty.clone_ref(py);
+        };
+        if let Some(name) = self.t.assets.get(&id) {
+            return name.clone_ref(py);
+        }
+        let ledger = self.ledger.borrow(py);
+        let name = PyString::new(py, ledger.inner.asset_name(id)).unbind();
+        self.t.assets.insert(id, name.clone_ref(py));
+        name
+    }
+
+    fn report(&mut self, py: Python<'_>, r: &Report) -> PyResult<PyObject> {
+        let account = self.account_name(py, r.account);
+        let asset = self.asset_name(py, r.commission_asset);
+        let t = &self.t;
+        let tif = r
+            .tif
+            .map_or_else(|| py.None(), |v| t.tif[v as usize].clone_ref(py));
+        let orig: PyObject = match &r.orig_client_order_id {
+            Some(c) => PyString::new(py, c).into_any().unbind(),
+            None => t.empty.clone_ref(py).into_any(),
+        };
+        let fields: Vec<PyObject> = vec![
+            t.symbol.clone_ref(py).into_any(),
+            account.into_any(),
+            r.order_id.into_pyobject(py)?.into_any().unbind(),
+            PyString::new(py, &r.client_order_id).into_any().unbind(),
+            t.side[r.side as usize].clone_ref(py),
+            t.otype[r.otype as usize].clone_ref(py),
+            tif,
+            r.price.into_pyobject(py)?.into_any().unbind(),
+            r.orig_qty.into_pyobject(py)?.into_any().unbind(),
+            r.quote_order_qty.into_pyobject(py)?.into_any().unbind(),
+            r.creation_time.into_pyobject(py)?.into_any().unbind(),
+            r.working_time.into_pyobject(py)?.into_any().unbind(),
+            t.stp[r.stp_mode as usize].clone_ref(py),
+            r.stop_price.into_pyobject(py)?.into_any().unbind(),
+            r.trailing_delta.into_pyobject(py)?.into_any().unbind(),
+            r.order_list_id.into_pyobject(py)?.into_any().unbind(),
+            r.seq.into_pyobject(py)?.into_any().unbind(),
+            orig,
+            t.exec[r.exec_type as usize].clone_ref(py),
+            t.status[r.status as usize].clone_ref(py),
+            t.expiry[r.expiry as usize].clone_ref(py),
+            r.last_qty.into_pyobject(py)?.into_any().unbind(),
+            r.last_price.into_pyobject(py)?.into_any().unbind(),
+            r.cum_qty.into_pyobject(py)?.into_any().unbind(),
+            r.cum_quote.into_pyobject(py)?.into_any().unbind(),
+            r.commission.into_pyobject(py)?.into_any().unbind(),
+            asset.into_any(),
+            r.trade_id.into_pyobject(py)?.into_any().unbind(),
+            pyo3::types::PyBool::new(py, r.is_maker)
+                .to_owned()
+                .into_any()
+                .unbind(),
+            pyo3::types::PyBool::new(py, r.is_working)
+                .to_owned()
+                .into_any()
+                .unbind(),
+            r.transact_time.into_pyobject(py)?.into_any().unbind(),
+            r.prevented_match_id.into_pyobject(py)?.into_any().unbind(),
+            r.prevented_qty.into_pyobject(py)?.into_any().unbind(),
+            r.last_prevented_qty.into_pyobject(py)?.into_any().unbind(),
+            r.prevented_price.into_pyobject(py)?.into_any().unbind(),
+            r.counter_order_id.into_pyobject(py)?.into_any().unbind(),
+        ];
+        let tuple = PyTuple::new(py, fields)?;
+        self.t
+            .tuple_new
+            .call1(py, (self.t.report_cls.clone_ref(py), tuple))
+    }
+
+    fn ack(&mut self, py: Python<'_>, ack: Ack) -> PyResult<PyObject> {
+        let reports = ack
+            .reports
+            .iter()
+            .map(|r| self.report(py, r))
+            .collect::<PyResult<Vec<_>>>()?;
+        let t = &self.t;
+        let fields = (
+            ack.order_id,
+            PyString::new(py, &ack.client_order_id),
+            t.status[ack.status as usize].clone_ref(py),
+            ack.executed_qty,
+            ack.cum_quote,
+            ack.transact_time,
+            PyTuple::new(py, reports)?,
+            PyTuple::empty(py),
+        );
+        let tuple = fields.into_pyobject(py)?;
+        t.tuple_new.call1(py, (t.ack_cls.clone_ref(py), tuple))
+    }
+
+    fn answer(&mut self, py: Python<'_>, result: Result<Ack, Refusal>) -> PyResult<PyObject> {
+        match result {
+            Ok(ack) => self.ack(py, ack),
+            Err(refusal) => self.refuse(py, refusal),
+        }
+    }
+
+    fn view(&mut self, py: Python<'_>, v: OrderView) -> PyResult<PyObject> {
+        let account = self.account_name(py, v.account);
+        let t = &self.t;
+        let tif = v
+            .tif
+            .map_or_else(|| py.None(), |x| t.tif[x as usize].clone_ref(py));
+        let fields: Vec<PyObject> = vec![
+            v.order_id.into_pyobject(py)?.into_any().unbind(),
+            PyString::new(py, &v.client_order_id).into_any().unbind(),
+            account.into_any(),
+            t.side[v.side as usize].clone_ref(py),
+            t.otype[v.otype as usize].clone_ref(py),
+            tif,
+            v.price.into_pyobject(py)?.into_any().unbind(),
+            v.orig_qty.into_pyobject(py)?.into_any().unbind(),
+            v.executed_qty.into_pyobject(py)?.into_any().unbind(),
+            v.cum_quote.into_pyobject(py)?.into_any().unbind(),
+            v.quote_order_qty.into_pyobject(py)?.into_any().unbind(),
+            t.status[v.status as usize].clone_ref(py),
+            v.time.into_pyobject(py)?.into_any().unbind(),
+            v.working_time.into_pyobject(py)?.into_any().unbind(),
+            t.stp[v.stp_mode as usize].clone_ref(py),
+            v.prevented_qty.into_pyobject(py)?.into_any().unbind(),
+            0i64.into_pyobject(py)?.into_any().unbind(),
+            0i64.into_pyobject(py)?.into_any().unbind(),
+            (-1i64).into_pyobject(py)?.into_any().unbind(),
+        ];
+        Ok(PyTuple::new(py, fields)?.into_any().unbind())
+    }
+
+    /// A `NewOrder` tuple whose shape the Python edge checked, in engine units.
+    fn new_request(&self, req: &Bound<'_, PyTuple>) -> PyResult<Result<NewRequest, Refusal>> {
+        let item = |i| req.get_item(i);
+        let side = index_of(&self.t.side, &item(1)?).and_then(Side::from_index);
+        let otype = index_of(&self.t.otype, &item(2)?).and_then(OrderType::from_index);
+        let (Some(side), Some(otype)) = (side, otype) else {
+            return Err(shape_error("side or type"));
+        };
+        let tif_obj = item(5)?;
+        let tif = if tif_obj.is_none() {
+            None
+        } else {
+            Some(
+                index_of(&self.t.tif, &tif_obj)
+                    .and_then(Tif::from_index)
+                    .ok_or_else(|| shape_error("timeInForce"))?,
+            )
+        };
+        let stp_obj = item(8)?;
+        let stp = if stp_obj.is_none() {
+            None
+        } else {
+            Some(
+                index_of(&self.t.stp, &stp_obj)
+                    .and_then(Stp::from_index)
+                    .ok_or_else(|| shape_error("STP mode"))?,
+            )
+        };
+        // beyond 64 bits: a quantity fails LOT_SIZE (maxQty fits), a price PRICE_FILTER, and
+        // a quoteOrderQty counts as the largest one (no balance holds more)
+        let quantity = int_or(&item(3)?, i64::MIN)?;
+        if quantity == i64::MIN {
+            return Ok(Err(Refusal::Call("filter_failure", "LOT_SIZE")));
+        }
+        let price = int_or(&item(4)?, i64::MIN)?;
+        if price == i64::MIN {
+            return Ok(Err(Refusal::Call("filter_failure", "PRICE_FILTER")));
+        }
+        Ok(Ok(NewRequest {
+            account: item(0)?.extract()?,
+            side,
+            otype,
+            quantity,
+            price,
+            tif,
+            quote_order_qty: int_or(&item(6)?, i64::MAX)?,
+            client_order_id: opt_str(item(7)?)?,
+            stp_mode: stp,
+            stop_price: int_or(&item(9)?, i64::MAX)?,
+            trailing_delta: int_or(&item(10)?, i64::MAX)?,
+        }))
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    /// `rules` holds the compiled instrument's integers (see `bot4.venue.native`); `enums`
+    /// the Python enumerations by name; `classes` (ExecutionReport, Ack); `refusal` builds a
+    /// `VenueError` from a name in `bot4.core.errors` and up to two arguments.
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (ledger, rules, enums, classes, refusal, reference_price=None, history=10_000))]
+    fn new(
+        py: Python<'_>,
+        ledger: Py<PyLedger>,
+        rules: &Bound<'_, PyDict>,
+        enums: &Bound<'_, PyDict>,
+        classes: (PyObject, PyObject),
+        refusal: PyObject,
+        reference_price: Option<i64>,
+        history: usize,
+    ) -> PyResult<Self> {
+        let get = |key: &str| -> PyResult<Bound<'_, PyAny>> {
+            rules
+                .get_item(key)?
+                .ok_or_else(|| PyValueError::new_err(format!("rules: missing {key}")))
+        };
+        let pair = |key: &str| -> PyResult<(i128, i128)> { get(key)?.extract() };
+        let percent: Option<String> = get("percent_filter")?.extract()?;
+        let percent_filter = match percent.as_deref() {
+            None => None,
+            Some("PERCENT_PRICE") => Some("PERCENT_PRICE"),
+            Some("PERCENT_PRICE_BY_SIDE") => Some("PERCENT_PRICE_BY_SIDE"),
+            Some(other) => return Err(PyValueError::new_err(format!("unknown filter {other}"))),
+        };
+        let stp_tables = members(enums, "StpMode", &texts(Stp::ALL, Stp::text))?;
+        let default_stp_obj = get("default_stp")?;
+        let default_stp = index_of(&stp_tables, &default_stp_obj)
+            .and_then(Stp::from_index)
+            .ok_or_else(|| PyValueError::new_err("rules: default_stp is not an StpMode"))?;
+        let r = Rules {
+            symbol: get("symbol")?.extract()?,
+            base: get("base")?.extract()?,
+            quote: get("quote")?.extract()?,
+            base_per_lot: get("base_per_lot")?.extract()?,
+            quote_per_ticklot: get("quote_per_ticklot")?.extract()?,
+            min_price: get("min_price")?.extract()?,
+            max_price: get("max_price")?.extract()?,
+            min_qty: get("min_qty")?.extract()?,
+            max_qty: get("max_qty")?.extract()?,
+            market_min_qty: get("market_min_qty")?.extract()?,
+            market_max_qty: get("market_max_qty")?.extract()?,
+            market_step: get("market_step")?.extract()?,
+            min_notional: get("min_notional")?.extract()?,
+            min_notional_market: get("min_notional_market")?.extract()?,
+            max_notional: get("max_notional")?.extract()?,
+            max_notional_market: get("max_notional_market")?.extract()?,
+            legacy_min_notional: get("legacy_min_notional")?.extract()?,
+            legacy_min_notional_market: get("legacy_min_notional_market")?.extract()?,
+            percent_filter,
+            bands: [
+                pair("bid_up")?,
+                pair("bid_down")?,
+                pair("ask_up")?,
+                pair("ask_down")?,
+            ],
+            avg_price_mins: get("avg_price_mins")?.extract()?,
+            max_num_orders: get("max_num_orders")?.extract()?,
+            max_num_amends: get("max_num_amends")?.extract()?,
+            maker_rate: pair("maker_rate")?,
+            taker_rate: pair("taker_rate")?,
+            default_stp,
+            quote_order_qty_market_allowed: get("quote_order_qty_market_allowed")?.extract()?,
+        };
+        for (num, den) in r.bands.iter().chain([&r.maker_rate, &r.taker_rate]) {
+            if *den <= 0 || *num < 0 {
+                return Err(PyValueError::new_err(
+                    "rules: a rate or band is a non-negative fraction",
+                ));
+            }
+        }
+        if r.base_per_lot <= 0 || r.quote_per_ticklot <= 0 || r.market_step <= 0 {
+            return Err(PyValueError::new_err(
+                "rules: units per lot and tick-lot are positive",
+            ));
+        }
+        let symbol = PyString::new(py, &r.symbol).unbind();
+        let inner = {
+            let mut l = ledger.borrow_mut(py);
+            Engine::new(r, &mut l.inner, reference_price, history)
+                .map_err(|_| PyOverflowError::new_err("reference price out of range"))?
+        };
+        let tuple_new = py
+            .import("builtins")?
+            .getattr("tuple")?
+            .getattr("__new__")?
+            .unbind();
+        let t = Tables {
+            report_cls: classes.0,
+            ack_cls: classes.1,
+            tuple_new,
+            refusal,
+            refusals: HashMap::new(),
+            symbol,
+            empty: PyString::new(py, "").unbind(),
+            names: HashMap::new(),
+            assets: HashMap::new(),
+            side: members(enums, "Side", &texts(Side::ALL, Side::text))?,
+            otype: members(enums, "OrderType", &texts(OrderType::ALL, OrderType::text))?,
+            tif: members(enums, "TimeInForce", &texts(Tif::ALL, Tif::text))?,
+            status: members(enums, "OrderStatus", &texts(Status::ALL, Status::text))?,
+            exec: members(
+                enums,
+                "ExecutionType",
+                &texts(ExecType::ALL, ExecType::text),
+            )?,
+            expiry: members(enums, "ExpiryReason", &texts(Expiry::ALL, Expiry::text))?,
+            stp: stp_tables,
+            restriction: members(
+                enums,
+                "CancelRestriction",
+                &texts(Restriction::ALL, Restriction::text),
+            )?,
+        };
+        Ok(Self { ledger, inner, t })
+    }
+
+    /// Place a `NewOrder` (its shape checked): an `Ack` or a `VenueError`.
+    fn submit(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
+        let result = match self.new_request(req)? {
+            Ok(request) => {
+                let mut ledger = self.ledger.borrow_mut(py);
+                self.inner.submit(&mut ledger.inner, &request, now)
+            }
+            Err(refusal) => Err(refusal),
+        };
+        self.answer(py, result)
+    }
+
+    /// The filters `submit` applies before it looks at the account's state: None or a
+    /// `VenueError` (cancel-replace checks its new order first).
+    fn check_filters(
+        &mut self,
+        py: Python<'_>,
+        req: &Bound<'_, PyTuple>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        let result = match self.new_request(req)? {
+            Ok(request) => {
+                let ledger = self.ledger.borrow(py);
+                self.inner
+                    .check_filters(&ledger.inner, &request, now)
+                    .map(|_| ())
+            }
+            Err(refusal) => Err(refusal),
+        };
+        match result {
+            Ok(()) => Ok(py.None()),
+            Err(refusal) => self.refuse(py, refusal),
+        }
+    }
+
+    /// Cancel a `CancelOrder` (account, orderId, origClientOrderId, newClientOrderId,
+    /// restriction), its references' types checked.
+    fn cancel(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
+        let restriction_obj = req.get_item(4)?;
+        let restriction = if restriction_obj.is_none() {
+            None
+        } else {
+            Some(
+                index_of(&self.t.restriction, &restriction_obj)
+                    .and_then(Restriction::from_index)
+                    .ok_or_else(|| shape_error("restriction"))?,
+            )
+        };
+        let order_id = req.get_item(1)?;
+        let request = CancelRequest {
+            account: req.get_item(0)?.extract()?,
+            order_id: if order_id.is_none() {
+                None
+            } else {
+                Some(int_or(&order_id, -1)?)
+            },
+            orig_client_order_id: opt_str(req.get_item(2)?)?,
+            new_client_order_id: opt_str(req.get_item(3)?)?,
+            restriction,
+        };
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner.cancel(&mut ledger.inner, &request, now)
+        };
+        self.answer(py, result)
+    }
+
+    /// DELETE openOrders for one account: a list of `Ack`s, or a `VenueError`.
+    fn cancel_all(&mut self, py: Python<'_>, account: &str, now: i64) -> PyResult<PyObject> {
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner.cancel_all(&mut ledger.inner, account, now)
+        };
+        match result {
+            Ok(acks) => {
+                let out = acks
+                    .into_iter()
+                    .map(|a| self.ack(py, a))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyList::new(py, out)?.into_any().unbind())
+            }
+            Err(refusal) => self.refuse(py, refusal),
+        }
+    }
+
+    /// Amend keep-priority of an `AmendOrder` whose field types are checked.
+    fn amend(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
+        let order_id = req.get_item(2)?;
+        let request = AmendRequest {
+            account: req.get_item(0)?.extract()?,
+            // a quantity beyond 64 bits is above the order's: refused as an increase
+            new_qty: int_or(&req.get_item(1)?, i64::MAX)?,
+            order_id: if order_id.is_none() {
+                None
+            } else {
+                Some(int_or(&order_id, -1)?)
+            },
+            orig_client_order_id: opt_str(req.get_item(3)?)?,
+            new_client_order_id: opt_str(req.get_item(4)?)?,
+        };
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner.amend(&mut ledger.inner, &request, now)
+        };
+        self.answer(py, result)
+    }
+
+    /// An order's state as the fields of `OrderView`, or a `VenueError`.
+    fn get_order(
+        &mut self,
+        py: Python<'_>,
+        account: &str,
+        order_id: Option<i64>,
+        client_order_id: Option<&str>,
+    ) -> PyResult<PyObject> {
+        let id = {
+            let ledger = self.ledger.borrow(py);
+            ledger.inner.find_account(account)
+        };
+        let result = match id {
+            Some(id) => self.inner.get_order(id, order_id, client_order_id),
+            None if order_id.is_none() && client_order_id.is_none() => Err(Refusal::Call2(
+                "one_of_params",
+                "orderId",
+                "origClientOrderId",
+            )),
+            None => Err(Refusal::Error("NO_SUCH_ORDER")),
+        };
+        match result {
+            Ok(view) => self.view(py, view),
+            Err(refusal) => self.refuse(py, refusal),
+        }
+    }
+
+    /// Open orders (of one account, or all) as `OrderView` fields, oldest first.
+    #[pyo3(signature = (account=None))]
+    fn open_orders(&mut self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyObject>> {
+        let filter = match account {
+            None => None,
+            Some(name) => match self.ledger.borrow(py).inner.find_account(name) {
+                Some(id) => Some(id),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let views = self.inner.open_orders(filter);
+        views.into_iter().map(|v| self.view(py, v)).collect()
+    }
+
+    fn is_open(&self, order_id: i64) -> bool {
+        self.inner.is_open(order_id)
+    }
+
+    fn depth(&self, limit: usize) -> (Levels, Levels) {
+        (
+            self.inner.depth(Side::Buy, limit),
+            self.inner.depth(Side::Sell, limit),
+        )
+    }
+
+    fn best_bid(&self) -> Option<i64> {
+        self.inner.best_bid()
+    }
+
+    fn best_ask(&self) -> Option<i64> {
+        self.inner.best_ask()
+    }
+
+    /// The last trade price and the trades in the average-price window.
+    fn avg_price_state(&self) -> (Option<i64>, Vec<(i64, i128, i128)>) {
+        self.inner.avg_price().state()
+    }
+
+    fn state_digest(&self, py: Python<'_>, status: &str) -> String {
+        let ledger = self.ledger.borrow(py);
+        self.inner.state_digest(&ledger.inner, status)
+    }
+
+    /// (seq, last_order_id, last_trade_id, last_prevented_match_id, last_order_list_id,
+    /// traded_ticklots).
+    fn counters(&self) -> (i64, i64, i64, i64, i64, i128) {
+        let e = &self.inner;
+        (
+            e.seq,
+            e.last_order_id,
+            e.last_trade_id,
+            e.last_prevented_match_id,
+            e.last_order_list_id,
+            e.traded_ticklots,
+        )
+    }
+}

@@ -1,0 +1,244 @@
+"""The native engine against the Python one (bot4/venue/engine.py, the specification).
+
+Both backends get the same streams (tests/support/streams.py: every plain order type and
+time in force, MARKET by quoteOrderQty, cancels of live, dead and unknown orders, malformed
+requests, the six STP modes over trade groups, on four markets) plus amends, cancel-replaces,
+cancel-alls and cancel restrictions drawn from the open orders. After EVERY request they must
+answer the same: an equal `VenueError`, or an `Ack` with the same fields and execution
+reports whose canonical encoding (`bot4.core.events.encode`) is byte-for-byte the same; and
+the state digests (book, counters, average price, every balance, fees, groups) must be equal.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given
+
+from bot4._native import refusal_names
+from bot4.core import errors
+from bot4.core.enums import CancelReplaceMode, CancelRestriction, OrderType, Side, TimeInForce
+from bot4.core.errors import VenueError
+from bot4.core.events import encode
+from bot4.core.instruments import Instrument
+from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, ListLeg, NewOco, NewOrder
+from bot4.core.results import Ack, CancelReplaceResult
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.native import NativeEngine, NativeLedger, refusal
+from tests.conftest import simple_spec
+from tests.support.streams import (
+    BTC,
+    MARKETS,
+    Market,
+    Scenario,
+    build_engine,
+    now_of,
+    seeded_scenario,
+    streams,
+)
+
+Engine = MatchingEngine | NativeEngine
+
+
+def _log(answer: object) -> bytes:
+    """The canonical bytes of an answer: its fields and every report's encoding."""
+    if isinstance(answer, CancelReplaceResult):
+        return _log(answer.cancel) + b"||" + _log(answer.new)
+    if isinstance(answer, list):
+        return b"".join(_log(a) for a in answer)
+    if isinstance(answer, Ack):
+        head = "|".join(str(v) for v in answer[:6]).encode()
+        return head + b"\n" + b"".join(encode(r) for r in answer.reports) + b"\n"
+    return repr(answer).encode() + b"\n"
+
+
+def _balances(engine: Engine) -> list[tuple[str, str, int, int]]:
+    return [(a, s, b.free, b.locked) for a, s, b in engine.ledger.items()]
+
+
+class Pair:
+    """The two backends side by side, comparing after every request."""
+
+    def __init__(self, market: Market, accounts: Sequence[str]) -> None:
+        self.py = build_engine(market, accounts)
+        self.native = build_engine(market, accounts, backend="native")
+        self.kinds: Counter[str] = Counter()
+        self.requests = 0
+
+    def run(self, op: str, req: object, now: int) -> object:
+        a = getattr(self.py, op)(req, now)
+        b = getattr(self.native, op)(req, now)
+        assert _log(a) == _log(b), (op, req)
+        assert self.py.state_digest() == self.native.state_digest(), (op, req)
+        self.requests += 1
+        ok = isinstance(a, Ack | list) or (isinstance(a, CancelReplaceResult) and a.error is None)
+        self.kinds[f"{op} {'ok' if ok else 'refused'}"] += 1
+        return a
+
+    def check_queries(self, accounts: Sequence[str]) -> None:
+        py, native = self.py, self.native
+        assert py.depth(1000) == native.depth(1000)
+        assert (py.best_bid(), py.best_ask()) == (native.best_bid(), native.best_ask())
+        assert py.open_orders() == native.open_orders()
+        for account in (*accounts, "mallory"):
+            assert py.open_orders(account) == native.open_orders(account)
+            for order_id in range(py.last_order_id + 2):
+                assert py.get_order(account, order_id) == native.get_order(account, order_id)
+                assert py.is_open(order_id) == native.is_open(order_id)
+            for cid in ("c0", "c1", "bot4-3", ""):
+                assert py.get_order(account, None, cid) == native.get_order(account, None, cid)
+        assert _balances(py) == _balances(native)
+        assert py.ledger.fees == native.ledger.fees
+        assert (py.seq, py.last_trade_id, py.traded_ticklots) == (
+            native.seq, native.last_trade_id, native.traded_ticklots,
+        )  # fmt: skip
+
+
+def _extra(rng: random.Random, engine: Engine, accounts: Sequence[str]) -> tuple[str, object]:
+    """An amend, cancel-replace, cancel-all or restricted cancel of an open order (or not)."""
+    views = engine.open_orders()
+    view = rng.choice(views) if views else None
+    account = view.account if view is not None and rng.random() < 0.9 else rng.choice(accounts)
+    order_id = view.order_id if view is not None else rng.randint(1, 50)
+    kind = rng.randrange(4)
+    if kind == 0:
+        qty = view.orig_qty if view is not None else 10
+        new_qty = rng.choice((qty - 1, qty // 2, qty, qty + 1, 0, max(1, qty - 1000)))
+        cid = rng.choice((None, None, "amended", "c1", "", "bad id"))
+        by_cid = view is not None and rng.random() < 0.3
+        return "amend", AmendOrder(
+            account, new_qty, None if by_cid else order_id,
+            view.client_order_id if by_cid and view is not None else None, cid,
+        )  # fmt: skip
+    if kind == 1:
+        price = view.price if view is not None and view.price else 1000
+        new = NewOrder(account, rng.choice((Side.BUY, Side.SELL)), OrderType.LIMIT,
+                       rng.randint(1, 20), price + rng.randint(-3, 3), TimeInForce.GTC)  # fmt: skip
+        mode = rng.choice(list(CancelReplaceMode))
+        return "cancel_replace", CancelReplace(CancelOrder(account, order_id), new, mode)
+    if kind == 2:
+        return "cancel_all", account
+    restriction = rng.choice(list(CancelRestriction))
+    return "cancel", CancelOrder(account, order_id, None, rng.choice((None, "gone")), restriction)
+
+
+def _run(scenario: Scenario, seed: int, extra: float) -> Pair:
+    pair = Pair(scenario.market, scenario.accounts)
+    rng = random.Random(seed)
+    for i, req in enumerate(scenario.requests):
+        now = now_of(i)
+        if rng.random() < extra:
+            op, other = _extra(rng, pair.py, scenario.accounts)
+            pair.run(op, other, now)
+        pair.run("submit" if isinstance(req, NewOrder) else "cancel", req, now)
+    pair.check_queries(scenario.accounts)
+    return pair
+
+
+@pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
+@pytest.mark.parametrize("seed", range(6))
+def test_seeded_streams_give_the_same_bytes_and_digest_after_every_request(
+    market: Market, seed: int
+) -> None:
+    pair = _run(seeded_scenario(seed, 600, market, n_accounts=2 + seed % 3), seed, 0.15)
+    for kind in ("submit ok", "submit refused", "cancel refused", "amend ok", "cancel_all ok"):
+        assert pair.kinds[kind], (kind, pair.kinds)
+
+
+@given(streams())
+def test_hypothesis_streams_agree(scenario: Scenario) -> None:
+    _run(scenario, len(scenario.requests), 0.1)
+
+
+def test_every_refusal_the_native_engine_names_is_a_venue_error() -> None:
+    names = refusal_names()
+    assert len(names) > 20
+    for name, first, second in names:
+        assert isinstance(refusal(name, first, second), VenueError), name
+    assert refusal("filter_failure", "LOT_SIZE", None) == errors.filter_failure("LOT_SIZE")
+
+
+def _pair() -> Pair:
+    return Pair(BTC, ("alice", "bob"))
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        NewOrder("alice", Side.BUY, OrderType.LIMIT, 2**70, 3_000_000, TimeInForce.GTC),
+        NewOrder("alice", Side.BUY, OrderType.LIMIT, -(2**70), 3_000_000, TimeInForce.GTC),
+        NewOrder("alice", Side.SELL, OrderType.LIMIT, 100, 2**70, TimeInForce.GTC),
+        NewOrder("alice", Side.SELL, OrderType.LIMIT, 100, -(2**70), TimeInForce.GTC),
+        NewOrder("alice", Side.BUY, OrderType.MARKET, 0, 0, None, 2**70),
+        NewOrder("alice", Side.BUY, OrderType.MARKET, 2**64),
+        NewOrder("alice", "BUY", OrderType.LIMIT, 1, 1, TimeInForce.GTC),  # type: ignore[arg-type]
+        NewOrder(7, Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC),  # type: ignore[arg-type]
+        NewOrder("alice", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC, client_order_id=5),  # type: ignore[arg-type]
+        NewOrder("alice", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC, client_order_id="a\n"),
+        NewOrder("alice", Side.BUY, OrderType.LIMIT, 1.0, 1, TimeInForce.GTC),  # type: ignore[arg-type]
+    ],
+)
+def test_out_of_range_and_mistyped_requests_get_the_same_typed_error(req: NewOrder) -> None:
+    pair = _pair()
+    answer = pair.run("submit", req, now_of(0))
+    assert isinstance(answer, VenueError)
+
+
+@pytest.mark.parametrize(
+    ("op", "req"),
+    [
+        ("cancel", CancelOrder("alice", 2**70)),
+        ("cancel", CancelOrder("alice", 1.0)),  # type: ignore[arg-type]
+        ("cancel", CancelOrder("alice", 1, None, "x y")),
+        ("cancel", CancelOrder("alice", 1, None, None, "ONLY_NEW")),  # type: ignore[arg-type]
+        ("cancel", CancelOrder("nobody", 1)),
+        ("amend", AmendOrder("alice", 2**70, 1)),
+        ("amend", AmendOrder("alice", 5, 2**70)),
+        ("amend", AmendOrder("alice", 5)),
+        ("cancel_all", 5),
+    ],
+)
+def test_bad_cancels_and_amends_are_refused_alike(op: str, req: object) -> None:
+    pair = _pair()
+    pair.run("submit", NewOrder("alice", Side.SELL, OrderType.LIMIT, 100, 3_000_000,
+                                TimeInForce.GTC), now_of(0))  # fmt: skip
+    assert isinstance(pair.run(op, req, now_of(1)), VenueError)
+
+
+def test_what_the_native_engine_does_not_serve_yet_raises_and_changes_nothing() -> None:
+    spec = simple_spec(orderTypes=list(OrderType), ocoAllowed=True)
+    ledger = NativeLedger()
+    ledger.deposit("alice", "TEST", 10**9)
+    engine = NativeEngine(Instrument.compile(spec), ledger)
+    before = engine.state_digest()
+    stop = NewOrder("alice", Side.SELL, OrderType.STOP_LOSS, 100, 0, None, 0, None, None, 100)
+    with pytest.raises(NotImplementedError, match="stop orders"):
+        engine.submit(stop, now_of(0))
+    leg = ListLeg(OrderType.LIMIT_MAKER, 300)
+    with pytest.raises(NotImplementedError, match="submit_oco"):
+        engine.submit_oco(NewOco("alice", Side.SELL, 100, leg, leg), now_of(0))
+    with pytest.raises(NotImplementedError, match="fee schedules"):
+        NativeEngine(BTC.instrument, NativeLedger(), fees=object())
+    assert engine.state_digest() == before
+
+
+def test_the_native_ledger_answers_as_the_python_one() -> None:
+    ledger = NativeLedger()
+    ledger.deposit("b", "USDT", 5)
+    ledger.set_trade_group("a", 3)
+    assert ledger.knows("a") and ledger.knows("b") and not ledger.knows("c")
+    assert ledger.stp_key("a") == 3 and ledger.stp_key("b") == "b"
+    assert ledger.balance("b", "USDT").free == 5 and ledger.total("USDT") == 5
+    with pytest.raises(ValueError, match="cannot withdraw 6 of USDT: free is 5"):
+        ledger.withdraw("b", "USDT", 6)
+    with pytest.raises(ValueError, match="negative"):
+        ledger.deposit("b", "USDT", -1)
+    with pytest.raises(OverflowError):
+        ledger.deposit("b", "USDT", 2**130)
+    ledger.withdraw("b", "USDT", 5)
+    assert ledger.accounts() == ["a", "b"] == sorted(ledger.known)
+    assert ledger.trade_groups == {"a": 3} and ledger.fees == {}
+    assert list(ledger.items()) == []
