@@ -89,6 +89,9 @@ class Engine:
     Requests are the `bot4.core.orders` tuples; answers are `Ack`s, lists of them, or the
     `VenueError` values `refusal` builds."""
 
+    trading: bool  # write-only: whether the symbol's status is TRADING
+    on_events: object  # write-only: the journal hook, or None
+
     def __init__(
         self,
         ledger: Ledger,

@@ -6,8 +6,7 @@ request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for the plain 
 amend keep-priority, cancel-replace, the six STP modes and the symbol's own commission rates.
 What it does not serve yet (stop orders, order lists, fee schedules, exchange filters) raises
 NotImplementedError: the Python engine (`backend="python"`) serves those. The request's shape
-is checked here by the same code as the Python engine's (`check_shape`); the Rust side then
-checks the rest in the venue's order.
+is checked natively in the order of `check_shape`, then the filters in the venue's order.
 """
 
 from __future__ import annotations
@@ -19,14 +18,14 @@ from bot4._native import Engine as _Engine
 from bot4._native import Ledger as _Ledger
 from bot4.core import enums, errors
 from bot4.core.accounts import Balance
-from bot4.core.enums import CancelReplaceMode, CancelRestriction, SymbolStatus
+from bot4.core.enums import CancelReplaceMode, CancelRestriction, OrderType, SymbolStatus
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, OrderView
 from bot4.core.results import Ack, CancelReplaceResult
-from bot4.venue.checks import check_shape
 from bot4.venue.rules import (
+    _TYPE_NAMES,
     CLIENT_ID_PATTERN,
     CLIENT_ID_RE,
     EventSink,
@@ -46,6 +45,9 @@ def refusal(name: str, first: str | None, second: str | None) -> VenueError:
     if name == "illegal_client_id":
         assert first is not None
         return errors.illegal_chars(first, CLIENT_ID_PATTERN)
+    if name == "type_not_supported":
+        assert first is not None
+        return errors.not_supported(_TYPE_NAMES[OrderType(first)])
     value = getattr(errors, name)
     if first is None:
         assert isinstance(value, VenueError)
@@ -66,6 +68,9 @@ def rules(instrument: Instrument) -> dict[str, Any]:
     out = {name: getattr(inst, name) for name in names}
     out["default_stp"] = inst.spec.defaultSelfTradePreventionMode
     out["quote_order_qty_market_allowed"] = inst.spec.quoteOrderQtyMarketAllowed
+    out["order_types"] = tuple(inst.spec.orderTypes)
+    out["stp_allowed"] = tuple(inst.spec.allowedSelfTradePreventionModes)
+    out["allow_trailing_stop"] = inst.spec.allowTrailingStop
     return out
 
 
@@ -159,11 +164,7 @@ class NativeEngine:
             )
         self.instrument = instrument
         self.ledger = ledger if ledger is not None else NativeLedger()
-        self.status = instrument.spec.status
-        self.on_events = on_events
         self.history = history
-        self._types = tuple(instrument.spec.orderTypes)
-        self._stp_allowed = tuple(instrument.spec.allowedSelfTradePreventionModes)
         self._core = _Engine(
             self.ledger.core,
             rules(instrument),
@@ -173,24 +174,30 @@ class NativeEngine:
             reference_price,
             history,
         )
+        self.status = instrument.spec.status
+        self.on_events = on_events
+
+    @property
+    def status(self) -> SymbolStatus:
+        """The symbol's trading status: new orders need TRADING (else -1013 Market is closed)."""
+        return self._status
+
+    @status.setter
+    def status(self, status: SymbolStatus) -> None:
+        self._status = status
+        self._core.trading = status is SymbolStatus.TRADING
+
+    @property
+    def on_events(self) -> EventSink | None:
+        """Called with each accepted request's reports, in order (the journal hook)."""
+        return self._on_events
+
+    @on_events.setter
+    def on_events(self, sink: EventSink | None) -> None:
+        self._on_events = sink
+        self._core.on_events = sink
 
     # ------------------------------------------------------------------ requests
-
-    def _shape(self, req: NewOrder) -> VenueError | None:
-        error = check_shape(req, self.instrument, self.status, self._types, self._stp_allowed)
-        if error is not None:
-            return error
-        cid = req.client_order_id
-        if cid is not None and type(cid) is not str:
-            return _bad_client_id("newClientOrderId", cid)
-        if type(req.account) is not str:
-            return errors.UNKNOWN_ACCOUNT
-        return None
-
-    def _sink(self, ack: Ack | VenueError) -> Ack | VenueError:
-        if self.on_events is not None and type(ack) is Ack:
-            self.on_events(list(ack.reports))
-        return ack
 
     def check(self, req: NewOrder, now: int) -> VenueError | None:
         """What `submit` checks before it looks at the account. Changes nothing."""
@@ -204,18 +211,13 @@ class NativeEngine:
         return error
 
     def _check_filters(self, req: NewOrder, now: int) -> VenueError | None:
-        error = self._shape(req)
-        if error is not None:
-            return error
         result: VenueError | None = self._core.check_filters(req, now)
         return result
 
     def submit(self, req: NewOrder, now: int) -> Ack | VenueError:
         """Place a new order at time `now` (ms). Returns its `Ack` or the venue's error."""
-        error = self._shape(req)
-        if error is not None:
-            return error
-        return self._sink(self._core.submit(req, now))
+        answer: Ack | VenueError = self._core.submit(req, now)
+        return answer
 
     def cancel(self, req: CancelOrder, now: int) -> Ack | VenueError:
         """Cancel an open order by orderId and/or origClientOrderId."""
@@ -232,16 +234,14 @@ class NativeEngine:
         restriction: object = req.restriction
         if restriction is not None and not isinstance(restriction, CancelRestriction):
             return errors.INVALID_CANCEL_RESTRICTIONS
-        return self._sink(self._core.cancel(req, now))
+        answer: Ack | VenueError = self._core.cancel(req, now)
+        return answer
 
     def cancel_all(self, account: str, now: int) -> list[Ack] | VenueError:
         """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first."""
         if type(account) is not str:
             return errors.UNKNOWN_ACCOUNT
         acks: list[Ack] | VenueError = self._core.cancel_all(account, now)
-        if isinstance(acks, list):
-            for ack in acks:
-                self._sink(ack)
         return acks
 
     def amend(self, req: AmendOrder, now: int) -> Ack | VenueError:
@@ -258,7 +258,8 @@ class NativeEngine:
         new_cid = req.new_client_order_id
         if new_cid is not None and type(new_cid) is not str:
             return _bad_client_id("newClientOrderId", new_cid)
-        return self._sink(self._core.amend(req, now))
+        answer: Ack | VenueError = self._core.amend(req, now)
+        return answer
 
     def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
         """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE)."""

@@ -7,7 +7,7 @@
 //! amount beyond 128 bits is a typed error that changes nothing. Nothing here iterates a hash
 //! map where the order could show: the digest sorts by name, as the Python ledger does.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use sha2::{Digest, Sha256};
 

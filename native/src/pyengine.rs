@@ -6,11 +6,11 @@
 //! factory given at construction builds it once (they are frozen), so codes and messages are
 //! never copied here. A request this backend does not serve yet raises NotImplementedError.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::engine::{
     Ack, AmendRequest, CancelRequest, Engine, ExecType, Expiry, NewRequest, OrderType, OrderView,
@@ -173,6 +173,25 @@ fn texts<T: Copy>(all: &[T], text: impl Fn(T) -> &'static str) -> Vec<&'static s
     all.iter().map(|&v| text(v)).collect()
 }
 
+/// A set of enumeration members as a bit mask of their indices.
+fn mask(table: &[PyObject], members: &Bound<'_, PyAny>) -> PyResult<u8> {
+    let mut out = 0u8;
+    for member in members.try_iter()? {
+        let index = index_of(table, &member?)
+            .ok_or_else(|| PyValueError::new_err("rules: not a member of the enumeration"))?;
+        out |= 1 << index;
+    }
+    Ok(out)
+}
+
+/// A Python int.
+fn int(py: Python<'_>, value: i64) -> PyObject {
+    match value.into_pyobject(py) {
+        Ok(v) => v.into_any().unbind(),
+        Err(never) => match never {},
+    }
+}
+
 /// The index of `obj` in `table` by identity.
 fn index_of(table: &[PyObject], obj: &Bound<'_, PyAny>) -> Option<u8> {
     table
@@ -210,6 +229,17 @@ pub struct PyEngine {
     ledger: Py<PyLedger>,
     inner: Engine,
     t: Tables,
+    on_events: Option<PyObject>,
+    /// The leading fields of an order's reports as built last, while the order lives.
+    heads: HashMap<u64, Head>,
+}
+
+/// A cached report head and what it was built from.
+struct Head {
+    cid: std::sync::Arc<str>,
+    qty: i64,
+    working_time: i64,
+    fields: Py<PyTuple>,
 }
 
 /// One refusal the engine can give, for the Python side's test of its table.
@@ -271,46 +301,86 @@ impl PyEngine {
         name
     }
 
-    fn report(&mut self, py: Python<'_>, r: &Report) -> PyResult<PyObject> {
+    /// The 16 leading fields of a report (what the order is), cached while the order lives.
+    fn head(&mut self, py: Python<'_>, r: &Report) -> PyResult<Py<PyTuple>> {
+        if let Some(h) = self.heads.get(&r.order) {
+            if std::sync::Arc::ptr_eq(&h.cid, &r.client_order_id)
+                && h.qty == r.orig_qty
+                && h.working_time == r.working_time
+            {
+                return Ok(h.fields.clone_ref(py));
+            }
+        }
         let account = self.account_name(py, r.account);
-        let asset = self.asset_name(py, r.commission_asset);
         let t = &self.t;
         let tif = r
             .tif
             .map_or_else(|| py.None(), |v| t.tif[v as usize].clone_ref(py));
-        let orig: PyObject = match &r.orig_client_order_id {
-            Some(c) => PyString::new(py, c).into_any().unbind(),
-            None => t.empty.clone_ref(py).into_any(),
-        };
-        let fields: Vec<PyObject> = vec![
+        let fields: [PyObject; 16] = [
             t.symbol.clone_ref(py).into_any(),
             account.into_any(),
-            r.order_id.into_pyobject(py)?.into_any().unbind(),
+            int(py, r.order_id),
             PyString::new(py, &r.client_order_id).into_any().unbind(),
             t.side[r.side as usize].clone_ref(py),
             t.otype[r.otype as usize].clone_ref(py),
             tif,
-            r.price.into_pyobject(py)?.into_any().unbind(),
-            r.orig_qty.into_pyobject(py)?.into_any().unbind(),
-            r.quote_order_qty.into_pyobject(py)?.into_any().unbind(),
-            r.creation_time.into_pyobject(py)?.into_any().unbind(),
-            r.working_time.into_pyobject(py)?.into_any().unbind(),
+            int(py, r.price),
+            int(py, r.orig_qty),
+            int(py, r.quote_order_qty),
+            int(py, r.creation_time),
+            int(py, r.working_time),
             t.stp[r.stp_mode as usize].clone_ref(py),
-            r.stop_price.into_pyobject(py)?.into_any().unbind(),
-            r.trailing_delta.into_pyobject(py)?.into_any().unbind(),
-            r.order_list_id.into_pyobject(py)?.into_any().unbind(),
-            r.seq.into_pyobject(py)?.into_any().unbind(),
+            int(py, r.stop_price),
+            int(py, r.trailing_delta),
+            int(py, r.order_list_id),
+        ];
+        let fields = PyTuple::new(py, fields)?.unbind();
+        self.heads.insert(
+            r.order,
+            Head {
+                cid: r.client_order_id.clone(),
+                qty: r.orig_qty,
+                working_time: r.working_time,
+                fields: fields.clone_ref(py),
+            },
+        );
+        Ok(fields)
+    }
+
+    fn report(&mut self, py: Python<'_>, r: &Report, now: &PyObject) -> PyResult<PyObject> {
+        let head = self.head(py, r)?;
+        if matches!(
+            r.status,
+            Status::Filled
+                | Status::Canceled
+                | Status::Rejected
+                | Status::Expired
+                | Status::ExpiredInMatch
+        ) {
+            self.heads.remove(&r.order);
+        }
+        let asset = self.asset_name(py, r.commission_asset);
+        let t = &self.t;
+        let orig: PyObject = match &r.orig_client_order_id {
+            Some(c) => PyString::new(py, c).into_any().unbind(),
+            None => t.empty.clone_ref(py).into_any(),
+        };
+        let head = head.bind(py);
+        let mut fields: Vec<PyObject> = Vec::with_capacity(36);
+        fields.extend(head.iter().map(Bound::unbind));
+        fields.extend([
+            int(py, r.seq),
             orig,
             t.exec[r.exec_type as usize].clone_ref(py),
             t.status[r.status as usize].clone_ref(py),
             t.expiry[r.expiry as usize].clone_ref(py),
-            r.last_qty.into_pyobject(py)?.into_any().unbind(),
-            r.last_price.into_pyobject(py)?.into_any().unbind(),
-            r.cum_qty.into_pyobject(py)?.into_any().unbind(),
+            int(py, r.last_qty),
+            int(py, r.last_price),
+            int(py, r.cum_qty),
             r.cum_quote.into_pyobject(py)?.into_any().unbind(),
             r.commission.into_pyobject(py)?.into_any().unbind(),
             asset.into_any(),
-            r.trade_id.into_pyobject(py)?.into_any().unbind(),
+            int(py, r.trade_id),
             pyo3::types::PyBool::new(py, r.is_maker)
                 .to_owned()
                 .into_any()
@@ -319,13 +389,13 @@ impl PyEngine {
                 .to_owned()
                 .into_any()
                 .unbind(),
-            r.transact_time.into_pyobject(py)?.into_any().unbind(),
-            r.prevented_match_id.into_pyobject(py)?.into_any().unbind(),
-            r.prevented_qty.into_pyobject(py)?.into_any().unbind(),
-            r.last_prevented_qty.into_pyobject(py)?.into_any().unbind(),
-            r.prevented_price.into_pyobject(py)?.into_any().unbind(),
-            r.counter_order_id.into_pyobject(py)?.into_any().unbind(),
-        ];
+            now.clone_ref(py),
+            int(py, r.prevented_match_id),
+            int(py, r.prevented_qty),
+            int(py, r.last_prevented_qty),
+            int(py, r.prevented_price),
+            int(py, r.counter_order_id),
+        ]);
         let tuple = PyTuple::new(py, fields)?;
         self.t
             .tuple_new
@@ -333,11 +403,15 @@ impl PyEngine {
     }
 
     fn ack(&mut self, py: Python<'_>, ack: Ack) -> PyResult<PyObject> {
+        let now = int(py, ack.transact_time);
         let reports = ack
             .reports
             .iter()
-            .map(|r| self.report(py, r))
+            .map(|r| self.report(py, r, &now))
             .collect::<PyResult<Vec<_>>>()?;
+        if let Some(sink) = &self.on_events {
+            sink.call1(py, (PyList::new(py, &reports)?,))?;
+        }
         let t = &self.t;
         let fields = (
             ack.order_id,
@@ -345,7 +419,7 @@ impl PyEngine {
             t.status[ack.status as usize].clone_ref(py),
             ack.executed_qty,
             ack.cum_quote,
-            ack.transact_time,
+            now,
             PyTuple::new(py, reports)?,
             PyTuple::empty(py),
         );
@@ -390,57 +464,110 @@ impl PyEngine {
         Ok(PyTuple::new(py, fields)?.into_any().unbind())
     }
 
-    /// A `NewOrder` tuple whose shape the Python edge checked, in engine units.
+    /// A `NewOrder` tuple in engine units, after its shape: the checks of
+    /// `bot4.venue.checks.check_shape` in the same order, then the client id's and the
+    /// account's types (the Python engine's `_check_filters` next checks them).
     fn new_request(&self, req: &Bound<'_, PyTuple>) -> PyResult<Result<NewRequest, Refusal>> {
+        if req.len() != 11 {
+            return Err(PyValueError::new_err("a NewOrder has 11 fields"));
+        }
         let item = |i| req.get_item(i);
-        let side = index_of(&self.t.side, &item(1)?).and_then(Side::from_index);
-        let otype = index_of(&self.t.otype, &item(2)?).and_then(OrderType::from_index);
-        let (Some(side), Some(otype)) = (side, otype) else {
-            return Err(shape_error("side or type"));
+        let (account, side, otype, qty, price) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+        let (tif, qoq, cid, stp, stop, trailing) =
+            (item(5)?, item(6)?, item(7)?, item(8)?, item(9)?, item(10)?);
+        let Some(side) = index_of(&self.t.side, &side).and_then(Side::from_index) else {
+            return Ok(Err(Refusal::Error("INVALID_SIDE")));
         };
-        let tif_obj = item(5)?;
-        let tif = if tif_obj.is_none() {
+        let Some(otype) = index_of(&self.t.otype, &otype).and_then(OrderType::from_index) else {
+            return Ok(Err(Refusal::Error("INVALID_ORDER_TYPE")));
+        };
+        let tif = if tif.is_none() {
             None
         } else {
-            Some(
-                index_of(&self.t.tif, &tif_obj)
-                    .and_then(Tif::from_index)
-                    .ok_or_else(|| shape_error("timeInForce"))?,
-            )
+            match index_of(&self.t.tif, &tif).and_then(Tif::from_index) {
+                Some(t) => Some(t),
+                None => return Ok(Err(Refusal::Error("INVALID_TIF"))),
+            }
         };
-        let stp_obj = item(8)?;
-        let stp = if stp_obj.is_none() {
+        let exact_int = |o: &Bound<'_, PyAny>| o.is_exact_instance_of::<PyInt>();
+        for (obj, name) in [
+            (&price, "price"),
+            (&qty, "quantity"),
+            (&qoq, "quoteOrderQty"),
+        ] {
+            if !exact_int(obj) {
+                return Ok(Err(Refusal::Call("invalid_parameter", name)));
+            }
+        }
+        let stopish = stop.is_truthy()? || trailing.is_truthy()?;
+        let (mut stop_price, mut trailing_delta) = (0, 0);
+        if stopish {
+            for (obj, name, slot) in [
+                (&stop, "stopPrice", &mut stop_price),
+                (&trailing, "trailingDelta", &mut trailing_delta),
+            ] {
+                if !exact_int(obj) || obj.lt(0)? {
+                    return Ok(Err(Refusal::Call("invalid_parameter", name)));
+                }
+                *slot = int_or(obj, i64::MAX)?;
+            }
+        }
+        let stp_mode = if stp.is_none() {
             None
         } else {
-            Some(
-                index_of(&self.t.stp, &stp_obj)
-                    .and_then(Stp::from_index)
-                    .ok_or_else(|| shape_error("STP mode"))?,
-            )
+            match index_of(&self.t.stp, &stp).and_then(Stp::from_index) {
+                Some(mode) => Some(mode),
+                None => {
+                    if let Err(refusal) = self.inner.check_type_and_status(otype) {
+                        return Ok(Err(refusal));
+                    }
+                    return Ok(Err(Refusal::Call(
+                        "invalid_parameter",
+                        "selfTradePreventionMode",
+                    )));
+                }
+            }
         };
-        // beyond 64 bits: a quantity fails LOT_SIZE (maxQty fits), a price PRICE_FILTER, and
-        // a quoteOrderQty counts as the largest one (no balance holds more)
-        let quantity = int_or(&item(3)?, i64::MIN)?;
-        if quantity == i64::MIN {
-            return Ok(Err(Refusal::Call("filter_failure", "LOT_SIZE")));
-        }
-        let price = int_or(&item(4)?, i64::MIN)?;
-        if price == i64::MIN {
-            return Ok(Err(Refusal::Call("filter_failure", "PRICE_FILTER")));
-        }
-        Ok(Ok(NewRequest {
-            account: item(0)?.extract()?,
+        // the value rules come before the client id's and the account's types; a value beyond
+        // 64 bits stands as the extreme of its sign, which the filters refuse as they would
+        // the value (a quantity above maxQty, a price at 2^63 - 1 ticks or more; a
+        // quoteOrderQty no balance can pay)
+        let clamp = |o: &Bound<'_, PyAny>| -> PyResult<i64> {
+            Ok(if o.lt(0)? {
+                int_or(o, i64::MIN)?
+            } else {
+                int_or(o, i64::MAX)?
+            })
+        };
+        let mut request = NewRequest {
+            account: String::new(),
             side,
             otype,
-            quantity,
-            price,
+            quantity: clamp(&qty)?,
+            price: clamp(&price)?,
             tif,
-            quote_order_qty: int_or(&item(6)?, i64::MAX)?,
-            client_order_id: opt_str(item(7)?)?,
-            stp_mode: stp,
-            stop_price: int_or(&item(9)?, i64::MAX)?,
-            trailing_delta: int_or(&item(10)?, i64::MAX)?,
-        }))
+            quote_order_qty: clamp(&qoq)?,
+            client_order_id: None,
+            stp_mode,
+            stop_price,
+            trailing_delta,
+        };
+        if let Err(refusal) = self.inner.check_shape(&request) {
+            return Ok(Err(refusal));
+        }
+        let client_order_id = if cid.is_none() {
+            None
+        } else if cid.is_exact_instance_of::<PyString>() {
+            Some(cid.extract::<String>()?)
+        } else {
+            return Ok(Err(Refusal::Call("invalid_parameter", "newClientOrderId")));
+        };
+        if !account.is_exact_instance_of::<PyString>() {
+            return Ok(Err(Refusal::Error("UNKNOWN_ACCOUNT")));
+        }
+        request.account = account.extract()?;
+        request.client_order_id = client_order_id;
+        Ok(Ok(request))
     }
 }
 
@@ -476,6 +603,7 @@ impl PyEngine {
             Some(other) => return Err(PyValueError::new_err(format!("unknown filter {other}"))),
         };
         let stp_tables = members(enums, "StpMode", &texts(Stp::ALL, Stp::text))?;
+        let otype_tables = members(enums, "OrderType", &texts(OrderType::ALL, OrderType::text))?;
         let default_stp_obj = get("default_stp")?;
         let default_stp = index_of(&stp_tables, &default_stp_obj)
             .and_then(Stp::from_index)
@@ -513,6 +641,9 @@ impl PyEngine {
             taker_rate: pair("taker_rate")?,
             default_stp,
             quote_order_qty_market_allowed: get("quote_order_qty_market_allowed")?.extract()?,
+            order_types: mask(&otype_tables, &get("order_types")?)?,
+            stp_allowed: mask(&stp_tables, &get("stp_allowed")?)?,
+            allow_trailing_stop: get("allow_trailing_stop")?.extract()?,
         };
         for (num, den) in r.bands.iter().chain([&r.maker_rate, &r.taker_rate]) {
             if *den <= 0 || *num < 0 {
@@ -542,13 +673,13 @@ impl PyEngine {
             ack_cls: classes.1,
             tuple_new,
             refusal,
-            refusals: HashMap::new(),
+            refusals: HashMap::default(),
             symbol,
             empty: PyString::new(py, "").unbind(),
-            names: HashMap::new(),
-            assets: HashMap::new(),
+            names: HashMap::default(),
+            assets: HashMap::default(),
             side: members(enums, "Side", &texts(Side::ALL, Side::text))?,
-            otype: members(enums, "OrderType", &texts(OrderType::ALL, OrderType::text))?,
+            otype: otype_tables,
             tif: members(enums, "TimeInForce", &texts(Tif::ALL, Tif::text))?,
             status: members(enums, "OrderStatus", &texts(Status::ALL, Status::text))?,
             exec: members(
@@ -564,10 +695,28 @@ impl PyEngine {
                 &texts(Restriction::ALL, Restriction::text),
             )?,
         };
-        Ok(Self { ledger, inner, t })
+        Ok(Self {
+            ledger,
+            inner,
+            t,
+            on_events: None,
+            heads: HashMap::default(),
+        })
     }
 
-    /// Place a `NewOrder` (its shape checked): an `Ack` or a `VenueError`.
+    /// Whether the symbol trades (its status is TRADING); otherwise new orders get -1013.
+    #[setter]
+    fn set_trading(&mut self, trading: bool) {
+        self.inner.trading = trading;
+    }
+
+    /// Called with each accepted request's reports, in order (the journal hook), or None.
+    #[setter]
+    fn set_on_events(&mut self, sink: Option<PyObject>) {
+        self.on_events = sink;
+    }
+
+    /// Place a `NewOrder`: an `Ack` or a `VenueError`.
     fn submit(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
         let result = match self.new_request(req)? {
             Ok(request) => {

@@ -31,9 +31,128 @@ fn ceil_div(a: i128, b: i128) -> i128 {
     -((-a).div_euclid(b))
 }
 
+/// Whether `t` waits for a trigger (a stop-loss or take-profit type).
+pub fn is_stop_type(t: OrderType) -> bool {
+    matches!(
+        t,
+        OrderType::StopLoss
+            | OrderType::StopLossLimit
+            | OrderType::TakeProfit
+            | OrderType::TakeProfitLimit
+    )
+}
+
 impl Engine {
-    /// The filters of a plain order that need no account state, after the request's shape
-    /// (checked by the Python edge): client id, account, PRICE_FILTER, PERCENT_PRICE(_BY_SIDE),
+    /// The order type is the symbol's and the symbol trades (the first value checks of
+    /// `check_shape`).
+    pub fn check_type_and_status(&self, otype: OrderType) -> Result<(), Refusal> {
+        if self.rules.order_types & (1 << otype as u8) == 0 {
+            return Err(Refusal::Call("type_not_supported", otype.text()));
+        }
+        if !self.trading {
+            return Err(Refusal::Error("MARKET_CLOSED"));
+        }
+        Ok(())
+    }
+
+    /// The value rules of a new order's shape, in the order of `bot4.venue.checks.
+    /// check_shape` (the types are the caller's: a Python edge, or the batch decoder).
+    pub fn check_shape(&self, req: &super::NewRequest) -> Result<(), Refusal> {
+        let (stop_price, trailing) = (req.stop_price, req.trailing_delta);
+        let stopish = stop_price != 0 || trailing != 0;
+        if stopish && (stop_price < 0 || trailing < 0) {
+            let name = if stop_price < 0 {
+                "stopPrice"
+            } else {
+                "trailingDelta"
+            };
+            return Err(Refusal::Call("invalid_parameter", name));
+        }
+        self.check_type_and_status(req.otype)?;
+        let rules = &self.rules;
+        if let Some(mode) = req.stp_mode {
+            if rules.stp_allowed & (1 << mode as u8) == 0 {
+                return Err(Refusal::Error("STP_MODE_NOT_ALLOWED"));
+            }
+        }
+        let (tif, price, qty, qoq) = (req.tif, req.price, req.quantity, req.quote_order_qty);
+        let otype = req.otype;
+        match otype {
+            OrderType::Limit | OrderType::LimitMaker => {
+                if otype == OrderType::Limit && tif.is_none() {
+                    return Err(Refusal::Call("mandatory_param", "timeInForce"));
+                }
+                if otype == OrderType::LimitMaker && tif.is_some() {
+                    return Err(Refusal::Error("TIF_NOT_REQUIRED"));
+                }
+                if qoq != 0 {
+                    return Err(Refusal::Call("param_not_required", "quoteOrderQty"));
+                }
+            }
+            OrderType::Market => {
+                if tif.is_some() {
+                    return Err(Refusal::Error("TIF_NOT_REQUIRED"));
+                }
+                if price != 0 {
+                    return Err(Refusal::Call("param_not_required", "price"));
+                }
+                if qty != 0 && qoq != 0 {
+                    return Err(Refusal::Error("UNSUPPORTED_COMBINATION"));
+                }
+                if qty == 0 && qoq == 0 {
+                    return Err(Refusal::Call2("one_of_params", "quantity", "quoteOrderQty"));
+                }
+                if qoq != 0 {
+                    if qoq < 0 {
+                        return Err(Refusal::Call("invalid_parameter", "quoteOrderQty"));
+                    }
+                    if !rules.quote_order_qty_market_allowed {
+                        return Err(Refusal::Call(
+                            "not_supported",
+                            "Quote order qty market orders",
+                        ));
+                    }
+                }
+            }
+            _ => {
+                if !stopish {
+                    return Err(Refusal::Call2(
+                        "one_of_params",
+                        "stopPrice",
+                        "trailingDelta",
+                    ));
+                }
+                if qoq != 0 {
+                    return Err(Refusal::Call("param_not_required", "quoteOrderQty"));
+                }
+                if matches!(otype, OrderType::StopLoss | OrderType::TakeProfit) {
+                    if tif.is_some() {
+                        return Err(Refusal::Error("TIF_NOT_REQUIRED"));
+                    }
+                    if price != 0 {
+                        return Err(Refusal::Call("param_not_required", "price"));
+                    }
+                } else if tif.is_none() {
+                    return Err(Refusal::Call("mandatory_param", "timeInForce"));
+                }
+                if trailing != 0 && !rules.allow_trailing_stop {
+                    return Err(Refusal::Call("not_supported", "Trailing stop orders"));
+                }
+            }
+        }
+        if stopish && !is_stop_type(otype) {
+            let name = if stop_price != 0 {
+                "stopPrice"
+            } else {
+                "trailingDelta"
+            };
+            return Err(Refusal::Call("param_not_required", name));
+        }
+        Ok(())
+    }
+
+    /// The request's shape (`check_shape`), then the filters of a plain order that need no
+    /// account state: client id, account, PRICE_FILTER, PERCENT_PRICE(_BY_SIDE),
     /// LOT_SIZE, MARKET_LOT_SIZE, NOTIONAL, MIN_NOTIONAL.
     pub fn check_filters(
         &mut self,
@@ -41,15 +160,8 @@ impl Engine {
         req: &super::NewRequest,
         now: i64,
     ) -> Result<AccountId, Refusal> {
-        if matches!(
-            req.otype,
-            OrderType::StopLoss
-                | OrderType::StopLossLimit
-                | OrderType::TakeProfit
-                | OrderType::TakeProfitLimit
-        ) || req.stop_price != 0
-            || req.trailing_delta != 0
-        {
+        self.check_shape(req)?;
+        if is_stop_type(req.otype) {
             return Err(Refusal::Unsupported("stop orders"));
         }
         if let Some(cid) = req.client_order_id.as_deref() {
@@ -65,7 +177,12 @@ impl Engine {
         let (qty, price, qoq) = (req.quantity, req.price, req.quote_order_qty);
         let market = req.otype == OrderType::Market;
         if !market {
-            if price < r.min_price || price <= 0 || (r.max_price != 0 && price > r.max_price) {
+            // i64::MAX stands for any price beyond 64 bits (the Python edge clamps them)
+            if price < r.min_price
+                || price <= 0
+                || price == i64::MAX
+                || (r.max_price != 0 && price > r.max_price)
+            {
                 return Err(filter("PRICE_FILTER"));
             }
             if let Some(name) = r.percent_filter {

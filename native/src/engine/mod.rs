@@ -18,8 +18,10 @@ mod front;
 mod matching;
 mod orderstate;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::avgprice::AveragePrice;
 use crate::book::{BookSide, OrderRef};
@@ -156,6 +158,11 @@ pub struct Rules {
     pub taker_rate: (i128, i128),
     pub default_stp: Stp,
     pub quote_order_qty_market_allowed: bool,
+    /// The order types the symbol allows, by `OrderType as u8` bit.
+    pub order_types: u8,
+    /// The STP modes the symbol allows, by `Stp as u8` bit.
+    pub stp_allowed: u8,
+    pub allow_trailing_stop: bool,
 }
 
 /// An accepted order as the engine tracks it.
@@ -192,6 +199,8 @@ pub struct Order {
 /// (`bot4.core.events.ExecutionReport`, field for field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The order's slot, for callers that cache what they built for it.
+    pub order: OrderRef,
     pub account: AccountId,
     pub order_id: i64,
     pub client_order_id: Arc<str>,
@@ -276,6 +285,8 @@ pub(super) struct Slab {
 #[derive(Debug)]
 pub struct Engine {
     pub rules: Rules,
+    /// Whether the symbol's status is TRADING: otherwise new orders are refused (-1013).
+    pub trading: bool,
     base: AssetId,
     quote: AssetId,
     bids: BookSide,

@@ -1,9 +1,11 @@
 //! Order state (`bot4/venue/orderstate.py`): what the engine holds, queries over it, the
 //! state digest, and the reports it builds.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use sha2::{Digest, Sha256};
 
@@ -66,6 +68,7 @@ impl Engine {
         let avg_price = AveragePrice::new(rules.avg_price_mins, reference_price)?;
         Ok(Self {
             rules,
+            trading: true,
             base,
             quote,
             bids: BookSide::new(true),
@@ -81,14 +84,14 @@ impl Engine {
             slab: Slab::default(),
             registered: 0,
             open: BTreeMap::new(),
-            open_ids: HashMap::new(),
-            by_client: HashMap::new(),
-            open_count: HashMap::new(),
-            key_open: HashMap::new(),
-            done: HashMap::new(),
+            open_ids: HashMap::default(),
+            by_client: HashMap::default(),
+            open_count: HashMap::default(),
+            key_open: HashMap::default(),
+            done: HashMap::default(),
             done_ids: VecDeque::new(),
-            done_by_client: HashMap::new(),
-            balances: HashMap::new(),
+            done_by_client: HashMap::default(),
+            balances: HashMap::default(),
             band_ref: None,
             bid_band: (0, 0),
             ask_band: (0, 0),
@@ -422,6 +425,7 @@ impl Engine {
     pub(super) fn report(&self, r: OrderRef, exec_type: ExecType, now: i64) -> Report {
         let o = self.slab.get(r);
         Report {
+            order: r,
             account: o.account,
             order_id: o.order_id,
             client_order_id: o.client_order_id.clone(),
