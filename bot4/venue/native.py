@@ -14,19 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from bot4._native import Engine as _Engine
 from bot4._native import Ledger as _Ledger
 from bot4.core import enums, errors
 from bot4.core.accounts import Balance
-from bot4.core.enums import CancelReplaceMode, CancelRestriction, OrderType, SymbolStatus
+from bot4.core.enums import CancelReplaceMode, CancelRestriction, SymbolStatus
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
 from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, OrderView
 from bot4.core.results import Ack, CancelReplaceResult
+from bot4.venue.batch import decode_results, refusal
 from bot4.venue.rules import (
-    _TYPE_NAMES,
-    CLIENT_ID_PATTERN,
     CLIENT_ID_RE,
     EventSink,
     _bad_client_id,
@@ -38,22 +39,6 @@ _ENUMS = {
     for name in ("Side", "OrderType", "TimeInForce", "OrderStatus", "ExecutionType",
                  "ExpiryReason", "StpMode", "CancelRestriction")
 }  # fmt: skip
-
-
-def refusal(name: str, first: str | None, second: str | None) -> VenueError:
-    """The `bot4.core.errors` value the native engine names: a constant, or a factory's result."""
-    if name == "illegal_client_id":
-        assert first is not None
-        return errors.illegal_chars(first, CLIENT_ID_PATTERN)
-    if name == "type_not_supported":
-        assert first is not None
-        return errors.not_supported(_TYPE_NAMES[OrderType(first)])
-    value = getattr(errors, name)
-    if first is None:
-        assert isinstance(value, VenueError)
-        return value
-    made: VenueError = value(first) if second is None else value(first, second)
-    return made
 
 
 def rules(instrument: Instrument) -> dict[str, Any]:
@@ -198,6 +183,15 @@ class NativeEngine:
         self._core.on_events = sink
 
     # ------------------------------------------------------------------ requests
+
+    def submit_batch(self, data: bytes, log: bool = False) -> tuple[np.ndarray, bytes | None]:
+        """Run many requests in one call (`bot4.venue.batch.encode_requests` writes them):
+        the answers as a `RESULT_DTYPE` array and, when `log`, the canonical bytes of every
+        report (`bot4.core.events.encode`), in order. No Python object is built per report,
+        and `on_events` is not called (the log is the batch's event stream). A malformed
+        batch raises ValueError and changes nothing."""
+        results, events = self._core.submit_batch(data, log)
+        return decode_results(results), events
 
     def check(self, req: NewOrder, now: int) -> VenueError | None:
         """What `submit` checks before it looks at the account. Changes nothing."""

@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::engine::{
     Ack, AmendRequest, CancelRequest, Engine, ExecType, Expiry, NewRequest, OrderType, OrderView,
-    Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
+    Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif, decode,
 };
 use crate::ledger::{Ledger, LedgerError};
 
@@ -702,6 +702,34 @@ impl PyEngine {
             on_events: None,
             heads: HashMap::default(),
         })
+    }
+
+    /// Run a batch of requests in the binary form of `bot4.venue.batch` in one call:
+    /// (answers, event log). The answers are `RESULT_SIZE` bytes each; the log is the
+    /// canonical encoding of every report (`bot4.core.events.encode`) when `log` is true,
+    /// else None. A malformed batch raises ValueError and changes nothing.
+    #[pyo3(signature = (data, log=false))]
+    fn submit_batch(
+        &mut self,
+        py: Python<'_>,
+        data: &[u8],
+        log: bool,
+    ) -> PyResult<(Py<pyo3::types::PyBytes>, Option<Py<pyo3::types::PyBytes>>)> {
+        let batch = decode(data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mut results = Vec::new();
+        let mut text = log.then(String::new);
+        let done = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner
+                .run_batch(&mut ledger.inner, &batch, &mut results, text.as_mut())
+        };
+        if let Err(refusal) = done {
+            self.refuse(py, refusal)?;
+        }
+        self.heads.clear();
+        let results = pyo3::types::PyBytes::new(py, &results).unbind();
+        let text = text.map(|t| pyo3::types::PyBytes::new(py, t.as_bytes()).unbind());
+        Ok((results, text))
     }
 
     /// Whether the symbol trades (its status is TRADING); otherwise new orders get -1013.

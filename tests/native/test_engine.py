@@ -26,8 +26,9 @@ from bot4.core.events import encode
 from bot4.core.instruments import Instrument
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, ListLeg, NewOco, NewOrder
 from bot4.core.results import Ack, CancelReplaceResult
+from bot4.venue.batch import refusal
 from bot4.venue.engine import MatchingEngine
-from bot4.venue.native import NativeEngine, NativeLedger, refusal
+from bot4.venue.native import NativeEngine, NativeLedger
 from tests.conftest import simple_spec
 from tests.support.streams import (
     BTC,

@@ -13,6 +13,7 @@
 //! stop orders, order lists, fee schedules and exchange filters are refused with
 //! [`Refusal::Unsupported`] (the Python backend serves them).
 
+mod batch;
 mod checks;
 mod front;
 mod matching;
@@ -28,6 +29,7 @@ use crate::book::{BookSide, OrderRef};
 use crate::ledger::{AccountId, AssetId, BalanceId};
 use crate::money::MoneyError;
 
+pub use batch::{BatchError, RESULT_SIZE, Request, decode, refusal_index};
 pub use front::{AmendRequest, CancelRequest, NewRequest};
 
 macro_rules! names {
@@ -345,4 +347,35 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal::Call("liquidity_below_min", "MARKET_LOT_SIZE"),
     Refusal::Call("illegal_client_id", "newClientOrderId"),
     Refusal::Call2("one_of_params", "orderId", "origClientOrderId"),
+    // the request's shape
+    Refusal::Error("MARKET_CLOSED"),
+    Refusal::Error("STP_MODE_NOT_ALLOWED"),
+    Refusal::Error("TIF_NOT_REQUIRED"),
+    Refusal::Error("UNSUPPORTED_COMBINATION"),
+    Refusal::Error("INVALID_SIDE"),
+    Refusal::Error("INVALID_ORDER_TYPE"),
+    Refusal::Error("INVALID_TIF"),
+    Refusal::Call("type_not_supported", "LIMIT"),
+    Refusal::Call("type_not_supported", "MARKET"),
+    Refusal::Call("type_not_supported", "LIMIT_MAKER"),
+    Refusal::Call("type_not_supported", "STOP_LOSS"),
+    Refusal::Call("type_not_supported", "STOP_LOSS_LIMIT"),
+    Refusal::Call("type_not_supported", "TAKE_PROFIT"),
+    Refusal::Call("type_not_supported", "TAKE_PROFIT_LIMIT"),
+    Refusal::Call("invalid_parameter", "price"),
+    Refusal::Call("invalid_parameter", "quantity"),
+    Refusal::Call("invalid_parameter", "quoteOrderQty"),
+    Refusal::Call("invalid_parameter", "stopPrice"),
+    Refusal::Call("invalid_parameter", "trailingDelta"),
+    Refusal::Call("invalid_parameter", "selfTradePreventionMode"),
+    Refusal::Call("invalid_parameter", "newClientOrderId"),
+    Refusal::Call("mandatory_param", "timeInForce"),
+    Refusal::Call("param_not_required", "quoteOrderQty"),
+    Refusal::Call("param_not_required", "price"),
+    Refusal::Call("param_not_required", "stopPrice"),
+    Refusal::Call("param_not_required", "trailingDelta"),
+    Refusal::Call2("one_of_params", "quantity", "quoteOrderQty"),
+    Refusal::Call2("one_of_params", "stopPrice", "trailingDelta"),
+    Refusal::Call("not_supported", "Quote order qty market orders"),
+    Refusal::Call("not_supported", "Trailing stop orders"),
 ];
