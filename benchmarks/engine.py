@@ -20,27 +20,64 @@ half the limit orders cross. `--cancels submitted` instead names any limit order
 before, live or not: the book then grows to thousands of orders and most cancels are refused
 (-2011 Unknown order) in both books, which is the other end of the same spec.
 
-The stream is processed four times, each on fresh state and timed on its own:
+The stream is processed six times, each on fresh state and timed on its own:
 
-* engine: `MatchingEngine.submit` / `cancel` with integer `NewOrder` / `CancelOrder` requests
-  and every check on (request shape, filters, MAX_NUM_ORDERS, duplicate client ids, balances,
-  fees, execution reports);
-* engine+parse: the same, fed through the string edge (`parse_new_order` / `parse_cancel` from
-  Binance-style parameter maps), so the cost of parsing shows;
-* engine+metrics: the engine run again with every operation timed and counted as a platform
-  symbol records it (`bot4.obs.observe.SymbolMetrics`: orders by type and outcome, rejects,
-  fills, notional, fees, the match-latency histogram); its overhead is reported against the
-  plain engine run, best of `--repeat` each, with the plain run repeated after it;
+* engine (native): `bot4.venue.native.NativeEngine.submit` / `cancel`, one Python call per
+  request, with the same integer `NewOrder` / `CancelOrder` requests and the same checks
+  (request shape, filters, MAX_NUM_ORDERS, duplicate client ids, balances, fees, execution
+  reports built as Python objects); `engine_ops_per_s` in the JSON;
+* native batch: the whole stream through `NativeEngine.submit_batch` in one call; the requests
+  are encoded up front (`bot4.venue.batch.encode_requests`, outside the timed section, its
+  time shown as `batch_encode_s`) and only `submit_batch` is timed (answers as a NumPy array,
+  no event log, no report objects); `native_batch_ops_per_s`;
+* python: `bot4.venue.engine.MatchingEngine`, the Python reference engine, through the same
+  loop as the native per-call run; `python_ops_per_s`;
+* python+parse: the Python engine fed through the string edge (`parse_new_order` /
+  `parse_cancel` from Binance-style parameter maps), so the cost of parsing shows;
+* python+metrics: the Python engine run again with every operation timed and counted as a
+  platform symbol records it (`bot4.obs.observe.SymbolMetrics`: orders by type and outcome,
+  rejects, fills, notional, fees, the match-latency histogram); its overhead is reported
+  against the plain Python engine run, best of `--repeat` each, with the plain run repeated
+  after it;
 * naive: a baseline book written here, a SortedDict of price to deque plus a dict of id to
   order, Decimal prices and quantities, price-time priority, no checks at all.
 
-Fills are counted from the engine's taker TRADE reports and by the naive book as it matches;
-they, the cancels that hit a live order and the final aggregated books must agree (checked
-unless `--no-check`).
+`ratio` is native per-call / naive, `python_ratio` python / naive, `batch_ratio` batch / naive
+(`parse_ratio`: python+parse / naive). In the per-call runs fills are counted from the engine's
+taker TRADE reports, and by the naive book as it matches; they, the traded volume, the cancels
+that hit a live order and the final aggregated books must agree, and every order must be
+accepted. The batch answers carry no reports, so its fills are the engine's trade count
+(`last_trade_id`: each trade has one taker); its volume is the sum of the new orders'
+`executed_qty`, its cancels that hit the cancels not refused. Above all the native per-call,
+the batch and the Python runs must end with equal `state_digest()` (books, orders, balances,
+fees, counters; `digests_agree`). All of this is checked unless `--no-check`.
+
+Memory (`bytes_per_resting_order`, after the timed runs; `--resting N`, default 1,000,000,
+0 to skip): N LIMIT GTC orders that do not cross rest on a fresh native engine, bids below
+30000.00 and asks above it over RESTING_LEVELS price levels (~N/RESTING_LEVELS orders a level),
+from the four funded accounts in turn (the symbol's MAX_NUM_ORDERS raised to N for it), 100-1000
+lots each, each with its own client order id. They go in through `submit_batch` in chunks of
+RESTING_CHUNK. The figure is the growth of the process's current resident set size (RSS, the
+`resident` field of /proc/self/statm times the page size; not `resource.getrusage`, whose
+ru_maxrss is a peak that the earlier runs have already set) from a baseline to the end,
+divided by N. The baseline is taken after the request bytes are all built (they stay alive to
+the end, so they are not counted), after `gc.collect()` and glibc's `malloc_trim(0)` (so that
+memory the earlier runs freed but the allocator still held resident is given back and, when the
+engine reuses it, counted again); the end after another `gc.collect()`. So it counts everything
+the native engine touched for the resting orders: the order records with their client-id
+strings, the order-id and client-id indexes, the price levels' queues (amortized over the
+orders of a level), the ledger's locked balances (4 accounts: nothing per order), hash-table and
+vector capacity that has been touched (capacity reserved but never written is not resident),
+allocator overhead, and at most one chunk's answer array (RESTING_CHUNK x 40 bytes). Where
+/proc/self/statm is missing (not Linux) the figure is null. `resting_insert_ops_per_s` is the
+rate at which those orders went in (timed over the `submit_batch` calls).
 
 The mixed workload (`--workload mixed`, or `both`, the default) adds the semantics the naive
-book lacks, so it has no baseline: its engine ops/s is reported beside the standard one (same
-process, ratio mixed/standard), with its reports counted by execution type. It runs on the same
+book lacks, so it has no baseline. It runs on the Python engine (the native engine does not
+serve stop orders or order lists yet: they raise NotImplementedError there), so the JSON says
+`"mixed_backend": "python"`, and its ops/s is reported beside the standard workload's Python
+engine (same process, `mixed_vs_standard` = mixed / `python_ops_per_s`), with its reports
+counted by execution type. It runs on the same
 symbol with the stop types enabled, defaultSelfTradePreventionMode EXPIRE_MAKER (every mode
 allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp; acct0 and acct1 share
 tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group (STP on). Same `--ops`,
@@ -80,35 +117,51 @@ Run from the repository root:
     .venv/bin/python benchmarks/engine.py --ops 50000 --seed 7
     .venv/bin/python benchmarks/engine.py --cancels submitted   # deep-book variant
     .venv/bin/python benchmarks/engine.py --workload standard   # or mixed; default both
+    .venv/bin/python benchmarks/engine.py --resting 100000      # smaller memory run; 0: none
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import ctypes
+import ctypes.util
 import gc
 import io
 import json
+import os
 import pstats
 import random
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
-from sortedcontainers import SortedDict  # type: ignore[import-untyped]
+# benchmarks/platform.py would shadow the standard `platform` module, which numpy imports (the
+# native engine's batch answers are NumPy arrays): take this directory off the path
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np  # noqa: E402
+from sortedcontainers import SortedDict  # type: ignore[import-untyped]  # noqa: E402
 
-from bot4.core.accounts import Ledger
-from bot4.core.enums import STOP_TYPES, ExecutionType, OrderType, Side, StpMode, TimeInForce
-from bot4.core.errors import VenueError
-from bot4.core.instruments import Instrument, SymbolSpec
-from bot4.core.orders import (
+from bot4.core.accounts import Ledger  # noqa: E402
+from bot4.core.enums import (  # noqa: E402
+    STOP_TYPES,
+    ExecutionType,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+from bot4.core.errors import VenueError  # noqa: E402
+from bot4.core.instruments import Instrument, SymbolSpec  # noqa: E402
+from bot4.core.orders import (  # noqa: E402
     AmendOrder,
     CancelOrder,
     CancelOrderList,
@@ -117,12 +170,14 @@ from bot4.core.orders import (
     NewOco,
     NewOrder,
 )
-from bot4.core.results import Ack, CancelReplaceResult, ListAck
-from bot4.obs.observe import SymbolMetrics
-from bot4.obs.recorder import Recorder
-from bot4.venue.engine import MatchingEngine
-from bot4.venue.requests import parse_cancel, parse_new_order
-from bot4.venue.stops import fires_on_rise
+from bot4.core.results import Ack, CancelReplaceResult, ListAck  # noqa: E402
+from bot4.obs.observe import SymbolMetrics  # noqa: E402
+from bot4.obs.recorder import Recorder  # noqa: E402
+from bot4.venue.batch import encode_requests, refusals  # noqa: E402
+from bot4.venue.engine import MatchingEngine  # noqa: E402
+from bot4.venue.native import NativeEngine, NativeLedger  # noqa: E402
+from bot4.venue.requests import parse_cancel, parse_new_order  # noqa: E402
+from bot4.venue.stops import fires_on_rise  # noqa: E402
 
 SYMBOL = "BTCUSDT"
 START_MID = 3_000_000  # ticks: 30000.00
@@ -136,6 +191,13 @@ X_TRADE = ExecutionType.TRADE
 
 # kinds of operation
 LIMIT_OP, MARKET_OP, CANCEL_OP = 0, 1, 2
+
+# the memory run: price levels the resting orders spread over (half bids, half asks) and how
+# many orders go into one submit_batch call
+RESTING_LEVELS = 4_000
+RESTING_CHUNK = 50_000
+
+AnyEngine = MatchingEngine | NativeEngine
 
 
 # ---------------------------------------------------------------------------- the symbol
@@ -201,17 +263,33 @@ def btc_spec(**overrides: object) -> SymbolSpec:
     return SymbolSpec.model_validate(fields)
 
 
-def new_engine(
-    instrument: Instrument, trade_groups: Mapping[str, int] | None = None
-) -> MatchingEngine:
-    """A fresh engine whose accounts hold far more than the workload can lock."""
-    ledger = Ledger()
+def fund(
+    ledger: Ledger | NativeLedger, instrument: Instrument, trade_groups: Mapping[str, int] | None
+) -> None:
+    """Give every account far more than the workload can lock; put accounts in trade groups."""
     for account in ACCOUNTS:
         ledger.deposit(account, instrument.base, int(Decimal(10**7) / instrument.base_unit))
         ledger.deposit(account, instrument.quote, int(Decimal(10**13) / instrument.quote_unit))
     for account, group in (trade_groups or {}).items():
         ledger.set_trade_group(account, group)
+
+
+def new_engine(
+    instrument: Instrument, trade_groups: Mapping[str, int] | None = None
+) -> MatchingEngine:
+    """A fresh Python engine whose accounts hold far more than the workload can lock."""
+    ledger = Ledger()
+    fund(ledger, instrument, trade_groups)
     return MatchingEngine(instrument, ledger, reference_price=START_MID)
+
+
+def new_native_engine(
+    instrument: Instrument, trade_groups: Mapping[str, int] | None = None
+) -> NativeEngine:
+    """A fresh native engine with the same accounts, funded the same way (same digest)."""
+    ledger = NativeLedger()
+    fund(ledger, instrument, trade_groups)
+    return NativeEngine(instrument, ledger, reference_price=START_MID)
 
 
 # ---------------------------------------------------------------------------- naive book
@@ -416,7 +494,9 @@ class Run:
     first_reject: str = ""
 
 
-def run_engine(engine: MatchingEngine, ops: list[EngineOp]) -> Run:
+def run_engine(engine: AnyEngine, ops: list[EngineOp]) -> Run:
+    """One call per request (either backend); counts taker fills and volume from the reports,
+    cancels that hit and refused orders."""
     submit, cancel = engine.submit, engine.cancel
     fills = volume = cancels_ok = rejects = 0
     first_reject = ""
@@ -468,6 +548,32 @@ def run_engine_metrics(engine: MatchingEngine, ops: list[EngineOp], metrics: Sym
     return Run(seconds, fills, volume, cancels_ok, rejects, first_reject)
 
 
+def run_batch(engine: NativeEngine, data: bytes, is_new: np.ndarray) -> Run:
+    """The whole encoded stream in one `submit_batch` call (only that is timed). The answers
+    carry no reports: fills are the engine's trade count, volume the new orders'
+    executed quantity, cancels that hit the cancels not refused."""
+    t0 = time.perf_counter()
+    answers, _ = engine.submit_batch(data)
+    seconds = time.perf_counter() - t0
+    if len(answers) != len(is_new):
+        raise RuntimeError(f"submit_batch answered {len(answers)} of {len(is_new)} requests")
+    refused = answers["refused"] != 0
+    is_cancel = ~is_new
+    rejected = np.flatnonzero(refused & is_new)
+    first_reject = ""
+    if len(rejected):
+        i = int(rejected[0])
+        first_reject = f"request {i} -> {refusals()[int(answers['refusal'][i])]}"
+    return Run(
+        seconds,
+        engine.last_trade_id,
+        int(answers["executed_qty"][is_new].sum()),
+        int((~refused & is_cancel).sum()),
+        len(rejected),
+        first_reject,
+    )
+
+
 def run_engine_parse(engine: MatchingEngine, ops: list[ParseOp]) -> Run:
     inst = engine.instrument
     submit, cancel = engine.submit, engine.cancel
@@ -511,7 +617,7 @@ def run_naive(book: NaiveBook, ops: list[NaiveOp]) -> Run:
     return Run(seconds, book.fills, int(book.volume / STEP), cancels_ok, 0)
 
 
-def engine_depth_decimal(engine: MatchingEngine) -> dict[str, list[tuple[Decimal, Decimal]]]:
+def engine_depth_decimal(engine: AnyEngine) -> dict[str, list[tuple[Decimal, Decimal]]]:
     big = 10**9
     return {
         side: [(Decimal(p).scaleb(-2), Decimal(q).scaleb(-5)) for p, q in levels]
@@ -950,16 +1056,30 @@ def print_profile(title: str, run: Callable[[], object], out: TextIO) -> None:
 
 
 def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[str], float]:
-    """The standard workload: engine, engine+parse and naive; its JSON fields, problems and
-    the engine's ops/s."""
+    """The standard workload: native per call, native batch, python, python+parse,
+    python+metrics and naive; its JSON fields, problems and the Python engine's ops/s."""
     instrument = Instrument.compile(btc_spec())
     t_gen = time.perf_counter()
     stream = generate(args.ops, args.seed, args.cancels)
     t_gen = time.perf_counter() - t_gen
+    t_enc = time.perf_counter()
+    batch_data = encode_requests(stream.engine)
+    t_enc = time.perf_counter() - t_enc
+    is_new = np.fromiter((isinstance(req, NewOrder) for _, req in stream.engine), bool, args.ops)
     # The pre-built stream is large and immutable: keep the collector from rescanning it in
     # every full collection during the timed runs (their own objects are still collected).
     gc.collect()
     gc.freeze()
+
+    def native_once() -> tuple[Run, object]:
+        engine = new_native_engine(instrument)
+        gc.collect()
+        return run_engine(engine, stream.engine), engine
+
+    def batch_once() -> tuple[Run, object]:
+        engine = new_native_engine(instrument)
+        gc.collect()
+        return run_batch(engine, batch_data, is_new), engine
 
     def engine_once() -> tuple[Run, object]:
         engine = new_engine(instrument)
@@ -988,6 +1108,8 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         gc.collect()
         return run_naive(book, stream.naive), book
 
+    nat, nat_state = best_of(args.repeat, native_once)
+    bat, bat_state = best_of(args.repeat, batch_once)
     eng, eng_state = best_of(args.repeat, engine_once)
     naive, naive_state = best_of(args.repeat, naive_once)
     parse, _ = best_of(args.repeat, parse_once)
@@ -998,13 +1120,17 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
     counted = recorders[-1].total("bot4_orders")
 
     n = args.ops
-    eng_rate, naive_rate, parse_rate = n / eng.seconds, n / naive.seconds, n / parse.seconds
+    nat_rate, bat_rate, eng_rate = n / nat.seconds, n / bat.seconds, n / eng.seconds
+    naive_rate, parse_rate = n / naive.seconds, n / parse.seconds
+    assert isinstance(nat_state, NativeEngine) and isinstance(bat_state, NativeEngine)
     assert isinstance(eng_state, MatchingEngine) and isinstance(naive_state, NaiveBook)
 
     problems: list[str] = []
-    if counted != sum(1 for _, req in stream.engine if isinstance(req, NewOrder)):
+    if counted != int(is_new.sum()):
         problems.append(f"metrics counted {counted} orders")
-    for name, run in (("engine", eng), ("engine+parse", parse), ("engine+metrics", metered)):
+    runs = (("native", nat), ("native batch", bat), ("python", eng), ("python+parse", parse),
+            ("python+metrics", metered))  # fmt: skip
+    for name, run in runs:
         if run.rejects:
             problems.append(f"{name} refused {run.rejects} orders, first: {run.first_reject}")
         for what in ("fills", "volume_lots", "cancels_ok"):
@@ -1012,22 +1138,45 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
                 problems.append(
                     f"{what}: {name} {getattr(run, what)} != naive {getattr(naive, what)}"
                 )
-    if eng.fills != eng_state.last_trade_id:
-        problems.append(
-            f"engine taker TRADE reports {eng.fills} != trades {eng_state.last_trade_id}"
-        )
+    for name, run, state in (("native", nat, nat_state), ("python", eng, eng_state)):
+        if run.fills != state.last_trade_id:
+            problems.append(
+                f"{name} taker TRADE reports {run.fills} != trades {state.last_trade_id}"
+            )
     if naive.fills != stream.counts["shadow_fills"]:
         problems.append(f"naive fills {naive.fills} != generator's {stream.counts['shadow_fills']}")
-    if engine_depth_decimal(eng_state) != naive_state.depth():
-        problems.append("final books differ")
+    naive_depth = naive_state.depth()
+    for name, state in (("native", nat_state), ("native batch", bat_state), ("python", eng_state)):
+        if engine_depth_decimal(state) != naive_depth:
+            problems.append(f"final books differ: {name} engine and naive book")
+    digests = {
+        "native": nat_state.state_digest(),
+        "native batch": bat_state.state_digest(),
+        "python": eng_state.state_digest(),
+    }
+    digests_agree = len(set(digests.values())) == 1
+    if not digests_agree:
+        problems.append(
+            "state digests differ: " + ", ".join(f"{k} {v}" for k, v in digests.items())
+        )
 
     resting = len(naive_state.orders)
     fields: dict[str, object] = {
-        "engine_ops_per_s": round(eng_rate, 1),
+        "engine_ops_per_s": round(nat_rate, 1),
+        "engine_backend": "native",
+        "python_ops_per_s": round(eng_rate, 1),
+        "native_batch_ops_per_s": round(bat_rate, 1),
         "naive_ops_per_s": round(naive_rate, 1),
-        "ratio": round(eng_rate / naive_rate, 4),
-        "fills": eng.fills,
+        "ratio": round(nat_rate / naive_rate, 4),
+        "python_ratio": round(eng_rate / naive_rate, 4),
+        "batch_ratio": round(bat_rate / naive_rate, 4),
+        "native_vs_python": round(nat_rate / eng_rate, 4),
+        "fills": nat.fills,
+        "python_fills": eng.fills,
+        "batch_fills": bat.fills,
         "naive_fills": naive.fills,
+        "digests_agree": digests_agree,
+        "batch_encode_s": round(t_enc, 4),
         "engine_parse_ops_per_s": round(parse_rate, 1),
         "engine_metrics_ops_per_s": round(n / metered.seconds, 1),
         "metrics_overhead": round(metered.seconds / eng.seconds - 1, 4),
@@ -1037,7 +1186,7 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         "cancels": args.cancels,
         "mean_resting": stream.counts["mean_resting"],
         "repeat": args.repeat,
-        "cancels_ok": eng.cancels_ok,
+        "cancels_ok": nat.cancels_ok,
         "resting_at_end": resting,
         "agree": not problems,
     }
@@ -1048,45 +1197,168 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
             f"{c['cancel']} cancel ({c['cancel_of_nothing']} naming nothing, "
             f"{c['cancel_of_dead']} naming an ended order); "
             f"{c['mean_resting']} orders resting on average; "
-            f"generated in {t_gen:.2f}s; best of {args.repeat}"
+            f"generated in {t_gen:.2f}s, encoded for the batch in {t_enc:.2f}s; "
+            f"best of {args.repeat}"
+        )
+        lines = (
+            ("native", nat_rate, nat, f"fills {nat.fills}  cancels ok {nat.cancels_ok}"),
+            ("native batch", bat_rate, bat,
+             f"trades {bat.fills}  cancels ok {bat.cancels_ok}"),
+            ("python", eng_rate, eng, f"fills {eng.fills}  cancels ok {eng.cancels_ok}"),
+            ("python+parse", parse_rate, parse,
+             f"fills {parse.fills}  cancels ok {parse.cancels_ok}"),
+            ("python+metrics", n / metered.seconds, metered,
+             f"metrics overhead {metered.seconds / eng.seconds - 1:.1%} (goal < 10%)"),
+            ("naive", naive_rate, naive, f"fills {naive.fills}  cancels ok {naive.cancels_ok}"),
+        )  # fmt: skip
+        for label, rate, run, note in lines:
+            print(f"  {label:<15}{rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  {note}")
+        print(
+            f"  ratio to naive: native {nat_rate / naive_rate:.3f}   "
+            f"batch {bat_rate / naive_rate:.3f}   python {eng_rate / naive_rate:.3f}   "
+            f"python+parse {parse_rate / naive_rate:.3f};   native/python "
+            f"{nat_rate / eng_rate:.2f};   resting at end {resting}"
         )
         print(
-            f"  engine        {eng_rate:>12,.0f} ops/s  ({eng.seconds:.3f}s)  "
-            f"fills {eng.fills}  cancels ok {eng.cancels_ok}"
+            "  engines and naive book agree; native, batch and python state digests equal"
+            if not problems
+            else "  DISAGREEMENT:"
         )
-        print(
-            f"  engine+parse  {parse_rate:>12,.0f} ops/s  ({parse.seconds:.3f}s)  "
-            f"fills {parse.fills}  cancels ok {parse.cancels_ok}"
-        )
-        print(
-            f"  engine+metrics{n / metered.seconds:>12,.0f} ops/s  ({metered.seconds:.3f}s)  "
-            f"metrics overhead {metered.seconds / eng.seconds - 1:.1%} (goal < 10%)"
-        )
-        print(
-            f"  naive         {naive_rate:>12,.0f} ops/s  ({naive.seconds:.3f}s)  "
-            f"fills {naive.fills}  cancels ok {naive.cancels_ok}"
-        )
-        print(
-            f"  ratio engine/naive {eng_rate / naive_rate:.3f}   "
-            f"engine+parse/naive {parse_rate / naive_rate:.3f}   "
-            f"resting at end {resting}"
-        )
-        print("  engine and naive book agree" if not problems else "  DISAGREEMENT:")
     for problem in problems:
         print(f"    {problem}", file=sys.stderr)
 
     if args.profile:
+        out: TextIO = sys.stderr if args.json else sys.stdout
+        native = new_native_engine(instrument)
+        gc.collect()
+        print_profile("native engine, per call", lambda: run_engine(native, stream.engine), out)
         engine = new_engine(instrument)
         gc.collect()
-        out: TextIO = sys.stderr if args.json else sys.stdout
-        print_profile("engine", lambda: run_engine(engine, stream.engine), out)
+        print_profile("python engine", lambda: run_engine(engine, stream.engine), out)
     return fields, problems, eng_rate
+
+
+def rss_bytes() -> int | None:
+    """The process's current resident set size: /proc/self/statm's resident pages times the
+    page size (None where there is no /proc, i.e. not Linux)."""
+    try:
+        with open("/proc/self/statm") as f:
+            resident = int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident * os.sysconf("SC_PAGE_SIZE")
+
+
+def malloc_trim() -> None:
+    """Hand memory that malloc holds free back to the system (glibc only; else nothing)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
+
+
+def resting_spec(n: int) -> SymbolSpec:
+    """The standard symbol with MAX_NUM_ORDERS raised to `n`, so no account is refused."""
+    filters = [f for f in BTC_FILTERS if f["filterType"] != "MAX_NUM_ORDERS"]
+    filters.append({"filterType": "MAX_NUM_ORDERS", "maxNumOrders": max(n, 200_000)})
+    return btc_spec(filters=filters)
+
+
+def resting_requests(lo: int, hi: int, rng: random.Random) -> Iterator[EngineOp]:
+    """Orders lo..hi-1 of the memory run: even ones bids below START_MID, odd ones asks above
+    it, RESTING_LEVELS / 2 levels a side, accounts in turn, 100-1000 lots; none crosses."""
+    half = RESTING_LEVELS // 2
+    for i in range(lo, hi):
+        is_buy = not i % 2
+        away = 1 + rng.randrange(half)
+        yield (
+            T0,
+            NewOrder(
+                ACCOUNTS[i % len(ACCOUNTS)],
+                Side.BUY if is_buy else Side.SELL,
+                OrderType.LIMIT,
+                rng.randint(100, 1_000),
+                START_MID - away if is_buy else START_MID + away,
+                TimeInForce.GTC,
+                0,
+                f"r{i}",
+            ),
+        )
+
+
+def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str]]:
+    """Memory per resting order on the native engine (see the module docstring)."""
+    n = args.resting
+    instrument = Instrument.compile(resting_spec(n))
+    rng = random.Random(args.seed)
+    t_build = time.perf_counter()
+    chunks = [
+        encode_requests(resting_requests(lo, min(lo + RESTING_CHUNK, n), rng))
+        for lo in range(0, n, RESTING_CHUNK)
+    ]
+    t_build = time.perf_counter() - t_build
+    engine = new_native_engine(instrument)
+    refused = executed = 0
+    gc.collect()
+    malloc_trim()
+    before = rss_bytes()
+    t0 = time.perf_counter()
+    for chunk in chunks:
+        answers, _ = engine.submit_batch(chunk)
+        refused += int(np.count_nonzero(answers["refused"]))
+        executed += int(np.count_nonzero(answers["executed_qty"]))
+        del answers
+    seconds = time.perf_counter() - t0
+    gc.collect()
+    after = rss_bytes()
+    growth = None if before is None or after is None else after - before
+    per_order = None if growth is None else round(growth / n, 1)
+
+    problems: list[str] = []
+    if refused or executed or engine.last_order_id != n:
+        problems.append(
+            f"resting: {refused} orders refused, {executed} traded (none should), "
+            f"{engine.last_order_id} accepted of {n}"
+        )
+    depth = engine.depth(10**9)
+    levels = len(depth["bids"]) + len(depth["asks"])
+    del depth
+    fields: dict[str, object] = {
+        "bytes_per_resting_order": per_order,
+        "resting_orders": n,
+        "resting_levels": levels,
+        "resting_rss_growth_bytes": growth,
+        "resting_rss_source": "/proc/self/statm resident x page size (current RSS)",
+        "resting_insert_ops_per_s": round(n / seconds, 1) if seconds else None,
+    }
+    if not args.json:
+        shown = "n/a (no /proc/self/statm)" if per_order is None else f"{per_order:,.1f}"
+        grown = "n/a" if growth is None else f"{growth / 2**20:,.1f} MiB"
+        print(
+            f"memory: {n:,} resting LIMIT GTC orders on a native engine over {levels} levels "
+            f"(requests built in {t_build:.2f}s, inserted at {n / seconds:,.0f} orders/s "
+            f"through submit_batch in chunks of {RESTING_CHUNK:,})"
+        )
+        print(
+            f"  RSS growth {grown} = {shown} bytes per resting order "
+            f"(current RSS from /proc/self/statm; request bytes not counted)"
+        )
+    for problem in problems:
+        print(f"    {problem}", file=sys.stderr)
+    return fields, problems
 
 
 def bench_mixed(
     args: argparse.Namespace, standard_rate: float | None
 ) -> tuple[dict[str, object], list[str]]:
-    """The mixed workload, engine only; its JSON fields and problems."""
+    """The mixed workload, on the Python engine only (the native one serves no stops or lists
+    yet); its JSON fields and problems. `standard_rate`: the standard workload's Python engine
+    ops/s, if it ran."""
     instrument = Instrument.compile(mixed_spec())
     t_gen = time.perf_counter()
     stream = MixedGenerator(instrument, args.seed).run(args.ops)
@@ -1117,6 +1389,7 @@ def bench_mixed(
 
     fields: dict[str, object] = {
         "mixed_ops_per_s": round(rate, 1),
+        "mixed_backend": "python",
         "mixed_events": stream.events,
         "mixed_vs_standard": vs_standard,
         "mixed_ops": stream.counts,
@@ -1136,8 +1409,9 @@ def bench_mixed(
             f"generated in {t_gen:.2f}s; best of {args.repeat}"
         )
         print(
-            f"  engine        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
-            f"fills {run.fills}  refused {run.rejects}"
+            f"  python        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
+            f"fills {run.fills}  refused {run.rejects}  (the native engine serves no stops "
+            f"or lists yet)"
         )
         ev = stream.events
         by_type = ", ".join(f"{x.value} {ev.get(x.value, 0)}" for x in ExecutionType)
@@ -1156,7 +1430,7 @@ def bench_mixed(
         for what, count in sorted(stream.refused.items(), key=lambda kv: -kv[1]):
             print(f"  refused {count:>6}  {what}")
         if vs_standard is not None:
-            print(f"  ratio mixed/standard (engine) {vs_standard:.3f}")
+            print(f"  ratio mixed/standard (python engine) {vs_standard:.3f}")
         print(
             "  engine run agrees with the generator's (fills, refusals, final state)"
             if not problems
@@ -1169,7 +1443,7 @@ def bench_mixed(
         engine = new_engine(instrument, TRADE_GROUPS)
         gc.collect()
         out: TextIO = sys.stderr if args.json else sys.stdout
-        print_profile("engine (mixed)", lambda: run_mixed(engine, stream.ops), out)
+        print_profile("python engine (mixed)", lambda: run_mixed(engine, stream.ops), out)
     return fields, problems
 
 
@@ -1183,13 +1457,22 @@ def main(argv: list[str] | None = None) -> int:
         "--workload",
         choices=("standard", "mixed", "both"),
         default="both",
-        help="the standard workload (with its naive baseline), the mixed one (stops, STP, "
-        "amends, cancel-replaces; engine only), or both (default)",
+        help="the standard workload (native per call, native batch and python engines, "
+        "the naive baseline, and the memory run), the mixed one (stops, STP, amends, "
+        "cancel-replaces, lists; python engine only), or both (default)",
+    )
+    ap.add_argument(
+        "--resting",
+        type=int,
+        default=1_000_000,
+        help="orders resting on a native engine for bytes_per_resting_order (default "
+        "1000000; 0: skip); standard workload only",
     )
     ap.add_argument(
         "--profile",
         action="store_true",
-        help="also run the engine under cProfile; print the top 25 by tottime",
+        help="also run the engines (native per call, python) under cProfile; print the top "
+        "25 by tottime",
     )
     ap.add_argument(
         "--cancels",
@@ -1202,11 +1485,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-check",
         action="store_true",
-        help="do not assert that the engine and the naive book agree",
+        help="do not assert that the engines and the naive book agree (nor the native, "
+        "batch and python state digests)",
     )
     args = ap.parse_args(argv)
     if args.ops <= 0 or args.repeat <= 0:
         ap.error("--ops and --repeat must be positive")
+    if args.resting < 0:
+        ap.error("--resting must not be negative")
 
     fields: dict[str, object] = {}
     problems: list[str] = []
@@ -1221,6 +1507,13 @@ def main(argv: list[str] | None = None) -> int:
         elif not args.json:
             print()
         got, found = bench_mixed(args, standard_rate)
+        fields.update(got)
+        problems += found
+    if args.workload in ("standard", "both") and args.resting:
+        # last, so the timed runs do not share the process with a million-order engine
+        if not args.json:
+            print()
+        got, found = bench_resting(args)
         fields.update(got)
         problems += found
     if args.json:

@@ -1,11 +1,12 @@
 """The native backend: the Rust ledger and matching engine behind the Python engine's API.
 
 `NativeLedger` and `NativeEngine` answer as `Ledger` and `MatchingEngine` do, with the same
-request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for the plain order types
-(LIMIT in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty), cancel, cancel-all,
-amend keep-priority, cancel-replace, the six STP modes and the symbol's own commission rates.
-What it does not serve yet (stop orders, order lists, fee schedules, exchange filters) raises
-NotImplementedError: the Python engine (`backend="python"`) serves those. The request's shape
+request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for every order type (LIMIT
+in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty, stop-loss and take-profit,
+plain, limit and trailing, with their cascades), cancel, cancel-all, amend keep-priority,
+cancel-replace, the six STP modes and the symbol's own commission rates. What it does not
+serve yet (order lists, fee schedules, exchange filters) raises NotImplementedError: the
+Python engine (`backend="python"`) serves those. The request's shape
 is checked natively in the order of `check_shape`, then the filters in the venue's order.
 """
 
@@ -49,7 +50,8 @@ def rules(instrument: Instrument) -> dict[str, Any]:
              "min_notional", "min_notional_market", "max_notional", "max_notional_market",
              "legacy_min_notional", "legacy_min_notional_market", "percent_filter", "bid_up",
              "bid_down", "ask_up", "ask_down", "avg_price_mins", "max_num_orders",
-             "max_num_amends", "maker_rate", "taker_rate")  # fmt: skip
+             "max_num_amends", "max_num_algo_orders", "trailing_above", "trailing_below",
+             "maker_rate", "taker_rate")  # fmt: skip
     out = {name: getattr(inst, name) for name in names}
     out["default_stp"] = inst.spec.defaultSelfTradePreventionMode
     out["quote_order_qty_market_allowed"] = inst.spec.quoteOrderQtyMarketAllowed

@@ -456,10 +456,10 @@ impl PyEngine {
             v.time.into_pyobject(py)?.into_any().unbind(),
             v.working_time.into_pyobject(py)?.into_any().unbind(),
             t.stp[v.stp_mode as usize].clone_ref(py),
-            v.prevented_qty.into_pyobject(py)?.into_any().unbind(),
-            0i64.into_pyobject(py)?.into_any().unbind(),
-            0i64.into_pyobject(py)?.into_any().unbind(),
-            (-1i64).into_pyobject(py)?.into_any().unbind(),
+            int(py, v.prevented_qty),
+            int(py, v.stop_price),
+            int(py, v.trailing_delta),
+            int(py, v.trailing_time),
         ];
         Ok(PyTuple::new(py, fields)?.into_any().unbind())
     }
@@ -637,6 +637,9 @@ impl PyEngine {
             avg_price_mins: get("avg_price_mins")?.extract()?,
             max_num_orders: get("max_num_orders")?.extract()?,
             max_num_amends: get("max_num_amends")?.extract()?,
+            max_num_algo_orders: get("max_num_algo_orders")?.extract()?,
+            trailing_above: get("trailing_above")?.extract()?,
+            trailing_below: get("trailing_below")?.extract()?,
             maker_rate: pair("maker_rate")?,
             taker_rate: pair("taker_rate")?,
             default_stp,

@@ -119,16 +119,6 @@ def test_a_malformed_batch_raises_and_changes_nothing(cut: object, message: str)
     assert [bool(r) for r in answers["refused"]] == [False, True]  # the id is taken
 
 
-def test_a_batch_with_a_request_the_native_engine_does_not_serve_runs_nothing() -> None:
-    engine = build_engine(BTC, ("alice",), backend="native")
-    before = engine.state_digest()
-    plain = NewOrder("alice", Side.SELL, OrderType.LIMIT, 100, 3_000_000, TimeInForce.GTC)
-    stop = NewOrder("alice", Side.SELL, OrderType.STOP_LOSS, 100, 0, None, 0, None, None, 5)
-    with pytest.raises(NotImplementedError, match="stop orders"):
-        engine.submit_batch(encode_requests([(now_of(0), plain), (now_of(1), stop)]))
-    assert engine.state_digest() == before
-
-
 @pytest.mark.parametrize(
     "req",
     [

@@ -11,6 +11,7 @@ the state digests (book, counters, average price, every balance, fees, groups) m
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -23,12 +24,14 @@ from bot4.core import errors
 from bot4.core.enums import CancelReplaceMode, CancelRestriction, OrderType, Side, TimeInForce
 from bot4.core.errors import VenueError
 from bot4.core.events import encode
-from bot4.core.instruments import Instrument
+from bot4.core.filters import MaxNumAlgoOrders, TrailingDelta
+from bot4.core.instruments import Instrument, SymbolSpec
 from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, ListLeg, NewOco, NewOrder
 from bot4.core.results import Ack, CancelReplaceResult
 from bot4.venue.batch import refusal
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.stops import fires_on_rise
 from tests.conftest import simple_spec
 from tests.support.streams import (
     BTC,
@@ -42,6 +45,8 @@ from tests.support.streams import (
 )
 
 Engine = MatchingEngine | NativeEngine
+STOPS = (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
+         OrderType.TAKE_PROFIT_LIMIT)  # fmt: skip
 
 
 def _log(answer: object) -> bytes:
@@ -77,6 +82,12 @@ class Pair:
         self.requests += 1
         ok = isinstance(a, Ack | list) or (isinstance(a, CancelReplaceResult) and a.error is None)
         self.kinds[f"{op} {'ok' if ok else 'refused'}"] += 1
+        for ack in (
+            a if isinstance(a, list) else [a.new] if isinstance(a, CancelReplaceResult) else [a]
+        ):
+            if isinstance(ack, Ack):
+                for r in ack.reports:
+                    self.kinds[f"{r.type.value} {r.execution_type.value}"] += 1
         return a
 
     def check_queries(self, accounts: Sequence[str]) -> None:
@@ -98,8 +109,37 @@ class Pair:
         )  # fmt: skip
 
 
-def _extra(rng: random.Random, engine: Engine, accounts: Sequence[str]) -> tuple[str, object]:
-    """An amend, cancel-replace, cancel-all or restricted cancel of an open order (or not)."""
+def _stop(rng: random.Random, engine: Engine, accounts: Sequence[str], mid: int) -> NewOrder:
+    """A stop-loss or take-profit order (plain, limit or trailing) near the last price, on
+    the side where it waits or (now and then) where it would trigger at once."""
+    last = engine.last_price() if isinstance(engine, NativeEngine) else engine.avg_price.last
+    last = mid if last is None else last
+    otype = rng.choice(STOPS)
+    side = rng.choice((Side.BUY, Side.SELL))
+    above = fires_on_rise(otype, side)
+    away = rng.randint(1, 6) * (1 if above else -1) * (1 if rng.random() < 0.9 else -1)
+    stop_price = max(1, last + away)
+    trailing = 0
+    if rng.random() < 0.35:
+        trailing = rng.choice((5, 10, 50, 100, 300))
+        if rng.random() < 0.5:
+            stop_price = 0
+    limit = otype in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+    price = max(1, (stop_price or last) + rng.randint(-3, 3)) if limit else 0
+    tif = rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
+    return NewOrder(
+        rng.choice(accounts), side, otype, rng.randint(1, 20), price, tif if limit else None,
+        0, None, None, stop_price, trailing,
+    )  # fmt: skip
+
+
+def _extra(
+    rng: random.Random, engine: Engine, accounts: Sequence[str], mid: int, stops: bool
+) -> tuple[str, object]:
+    """An amend, cancel-replace, cancel-all or restricted cancel of an open order (or not);
+    on a market with stop orders, often a new stop order."""
+    if stops and rng.random() < 0.6:
+        return "submit", _stop(rng, engine, accounts, mid)
     views = engine.open_orders()
     view = rng.choice(views) if views else None
     account = view.account if view is not None and rng.random() < 0.9 else rng.choice(accounts)
@@ -129,29 +169,55 @@ def _extra(rng: random.Random, engine: Engine, accounts: Sequence[str]) -> tuple
 def _run(scenario: Scenario, seed: int, extra: float) -> Pair:
     pair = Pair(scenario.market, scenario.accounts)
     rng = random.Random(seed)
+    market = scenario.market
+    stops = OrderType.STOP_LOSS in market.instrument.spec.orderTypes
     for i, req in enumerate(scenario.requests):
         now = now_of(i)
         if rng.random() < extra:
-            op, other = _extra(rng, pair.py, scenario.accounts)
+            op, other = _extra(rng, pair.py, scenario.accounts, market.mid, stops)
             pair.run(op, other, now)
         pair.run("submit" if isinstance(req, NewOrder) else "cancel", req, now)
     pair.check_queries(scenario.accounts)
     return pair
 
 
-@pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
+def _with_stops(market: Market) -> Market:
+    """The market with every order type, trailing stops and TRAILING_DELTA bounds."""
+    spec = market.instrument.spec
+    filters = [*spec.filters, TrailingDelta(
+        filterType="TRAILING_DELTA", minTrailingAboveDelta=5, maxTrailingAboveDelta=200,
+        minTrailingBelowDelta=5, maxTrailingBelowDelta=200,
+    ), MaxNumAlgoOrders(filterType="MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders=12)]  # fmt: skip
+    data = spec.model_dump(mode="json")
+    data.update(symbol="S" + spec.symbol, orderTypes=[t.value for t in OrderType],
+                allowTrailingStop=True,
+                filters=[f.model_dump(mode="json") for f in filters])  # fmt: skip
+    instrument = Instrument.compile(SymbolSpec.model_validate(data))
+    return dataclasses.replace(market, name=market.name + "+stops", instrument=instrument)
+
+
+STOP_MARKETS = tuple(_with_stops(m) for m in MARKETS)
+
+
+@pytest.mark.parametrize("market", MARKETS + STOP_MARKETS, ids=lambda m: m.name)
 @pytest.mark.parametrize("seed", range(6))
 def test_seeded_streams_give_the_same_bytes_and_digest_after_every_request(
     market: Market, seed: int
 ) -> None:
-    pair = _run(seeded_scenario(seed, 600, market, n_accounts=2 + seed % 3), seed, 0.15)
+    stops = market in STOP_MARKETS
+    scenario = seeded_scenario(seed, 600, market, n_accounts=2 + seed % 3)
+    pair = _run(scenario, seed, 0.4 if stops else 0.15)
     for kind in ("submit ok", "submit refused", "cancel refused", "amend ok", "cancel_all ok"):
         assert pair.kinds[kind], (kind, pair.kinds)
+    if stops:  # stop orders wait, trigger and trade, and some are cancelled
+        for event in ("NEW", "TRADE", "CANCELED"):
+            seen = sum(pair.kinds[f"{t.value} {event}"] for t in STOPS)
+            assert seen, (event, pair.kinds)
 
 
-@given(streams())
+@given(streams(MARKETS + STOP_MARKETS))
 def test_hypothesis_streams_agree(scenario: Scenario) -> None:
-    _run(scenario, len(scenario.requests), 0.1)
+    _run(scenario, len(scenario.requests), 0.3)
 
 
 def test_every_refusal_the_native_engine_names_is_a_venue_error() -> None:
@@ -215,9 +281,6 @@ def test_what_the_native_engine_does_not_serve_yet_raises_and_changes_nothing() 
     ledger.deposit("alice", "TEST", 10**9)
     engine = NativeEngine(Instrument.compile(spec), ledger)
     before = engine.state_digest()
-    stop = NewOrder("alice", Side.SELL, OrderType.STOP_LOSS, 100, 0, None, 0, None, None, 100)
-    with pytest.raises(NotImplementedError, match="stop orders"):
-        engine.submit(stop, now_of(0))
     leg = ListLeg(OrderType.LIMIT_MAKER, 300)
     with pytest.raises(NotImplementedError, match="submit_oco"):
         engine.submit_oco(NewOco("alice", Side.SELL, 100, leg, leg), now_of(0))

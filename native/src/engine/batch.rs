@@ -186,7 +186,6 @@ pub fn refusal_index(refusal: Refusal) -> u16 {
 
 impl Engine {
     /// Run a decoded batch: the answers, and the canonical event log when `log` is given.
-    /// A request this engine does not serve stops the batch before anything runs.
     pub fn run_batch(
         &mut self,
         ledger: &mut Ledger,
@@ -194,13 +193,6 @@ impl Engine {
         results: &mut Vec<u8>,
         mut log: Option<&mut String>,
     ) -> Result<(), Refusal> {
-        for (_, req) in batch {
-            if let Request::New(new) = req {
-                if super::checks::is_stop_type(new.otype) {
-                    return Err(Refusal::Unsupported("stop orders"));
-                }
-            }
-        }
         results.reserve(batch.len() * RESULT_SIZE);
         for (now, req) in batch {
             let answer = match req {

@@ -161,9 +161,6 @@ impl Engine {
         now: i64,
     ) -> Result<AccountId, Refusal> {
         self.check_shape(req)?;
-        if is_stop_type(req.otype) {
-            return Err(Refusal::Unsupported("stop orders"));
-        }
         if let Some(cid) = req.client_order_id.as_deref() {
             if !client_id_ok(cid) {
                 return Err(bad_client_id("newClientOrderId", cid));
@@ -175,7 +172,29 @@ impl Engine {
         };
         let r = &self.rules;
         let (qty, price, qoq) = (req.quantity, req.price, req.quote_order_qty);
-        let market = req.otype == OrderType::Market;
+        let (stop_price, trailing) = (req.stop_price, req.trailing_delta);
+        if stop_price != 0
+            && (stop_price < r.min_price
+                || stop_price == i64::MAX
+                || (r.max_price != 0 && stop_price > r.max_price))
+        {
+            return Err(filter("PRICE_FILTER"));
+        }
+        if trailing != 0 {
+            let rise = super::contingent::fires_on_rise(req.otype, req.side);
+            let bounds = if rise {
+                r.trailing_above
+            } else {
+                r.trailing_below
+            };
+            if bounds.is_some_and(|(lo, hi)| trailing < lo || trailing > hi) {
+                return Err(filter("TRAILING_DELTA"));
+            }
+        }
+        let market = matches!(
+            req.otype,
+            OrderType::Market | OrderType::StopLoss | OrderType::TakeProfit
+        );
         if !market {
             // i64::MAX stands for any price beyond 64 bits (the Python edge clamps them)
             if price < r.min_price
@@ -226,8 +245,41 @@ impl Engine {
             }
             return Ok(account);
         }
-        self.check_market_notional(qty, qoq, now)?;
+        if req.otype == OrderType::Market {
+            self.check_market_notional(qty, qoq, now)?;
+        } else {
+            self.check_stop_notional(stop_price, qty, now)?;
+        }
         Ok(account)
+    }
+
+    /// NOTIONAL/MIN_NOTIONAL of a market-type stop, priced at its stop price (or, for a
+    /// trailing order without one, at the average price), applied as to MARKET orders.
+    fn check_stop_notional(&mut self, stop_price: i64, qty: i64, now: i64) -> Result<(), Refusal> {
+        let (total, lots) = if stop_price != 0 {
+            (i128::from(stop_price), 1)
+        } else {
+            match self.avg_price_mut().reference(now) {
+                Some(reference) => reference,
+                None => return Ok(()),
+            }
+        };
+        let r = &self.rules;
+        let lo = r.min_notional.filter(|_| r.min_notional_market);
+        let hi = r.max_notional.filter(|_| r.max_notional_market);
+        let legacy = r
+            .legacy_min_notional
+            .filter(|_| r.legacy_min_notional_market);
+        let notional = i128::from(qty).checked_mul(total);
+        let below = |limit: i128| less(notional, limit.checked_mul(lots));
+        let above = |limit: i128| less(limit.checked_mul(lots), notional);
+        if lo.is_some_and(below) || hi.is_some_and(above) {
+            return Err(filter("NOTIONAL"));
+        }
+        if legacy.is_some_and(below) {
+            return Err(filter("MIN_NOTIONAL"));
+        }
+        Ok(())
     }
 
     /// PERCENT_PRICE(_BY_SIDE) as inclusive tick ranges for the reference (total, lots).

@@ -77,7 +77,7 @@ impl Engine {
         let r = &self.rules;
         let (per_lot, per_ticklot) = (i128::from(r.base_per_lot), i128::from(r.quote_per_ticklot));
         let insufficient = Refusal::Error("INSUFFICIENT_BALANCE");
-        if req.otype != OrderType::Market {
+        if matches!(req.otype, OrderType::Limit | OrderType::LimitMaker) {
             let (need, bal) = match req.side {
                 Side::Buy => (
                     (i128::from(req.price) * i128::from(req.quantity)).checked_mul(per_ticklot),
@@ -90,6 +90,9 @@ impl Engine {
                 return Err(insufficient);
             }
             return Ok(self.accept(ledger, req, account, req.quantity, need, now));
+        }
+        if req.otype != OrderType::Market {
+            return self.submit_stop(ledger, req, account, now);
         }
         let key = Self::stp_key_of(ledger, account);
         let mode = req.stp_mode.unwrap_or(r.default_stp);
@@ -106,16 +109,16 @@ impl Engine {
         Ok(self.accept(ledger, req, account, qty, need, now))
     }
 
-    /// Place a plain order: lock `need`, match, rest or expire what is left, answer.
-    fn accept(
+    /// A new order for an accepted request, with the next orderId (nothing locked yet).
+    pub(super) fn new_order(
         &mut self,
         ledger: &mut Ledger,
         req: &NewRequest,
         account: AccountId,
         qty: i64,
-        need: i128,
         now: i64,
-    ) -> Ack {
+        list_id: i64,
+    ) -> OrderRef {
         let (base_bal, quote_bal) = self.account(ledger, account);
         self.last_order_id += 1;
         let order_id = self.last_order_id;
@@ -129,15 +132,14 @@ impl Engine {
                 Arc::from(c)
             }
         };
-        let (otype, side, tif, price) = (req.otype, req.side, req.tif, req.price);
-        let r = self.store(Order {
+        self.store(Order {
             order_id,
             client_order_id: cid,
             account,
-            side,
-            otype,
-            tif,
-            price,
+            side: req.side,
+            otype: req.otype,
+            tif: req.tif,
+            price: req.price,
             qty,
             quote_order_qty: req.quote_order_qty,
             created: now,
@@ -153,9 +155,28 @@ impl Engine {
             status: Status::New,
             prevented: 0,
             amends: 0,
-            list_id: -1,
+            list_id,
+            stop_price: req.stop_price,
+            trailing_delta: req.trailing_delta,
+            trail_ref: None,
+            trailing_time: -1,
             this: 0,
-        });
+        })
+    }
+
+    /// Place a plain order: lock `need`, match, rest or expire what is left, drain what the
+    /// fills set off (stop triggers), answer.
+    fn accept(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &NewRequest,
+        account: AccountId,
+        qty: i64,
+        need: i128,
+        now: i64,
+    ) -> Ack {
+        let r = self.new_order(ledger, req, account, qty, now, -1);
+        let (otype, side, tif, price) = (req.otype, req.side, req.tif, req.price);
         self.lock(ledger, r, need);
         let rests =
             otype == OrderType::LimitMaker || (otype == OrderType::Limit && tif == Some(Tif::Gtc));
@@ -190,6 +211,9 @@ impl Engine {
             out.push(self.event(r, ExecType::Expired, reason, now, false));
             self.release(ledger, r);
             self.remember(r);
+        }
+        if !self.trade_prices.is_empty() {
+            self.drain(ledger, now, &mut out);
         }
         self.finish(r, now, out)
     }
@@ -227,9 +251,15 @@ impl Engine {
             }
             _ => {}
         }
-        let (leaves, side, price) = (o.leaves, o.side, o.price);
+        let (leaves, side, price, order_id, owner) =
+            (o.leaves, o.side, o.price, o.order_id, o.account);
         self.end(r, Status::Canceled);
-        self.unlink(side, price, leaves);
+        if self.is_parked(order_id) {
+            self.unpark(order_id);
+            self.algo_done(owner);
+        } else {
+            self.unlink(side, price, leaves);
+        }
         self.release(ledger, r);
         self.retire(r);
         self.remember(r);
@@ -352,17 +382,40 @@ impl Engine {
         let o = self.order(r);
         let old_cid = o.client_order_id.clone();
         let cut = (o.qty - new_qty).min(o.leaves);
-        let (side, price, leaves) = (o.side, o.price, o.leaves);
+        let (side, price, leaves, order_id, owner) =
+            (o.side, o.price, o.leaves, o.order_id, o.account);
+        let parked = self.is_parked(order_id);
         let working = leaves > cut;
         if working {
-            if let Some(level) = self.book(side).level_mut(price) {
-                level.qty -= cut;
+            if parked {
+                // what a waiting stop locks is proportional to its quantity
+                let o = self.order_mut(r);
+                let keep = o.locked * i128::from(leaves - cut) / i128::from(leaves);
+                let freed = o.locked - keep;
+                o.locked = keep;
+                let bal = if side == Side::Buy {
+                    o.quote_bal
+                } else {
+                    o.base_bal
+                };
+                let b = ledger.get_mut(bal);
+                b.locked -= freed;
+                b.free += freed;
+            } else {
+                if let Some(level) = self.book(side).level_mut(price) {
+                    level.qty -= cut;
+                }
+                self.unlock(ledger, r, cut);
             }
-            self.unlock(ledger, r, cut);
             self.order_mut(r).leaves -= cut;
         } else {
             self.end(r, Status::Expired);
-            self.unlink(side, price, leaves);
+            if parked {
+                self.unpark(order_id);
+                self.algo_done(owner);
+            } else {
+                self.unlink(side, price, leaves);
+            }
         }
         self.retire_client_id(r, cid.clone());
         let o = self.order_mut(r);
@@ -376,7 +429,7 @@ impl Engine {
         self.seq += 1;
         let mut report = self.report(r, ExecType::Replaced, now);
         report.orig_client_order_id = Some(old_cid);
-        report.is_working = working;
+        report.is_working = working && !parked;
         out.push(report);
     }
 }

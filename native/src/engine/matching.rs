@@ -4,7 +4,7 @@
 //! Every amount a fill moves is bounded by what the taker and the maker locked or hold at
 //! acceptance (checked there), so the arithmetic here cannot overflow `i128`.
 
-use super::{Engine, ExecType, OrderType, Report, Side, Status, Stp, Tif};
+use super::{Engine, ExecType, Expiry, OrderType, Report, Side, Status, Stp, Tif};
 use crate::book::OrderRef;
 use crate::ledger::Ledger;
 
@@ -14,6 +14,58 @@ fn fee(units: i128, (num, den): (i128, i128)) -> i128 {
 }
 
 impl Engine {
+    /// Match a new (or just triggered) order, then rest it or expire what is left.
+    pub(super) fn work(
+        &mut self,
+        ledger: &mut Ledger,
+        r: OrderRef,
+        now: i64,
+        out: &mut Vec<Report>,
+        registered: bool,
+    ) {
+        let o = self.order(r);
+        let (otype, side, tif, price) = (o.otype, o.side, o.tif, o.price);
+        let market_like = matches!(
+            otype,
+            OrderType::Market | OrderType::StopLoss | OrderType::TakeProfit
+        );
+        let rests = !market_like && (otype == OrderType::LimitMaker || tif == Some(Tif::Gtc));
+        if market_like {
+            self.take(ledger, r, None, now, out);
+        } else if otype != OrderType::LimitMaker
+            && (tif != Some(Tif::Fok) || self.fillable(r))
+            && self.crosses(side, price)
+        {
+            self.take(ledger, r, Some(price), now, out);
+        }
+        let leaves = self.order(r).leaves;
+        if leaves > 0 {
+            if rests {
+                // a level's quantity is at most the sum of i64 orders the filters bound
+                let _ = self.book(side).add(r, price, leaves);
+                if !registered {
+                    self.register(r);
+                }
+                return;
+            }
+            let reason = if market_like {
+                Expiry::NoLiquidity
+            } else if tif == Some(Tif::Fok) {
+                Expiry::FokExpired
+            } else {
+                Expiry::IocExpired
+            };
+            self.end(r, Status::Expired);
+            self.seq += 1;
+            out.push(self.event(r, ExecType::Expired, reason, now, false));
+        }
+        if registered {
+            self.retire(r);
+        }
+        self.release(ledger, r);
+        self.remember(r);
+    }
+
     /// FOK: can the whole quantity execute now within the limit price?
     pub(super) fn fillable(&self, r: OrderRef) -> bool {
         let o = self.order(r);
@@ -191,6 +243,9 @@ impl Engine {
                 traded += i128::from(level_fill) * i128::from(price);
                 // the reference window's sums stay far inside 128 bits for i64 trades
                 let _ = self.avg_price_mut().record(now, price, level_fill);
+                if !self.stops.is_empty() {
+                    self.trade_prices.push(price);
+                }
             }
             if empty {
                 self.book(opposite).drop_level(price);

@@ -2,19 +2,22 @@
 //! define it (the executable specification), built in the same layers, a module each:
 //! `orderstate` (what the engine holds, queries, the digest, reports) < `checks` (the
 //! venue's filters and lookups) < `matching` (crossing, settlement, STP) < `front` (submit,
-//! cancel, cancel-all, amend).
+//! cancel, cancel-all, amend), with `contingent` (stop orders) between matching and the
+//! front.
 //!
 //! Balances live in the venue's shared [`Ledger`], passed to every call that moves money.
 //! Time is an argument and nothing here draws a random number or iterates a hash map where
 //! the order could show, so the same requests give the same reports.
 //!
-//! This part covers the plain order types (LIMIT with GTC/IOC/FOK, LIMIT_MAKER, MARKET by
-//! quantity and by quoteOrderQty), the six STP modes and the symbol's own commission rates;
-//! stop orders, order lists, fee schedules and exchange filters are refused with
-//! [`Refusal::Unsupported`] (the Python backend serves them).
+//! This part covers every order type (LIMIT with GTC/IOC/FOK, LIMIT_MAKER, MARKET by
+//! quantity and by quoteOrderQty, stop-loss and take-profit, plain, limit and trailing, with
+//! their cascades), the six STP modes and the symbol's own commission rates; order lists,
+//! fee schedules and exchange filters are refused with [`Refusal::Unsupported`] (the Python
+//! backend serves them).
 
 mod batch;
 mod checks;
+mod contingent;
 mod front;
 mod matching;
 mod orderstate;
@@ -28,6 +31,7 @@ use crate::avgprice::AveragePrice;
 use crate::book::{BookSide, OrderRef};
 use crate::ledger::{AccountId, AssetId, BalanceId};
 use crate::money::MoneyError;
+use crate::stops::StopBook;
 
 pub use batch::{BatchError, RESULT_SIZE, Request, decode, refusal_index};
 pub use front::{AmendRequest, CancelRequest, NewRequest};
@@ -156,6 +160,10 @@ pub struct Rules {
     pub avg_price_mins: i64,
     pub max_num_orders: Option<i64>,
     pub max_num_amends: Option<i64>,
+    pub max_num_algo_orders: Option<i64>,
+    /// TRAILING_DELTA (min, max) basis points of a stop above the market, and below it.
+    pub trailing_above: Option<(i64, i64)>,
+    pub trailing_below: Option<(i64, i64)>,
     pub maker_rate: (i128, i128),
     pub taker_rate: (i128, i128),
     pub default_stp: Stp,
@@ -193,6 +201,12 @@ pub struct Order {
     pub prevented: i64,
     pub amends: i64,
     pub list_id: i64,
+    pub stop_price: i64,
+    pub trailing_delta: i64,
+    /// A trailing order's low (BUY) or high (SELL) once active, when it has left the stop
+    /// book (the book keeps it while the order waits).
+    pub trail_ref: Option<i64>,
+    pub trailing_time: i64,
     /// A reference to the order's slot that the book holds (slot and generation).
     pub this: OrderRef,
 }
@@ -272,6 +286,9 @@ pub struct OrderView {
     pub working_time: i64,
     pub stp_mode: Stp,
     pub prevented_qty: i64,
+    pub stop_price: i64,
+    pub trailing_delta: i64,
+    pub trailing_time: i64,
 }
 
 /// The order store: a slab whose slots are reused once an order leaves the history; a
@@ -312,6 +329,16 @@ pub struct Engine {
     done_ids: VecDeque<i64>,
     done_by_client: HashMap<(AccountId, Arc<str>), OrderRef>,
     balances: HashMap<AccountId, (BalanceId, BalanceId)>,
+    stops: StopBook,
+    /// Waiting stop orders in the order they were parked (the digest lists them so).
+    parked: BTreeMap<u64, OrderRef>,
+    parked_ids: HashMap<i64, (u64, OrderRef)>,
+    parked_count: u64,
+    algo_count: HashMap<AccountId, i64>,
+    /// Prices traded since the stops were last checked.
+    trade_prices: Vec<i64>,
+    /// Stops a price triggered that have not been activated yet.
+    firing: rustc_hash::FxHashSet<i64>,
     band_ref: Option<(i128, i128)>,
     bid_band: (i128, i128),
     ask_band: (i128, i128),
@@ -343,6 +370,9 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal::Call("filter_failure", "NOTIONAL"),
     Refusal::Call("filter_failure", "MIN_NOTIONAL"),
     Refusal::Call("filter_failure", "MAX_NUM_ORDERS"),
+    Refusal::Call("filter_failure", "MAX_NUM_ALGO_ORDERS"),
+    Refusal::Call("filter_failure", "TRAILING_DELTA"),
+    Refusal::Error("WOULD_TRIGGER"),
     Refusal::Call("liquidity_below_min", "LOT_SIZE"),
     Refusal::Call("liquidity_below_min", "MARKET_LOT_SIZE"),
     Refusal::Call("illegal_client_id", "newClientOrderId"),

@@ -92,6 +92,13 @@ impl Engine {
             done_ids: VecDeque::new(),
             done_by_client: HashMap::default(),
             balances: HashMap::default(),
+            stops: crate::stops::StopBook::new(),
+            parked: BTreeMap::new(),
+            parked_ids: HashMap::default(),
+            parked_count: 0,
+            algo_count: HashMap::default(),
+            trade_prices: Vec::new(),
+            firing: rustc_hash::FxHashSet::default(),
             band_ref: None,
             bid_band: (0, 0),
             ask_band: (0, 0),
@@ -195,6 +202,59 @@ impl Engine {
                 }
                 self.slab.remove(old);
             }
+        }
+    }
+
+    pub(super) fn algo_added(&mut self, account: AccountId) {
+        *self.algo_count.entry(account).or_insert(0) += 1;
+    }
+
+    pub(super) fn algo_done(&mut self, account: AccountId) {
+        decrement(&mut self.algo_count, account);
+    }
+
+    pub(super) fn algo_count(&self, account: AccountId) -> i64 {
+        self.algo_count.get(&account).copied().unwrap_or(0)
+    }
+
+    /// Whether the order waits in the stop book.
+    pub(super) fn is_parked(&self, order_id: i64) -> bool {
+        self.parked_ids.contains_key(&order_id)
+    }
+
+    /// Put an order in the stop book (`last` starts a trailing order without a stop price).
+    pub(super) fn park(&mut self, r: OrderRef) {
+        let o = self.slab.get(r);
+        let stop = crate::stops::Stop {
+            rise: super::contingent::fires_on_rise(o.otype, o.side),
+            buy: o.side == Side::Buy,
+            stop_price: o.stop_price,
+            trailing_delta: o.trailing_delta,
+            trail_ref: None,
+            trailing_time: -1,
+        };
+        let id = o.order_id;
+        self.stops.add(id as u64, stop, self.avg_price.last());
+        self.parked_count += 1;
+        self.parked.insert(self.parked_count, r);
+        self.parked_ids.insert(id, (self.parked_count, r));
+    }
+
+    /// Take an order out of the stop book (cancelled or expired: it did not trigger).
+    pub(super) fn unpark(&mut self, order_id: i64) {
+        let stop = self.stops.remove(order_id as u64);
+        if let (Some(stop), Some(&(_, r))) = (stop, self.parked_ids.get(&order_id)) {
+            let o = self.slab.get_mut(r);
+            o.trail_ref = stop.trail_ref;
+            o.trailing_time = stop.trailing_time;
+        }
+        self.forget_parked(order_id);
+    }
+
+    /// The stop book let the order go (it fired): forget where it was parked.
+    pub(super) fn forget_parked(&mut self, order_id: i64) {
+        if let Some((seq, _)) = self.parked_ids.remove(&order_id) {
+            self.parked.remove(&seq);
         }
     }
 
@@ -347,6 +407,12 @@ impl Engine {
             working_time: o.working_time,
             stp_mode: o.stp_mode,
             prevented_qty: o.prevented,
+            stop_price: o.stop_price,
+            trailing_delta: o.trailing_delta,
+            trailing_time: self
+                .stops
+                .get(o.order_id as u64)
+                .map_or(o.trailing_time, |s| s.trailing_time),
         }
     }
 
@@ -414,6 +480,27 @@ impl Engine {
                 o.list_id
             ));
         }
+        for &r in self.parked.values() {
+            let o = self.slab.get(r);
+            let trail = self
+                .stops
+                .get(o.order_id as u64)
+                .and_then(|s| s.trail_ref)
+                .map_or_else(|| "None".to_owned(), |p| p.to_string());
+            h.update(format!(
+                "stop|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+                o.order_id,
+                o.client_order_id,
+                ledger.account_name(o.account),
+                o.side.text(),
+                o.otype.text(),
+                o.stop_price,
+                o.trailing_delta,
+                trail,
+                o.leaves,
+                o.locked
+            ));
+        }
         h.update(avg_price_repr(&self.avg_price));
         h.update(ledger.digest());
         hex(&h.finalize())
@@ -438,8 +525,8 @@ impl Engine {
             creation_time: o.created,
             working_time: o.working_time,
             stp_mode: o.stp_mode,
-            stop_price: 0,
-            trailing_delta: 0,
+            stop_price: o.stop_price,
+            trailing_delta: o.trailing_delta,
             order_list_id: o.list_id,
             seq: self.seq,
             orig_client_order_id: None,

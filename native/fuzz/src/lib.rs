@@ -1,0 +1,740 @@
+//! The check behind the fuzz target `batch` and the stable runner `stable`: one input, a few
+//! fresh engines, the invariants the engine's request path must always keep.
+//!
+//! Input layout (every byte optional: a short input reads zeros past its end):
+//! - byte 0, byte 1: the configuration (rules variant, history, groups, seeding; see `Config`);
+//! - bytes 2..4: u16 LE; the low 15 bits are the length S of the structured part, the top bit
+//!   says whether the raw part's account names are remapped onto the funded accounts;
+//! - the next S bytes: the structured part, decoded by hand into well-formed requests (new
+//!   orders of every plain type, cancels, amends over funded accounts, prices near a mid);
+//! - the rest: raw bytes given to `decode` as they are (the wire form of `bot4.venue.batch`).
+//!
+//! The structured requests are encoded to the wire form and decoded back (the round trip must
+//! be exact), the raw requests, when they decode, are appended, and the batch runs:
+//! - A: one request at a time on a fresh ledger and engine, checking after every request that
+//!   each asset's total (free + locked over accounts + fees) equals what was deposited, that
+//!   no free or locked balance is negative, that every account's locked amount is what its
+//!   open orders lock, that the book's depth is the sum of the open orders and is never crossed
+//!   (best bid < best ask), that a refusal changes nothing (same `state_digest`) and names a
+//!   refusal in `REFUSALS`;
+//! - B: the whole batch in one `run_batch` with the event log (a batch with a stop order must
+//!   be refused whole and change nothing; then it runs without them);
+//! - C: the same as B without the log.
+//!
+//! A, B and C must give the same answers, byte for byte, and the same `state_digest`.
+
+use _native::engine::{
+    AmendRequest, CancelRequest, Engine, NewRequest, OrderType, REFUSALS, RESULT_SIZE, Refusal,
+    Request, Restriction, Rules, Side, Stp, Tif, decode,
+};
+use _native::ledger::Ledger;
+
+/// The accounts a request names: funded ones, one known and empty (`e`), one unknown (`d`).
+const ACCOUNTS: [&str; 8] = ["a", "a", "b", "b", "c", "c", "e", "d"];
+/// (account, base units, quote units) deposited before anything runs.
+const FUNDS: [(&str, i128, i128); 3] = [
+    ("a", 5_000_000, 100_000_000),
+    ("b", 1_000_000, 10_000_000),
+    ("c", 1_000_000_000_000_000_000, 1_000_000_000_000_000_000_000_000_000),
+];
+/// Client ids: valid, a generated-looking one, empty, illegal, too long.
+const CIDS: [&str; 9] = [
+    "x0",
+    "x1",
+    "x2",
+    "x3",
+    "bot4-1",
+    "bot4-2-a1",
+    "",
+    "bad id",
+    "abcdefghijabcdefghijabcdefghijabcdefg",
+];
+const MID: i64 = 10_000;
+const STEP: i64 = 10;
+const BASE: &str = "BTC";
+const QUOTE: &str = "USDT";
+
+/// Zero-padded reader over the fuzzer's bytes.
+struct Src<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Src<'_> {
+    fn u8(&mut self) -> u8 {
+        let b = self.data.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        b
+    }
+
+    fn more(&self) -> bool {
+        self.at < self.data.len()
+    }
+}
+
+/// What the first two bytes choose.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub rules: Rules,
+    pub reference_price: Option<i64>,
+    pub history: usize,
+    pub group_ab: bool,
+    pub group_c: bool,
+}
+
+impl Config {
+    pub fn from_bytes(a: u8, b: u8) -> Config {
+        let wide = b & 0x80 != 0;
+        let (percent_filter, bands) = match a & 3 {
+            0 => (None, [(1, 1); 4]),
+            1 => (Some("PERCENT_PRICE"), [(5, 1), (1, 5), (5, 1), (1, 5)]),
+            2 => (
+                Some("PERCENT_PRICE_BY_SIDE"),
+                [(11, 10), (1, 5), (5, 1), (9, 10)],
+            ),
+            _ => (Some("PERCENT_PRICE"), [(21, 20), (19, 20), (21, 20), (19, 20)]),
+        };
+        let market = b & 0x10 != 0;
+        let (maker_rate, taker_rate) = if b & 0x40 != 0 {
+            ((0, 1), (7, 10_000))
+        } else {
+            ((1, 1000), (1, 1000))
+        };
+        let rules = Rules {
+            symbol: "BTCUSDT".into(),
+            base: BASE.into(),
+            quote: QUOTE.into(),
+            base_per_lot: if wide { 1 } else { 1000 },
+            quote_per_ticklot: if wide { 10 } else { 1 },
+            min_price: 1,
+            max_price: if wide { 0 } else { 100_000_000 },
+            min_qty: 1,
+            max_qty: if wide { 1 << 40 } else { 9_000_000 },
+            market_min_qty: if market { 10 } else { 0 },
+            market_max_qty: if market { 2_000 } else { 0 },
+            market_step: if market { 5 } else { 1 },
+            min_notional: if wide { None } else { Some(500_000) },
+            min_notional_market: a & 0x10 != 0,
+            max_notional: if a & 0x10 != 0 {
+                Some(10_000_000_000)
+            } else {
+                None
+            },
+            max_notional_market: a & 0x10 != 0,
+            legacy_min_notional: if wide { Some(1_000) } else { None },
+            legacy_min_notional_market: a & 0x10 != 0,
+            percent_filter,
+            bands,
+            avg_price_mins: if a & 4 != 0 { 5 } else { 0 },
+            max_num_orders: (b & 4 != 0).then_some(5),
+            max_num_amends: (b & 8 != 0).then_some(2),
+            maker_rate,
+            taker_rate,
+            default_stp: Stp::from_index((a >> 5) % 6).unwrap_or(Stp::None),
+            quote_order_qty_market_allowed: true,
+            order_types: (1 << OrderType::Limit as u8)
+                | (1 << OrderType::Market as u8)
+                | (1 << OrderType::LimitMaker as u8),
+            stp_allowed: 0b11_1111,
+            allow_trailing_stop: true,
+        };
+        Config {
+            rules,
+            reference_price: (a & 8 != 0).then_some(MID),
+            history: [0, 1, 4, 1000][usize::from(b & 3)],
+            group_ab: b & 0x20 != 0,
+            group_c: a & 0x80 != 0 && b & 0x20 == 0,
+        }
+    }
+
+    /// A fresh ledger with the accounts funded and grouped.
+    pub fn ledger(&self) -> Ledger {
+        let mut ledger = Ledger::new();
+        for (name, base, quote) in FUNDS {
+            ledger.deposit(name, BASE, base).unwrap();
+            ledger.deposit(name, QUOTE, quote).unwrap();
+        }
+        ledger.set_trade_group("e", -1).unwrap(); // known, holds nothing
+        if self.group_ab {
+            ledger.set_trade_group("a", 7).unwrap();
+            ledger.set_trade_group("b", 7).unwrap();
+        }
+        if self.group_c {
+            ledger.set_trade_group("c", 0).unwrap();
+        }
+        ledger
+    }
+
+    pub fn engine(&self, ledger: &mut Ledger) -> Engine {
+        Engine::new(
+            self.rules.clone(),
+            ledger,
+            self.reference_price,
+            self.history,
+        )
+        .expect("the engine builds")
+    }
+}
+
+fn deposited(asset: &str) -> i128 {
+    FUNDS
+        .iter()
+        .map(|&(_, b, q)| if asset == BASE { b } else { q })
+        .sum()
+}
+
+fn cid(b: u8) -> Option<String> {
+    // 0..=8: one of CIDS; otherwise none
+    CIDS.get(usize::from(b % 12)).map(|s| (*s).to_owned())
+}
+
+fn tif_of(bits: u8) -> Tif {
+    match bits & 3 {
+        1 => Tif::Ioc,
+        2 => Tif::Fok,
+        _ => Tif::Gtc,
+    }
+}
+
+fn stp_of(bits: u8) -> Option<Stp> {
+    Stp::from_index(bits & 7)
+}
+
+/// Hand-decode the structured part into well-formed requests (ids and quantities chosen so
+/// that many of them hit real orders).
+pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
+    let mut src = Src { data, at: 0 };
+    let mut out = Vec::new();
+    let mut now: i64 = 1_700_000_000_000;
+    let mut news: i64 = 0;
+    while src.more() {
+        let op = src.u8();
+        let dt = src.u8();
+        now = match dt {
+            255 => now - 1_000,
+            250..=254 => now + 600_000,
+            _ => now + i64::from(dt) * 100,
+        };
+        let account = ACCOUNTS[usize::from(src.u8() % 8)].to_owned();
+        let kind = op % 10;
+        let req = match kind {
+            0..=5 => {
+                let flags = src.u8();
+                let off = src.u8() as i8;
+                let q = src.u8();
+                let c = src.u8();
+                let side = if flags & 1 == 0 { Side::Buy } else { Side::Sell };
+                let stp_mode = stp_of(flags >> 3);
+                let price = MID + i64::from(off) * STEP;
+                let quantity = 1 + i64::from(q) * 8;
+                let client_order_id = if flags & 0x40 != 0 { cid(c) } else { None };
+                news += 1;
+                let (otype, tif, price, quantity, qoq) = match kind {
+                    0..=2 => (
+                        OrderType::Limit,
+                        Some(tif_of(flags >> 1)),
+                        price,
+                        quantity,
+                        0,
+                    ),
+                    3 => (OrderType::LimitMaker, None, price, quantity, 0),
+                    4 => (OrderType::Market, None, 0, quantity, 0),
+                    _ => (
+                        OrderType::Market,
+                        None,
+                        0,
+                        0,
+                        1 + i64::from(q) * 50_000 + i64::from(off as u8),
+                    ),
+                };
+                Request::New(NewRequest {
+                    account,
+                    side,
+                    otype,
+                    quantity,
+                    price,
+                    tif,
+                    quote_order_qty: qoq,
+                    client_order_id,
+                    stp_mode,
+                    stop_price: 0,
+                    trailing_delta: 0,
+                })
+            }
+            6 | 7 => {
+                let sel = src.u8();
+                let c = src.u8();
+                let order_id = news - i64::from((sel >> 2) % 8);
+                let (order_id, orig) = match sel & 3 {
+                    0 => (Some(order_id), None),
+                    1 => (None, cid(c)),
+                    2 => (Some(order_id), cid(c)),
+                    _ => (None, None),
+                };
+                Request::Cancel(CancelRequest {
+                    account,
+                    order_id,
+                    orig_client_order_id: orig,
+                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4) } else { None },
+                    restriction: Restriction::from_index(c % 4),
+                })
+            }
+            8 => {
+                let sel = src.u8();
+                let c = src.u8();
+                let q = src.u8();
+                let order_id = news - i64::from((sel >> 2) % 8);
+                let (order_id, orig) = match sel & 3 {
+                    0 => (Some(order_id), None),
+                    1 => (None, cid(c)),
+                    2 => (Some(order_id), cid(c)),
+                    _ => (None, None),
+                };
+                Request::Amend(AmendRequest {
+                    account,
+                    new_qty: i64::from(q) * 4 - 2,
+                    order_id,
+                    orig_client_order_id: orig,
+                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4) } else { None },
+                })
+            }
+            _ => {
+                // a wild new order: any type (stop types sometimes), any values nearby
+                let t = src.u8();
+                let f = src.u8();
+                let v = [src.u8(), src.u8(), src.u8(), src.u8()];
+                let c = src.u8();
+                let otype = OrderType::from_index(if t & 0x80 != 0 { t % 7 } else { t % 3 })
+                    .unwrap_or(OrderType::Limit);
+                let val = |b: u8| -> i64 {
+                    match b >> 5 {
+                        0 => 0,
+                        1 => -i64::from(b & 31),
+                        2 => i64::MAX - i64::from(b & 31),
+                        3 => i64::MIN + i64::from(b & 31),
+                        4 => MID + i64::from(b & 31) * STEP,
+                        5 => i64::from(b & 31) * 100,
+                        6 => 1 << (b & 31),
+                        _ => 1 << (32 + (b & 31)),
+                    }
+                };
+                news += 1;
+                Request::New(NewRequest {
+                    account,
+                    side: if f & 1 == 0 { Side::Buy } else { Side::Sell },
+                    otype,
+                    quantity: val(v[0]),
+                    price: val(v[1]),
+                    tif: Tif::from_index((f >> 1) & 3),
+                    quote_order_qty: if t & 0x40 != 0 { val(v[2]) } else { 0 },
+                    client_order_id: if f & 0x80 != 0 { cid(c) } else { None },
+                    stp_mode: stp_of(f >> 3),
+                    stop_price: if t & 0x20 != 0 { val(v[3]) } else { 0 },
+                    trailing_delta: if t & 0x10 != 0 { val(v[2] ^ v[3]) } else { 0 },
+                })
+            }
+        };
+        out.push((now, req));
+    }
+    out
+}
+
+// ------------------------------------------------------------------ the wire form
+
+fn put_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.extend_from_slice(&0xFFFFu16.to_le_bytes()),
+        Some(s) => {
+            out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn put_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+}
+
+/// The wire form of `bot4.venue.batch.encode_requests` (the inverse of `decode`).
+pub fn encode(batch: &[(i64, Request)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (now, req) in batch {
+        match req {
+            Request::New(n) => {
+                out.push(0);
+                out.extend_from_slice(&now.to_le_bytes());
+                out.push(n.side as u8);
+                out.push(n.otype as u8);
+                out.push(n.tif.map_or(255, |t| t as u8));
+                out.push(n.stp_mode.map_or(255, |s| s as u8));
+                for v in [
+                    n.quantity,
+                    n.price,
+                    n.quote_order_qty,
+                    n.stop_price,
+                    n.trailing_delta,
+                ] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                put_str(&mut out, Some(&n.account));
+                put_str(&mut out, n.client_order_id.as_deref());
+            }
+            Request::Cancel(c) => {
+                out.push(1);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_str(&mut out, Some(&c.account));
+                put_opt_i64(&mut out, c.order_id);
+                put_str(&mut out, c.orig_client_order_id.as_deref());
+                put_str(&mut out, c.new_client_order_id.as_deref());
+                out.push(c.restriction.map_or(255, |r| r as u8));
+            }
+            Request::Amend(a) => {
+                out.push(2);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_str(&mut out, Some(&a.account));
+                out.extend_from_slice(&a.new_qty.to_le_bytes());
+                put_opt_i64(&mut out, a.order_id);
+                put_str(&mut out, a.orig_client_order_id.as_deref());
+                put_str(&mut out, a.new_client_order_id.as_deref());
+            }
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ invariants
+
+fn is_stop(req: &Request) -> bool {
+    matches!(req, Request::New(n) if matches!(
+        n.otype,
+        OrderType::StopLoss
+            | OrderType::StopLossLimit
+            | OrderType::TakeProfit
+            | OrderType::TakeProfitLimit
+    ))
+}
+
+fn account_of(req: &mut Request) -> &mut String {
+    match req {
+        Request::New(n) => &mut n.account,
+        Request::Cancel(c) => &mut c.account,
+        Request::Amend(a) => &mut a.account,
+    }
+}
+
+/// Everything that must hold between requests.
+pub fn check_state(engine: &Engine, ledger: &Ledger, rules: &Rules, ctx: &dyn Fn() -> String) {
+    // conservation: deposits are the only source, fees stay in the ledger
+    for asset in [BASE, QUOTE] {
+        assert_eq!(
+            ledger.total(asset),
+            deposited(asset),
+            "total of {asset} not conserved; {}",
+            ctx()
+        );
+    }
+    // nothing negative
+    for (account, asset, b) in ledger.items() {
+        assert!(
+            b.free >= 0 && b.locked >= 0,
+            "negative balance {account}/{asset} {b:?}; {}",
+            ctx()
+        );
+    }
+    for (asset, units) in ledger.fees() {
+        assert!(units >= 0, "negative fees in {asset}: {units}; {}", ctx());
+    }
+    // the book never stays crossed
+    if let (Some(bid), Some(ask)) = (engine.best_bid(), engine.best_ask()) {
+        assert!(bid < ask, "crossed book: bid {bid} >= ask {ask}; {}", ctx());
+    }
+    // locks are exactly what open orders hold; the depth is the open orders' sum
+    let open = engine.open_orders(None);
+    let mut locked: Vec<(u32, i128, i128)> = Vec::new();
+    let mut bids: Vec<(i64, i64)> = Vec::new();
+    let mut asks: Vec<(i64, i64)> = Vec::new();
+    let mut per_account: Vec<(u32, i64)> = Vec::new();
+    for o in &open {
+        let leaves = o.orig_qty - o.executed_qty - o.prevented_qty;
+        assert!(
+            leaves > 0,
+            "open order {} with no quantity left {o:?}; {}",
+            o.order_id,
+            ctx()
+        );
+        assert!(
+            matches!(
+                o.status,
+                _native::engine::Status::New | _native::engine::Status::PartiallyFilled
+            ),
+            "open order {} with status {:?}; {}",
+            o.order_id,
+            o.status,
+            ctx()
+        );
+        assert!(engine.is_open(o.order_id));
+        let (base, quote) = match o.side {
+            Side::Sell => (i128::from(leaves) * i128::from(rules.base_per_lot), 0),
+            Side::Buy => (
+                0,
+                i128::from(o.price) * i128::from(leaves) * i128::from(rules.quote_per_ticklot),
+            ),
+        };
+        match locked.iter_mut().find(|e| e.0 == o.account) {
+            Some(e) => {
+                e.1 += base;
+                e.2 += quote;
+            }
+            None => locked.push((o.account, base, quote)),
+        }
+        match per_account.iter_mut().find(|e| e.0 == o.account) {
+            Some(e) => e.1 += 1,
+            None => per_account.push((o.account, 1)),
+        }
+        let side = if o.side == Side::Buy {
+            &mut bids
+        } else {
+            &mut asks
+        };
+        match side.iter_mut().find(|e| e.0 == o.price) {
+            Some(e) => e.1 += leaves,
+            None => side.push((o.price, leaves)),
+        }
+    }
+    for name in ledger.accounts() {
+        let id = ledger.find_account(name).unwrap();
+        let (base, quote) = locked
+            .iter()
+            .find(|e| e.0 == id)
+            .map_or((0, 0), |e| (e.1, e.2));
+        let (lb, lq) = (
+            ledger.balance(name, BASE).locked,
+            ledger.balance(name, QUOTE).locked,
+        );
+        assert!(
+            lb == base && lq == quote,
+            "account {name} locks ({lb}, {lq}) but its open orders hold ({base}, {quote}); {}",
+            ctx()
+        );
+    }
+    if let Some(max) = rules.max_num_orders {
+        for &(id, n) in &per_account {
+            assert!(
+                n <= max,
+                "account {id} has {n} open orders > MAX_NUM_ORDERS {max}; {}",
+                ctx()
+            );
+        }
+    }
+    bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    asks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        engine.depth(Side::Buy, usize::MAX),
+        bids,
+        "bid depth differs from the open orders; {}",
+        ctx()
+    );
+    assert_eq!(
+        engine.depth(Side::Sell, usize::MAX),
+        asks,
+        "ask depth differs from the open orders; {}",
+        ctx()
+    );
+}
+
+fn refusal_in_list(index: u16, ctx: &dyn Fn() -> String) {
+    assert!(
+        usize::from(index) < REFUSALS.len(),
+        "refusal index {index:#x} is not in REFUSALS; {}",
+        ctx()
+    );
+    let refusal = REFUSALS[usize::from(index)];
+    assert!(
+        !matches!(refusal, Refusal::Internal(_) | Refusal::Unsupported(_)),
+        "refusal {refusal:?}; {}",
+        ctx()
+    );
+}
+
+/// Split an input into its configuration, structured requests and raw requests.
+pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Request)>>) {
+    let a = data.first().copied().unwrap_or(0);
+    let b = data.get(1).copied().unwrap_or(0);
+    let split = u16::from_le_bytes([
+        data.get(2).copied().unwrap_or(0),
+        data.get(3).copied().unwrap_or(0),
+    ]);
+    let remap = split & 0x8000 != 0;
+    let rest = data.get(4..).unwrap_or(&[]);
+    let s = usize::from(split & 0x7FFF).min(rest.len());
+    let (head, raw) = rest.split_at(s);
+    let config = Config::from_bytes(a, b);
+
+    let batch = structured(head);
+    // the structured requests survive the wire form exactly
+    let wire = encode(&batch);
+    assert_eq!(
+        decode(&wire).as_ref(),
+        Ok(&batch),
+        "decode(encode(batch)) differs"
+    );
+
+    // garbage decodes to an error or to requests whose encoding is the input, byte for byte
+    let raw_batch = match decode(raw) {
+        Ok(mut reqs) => {
+            assert_eq!(encode(&reqs), raw, "decode is not the inverse of encode");
+            if remap {
+                for (_, req) in &mut reqs {
+                    let name = account_of(req);
+                    let pick = ["a", "b", "c", "e", "d"][name.len() % 5];
+                    *name = pick.to_owned();
+                }
+            }
+            Some(reqs)
+        }
+        Err(e) => {
+            assert!(e.offset <= raw.len(), "error offset beyond the input: {e}");
+            None
+        }
+    };
+    (config, batch, raw_batch)
+}
+
+/// The whole check of one input.
+pub fn check(data: &[u8]) {
+    let (config, mut batch, raw_batch) = parse(data);
+    if let Some(raw) = raw_batch {
+        batch.extend(raw);
+    }
+    run(&config, &batch);
+}
+
+/// Run a batch three ways and check everything.
+pub fn run(config: &Config, batch: &[(i64, Request)]) {
+    let rules = &config.rules;
+
+    // A: one request at a time, invariants after each
+    let mut ledger_a = config.ledger();
+    let mut engine_a = config.engine(&mut ledger_a);
+    let initial = engine_a.state_digest(&ledger_a, "TRADING");
+    let mut results_a: Vec<u8> = Vec::new();
+    let mut last_order_id = 0i64;
+    for (i, one) in batch.iter().enumerate() {
+        let ctx = || format!("after request {i} {one:?}");
+        let before = engine_a.state_digest(&ledger_a, "TRADING");
+        let at = results_a.len();
+        let answer = engine_a.run_batch(
+            &mut ledger_a,
+            std::slice::from_ref(one),
+            &mut results_a,
+            None,
+        );
+        match answer {
+            Err(refusal) => {
+                assert!(
+                    is_stop(&one.1) && refusal == Refusal::Unsupported("stop orders"),
+                    "run_batch refused a batch of one: {refusal:?}; {}",
+                    ctx()
+                );
+                assert_eq!(results_a.len(), at, "a refused batch answered; {}", ctx());
+                assert_eq!(
+                    engine_a.state_digest(&ledger_a, "TRADING"),
+                    before,
+                    "a refused batch changed the state; {}",
+                    ctx()
+                );
+            }
+            Ok(()) => {
+                assert_eq!(results_a.len(), at + RESULT_SIZE, "{}", ctx());
+                let r = &results_a[at..];
+                let refused = r[0] == 1;
+                let index = u16::from_le_bytes([r[2], r[3]]);
+                let reports = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
+                let order_id = i64::from_le_bytes(r[8..16].try_into().unwrap());
+                let executed = i64::from_le_bytes(r[16..24].try_into().unwrap());
+                let cum_quote = i128::from_le_bytes(r[24..40].try_into().unwrap());
+                assert!(r[0] <= 1, "{}", ctx());
+                if refused {
+                    refusal_in_list(index, &ctx);
+                    assert!(
+                        r[1] == 0 && reports == 0 && order_id == 0 && executed == 0,
+                        "{}",
+                        ctx()
+                    );
+                    assert_eq!(
+                        engine_a.state_digest(&ledger_a, "TRADING"),
+                        before,
+                        "a refused request changed the state; {}",
+                        ctx()
+                    );
+                } else {
+                    assert_eq!(index, 0xFFFF, "{}", ctx());
+                    assert!(reports >= 1, "an accepted request without a report; {}", ctx());
+                    assert!(executed >= 0 && cum_quote >= 0, "{}", ctx());
+                    if let Request::New(_) = one.1 {
+                        assert_eq!(
+                            order_id,
+                            last_order_id + 1,
+                            "order ids are consecutive; {}",
+                            ctx()
+                        );
+                        last_order_id = order_id;
+                    }
+                }
+            }
+        }
+        check_state(&engine_a, &ledger_a, rules, &ctx);
+    }
+    let digest_a = engine_a.state_digest(&ledger_a, "TRADING");
+
+    // B: the whole batch at once with the event log
+    let plain: Vec<(i64, Request)> = batch.iter().filter(|(_, r)| !is_stop(r)).cloned().collect();
+    let mut ledger_b = config.ledger();
+    let mut engine_b = config.engine(&mut ledger_b);
+    let mut results_b = Vec::new();
+    let mut log = String::new();
+    if plain.len() != batch.len() {
+        let answer = engine_b.run_batch(&mut ledger_b, batch, &mut results_b, Some(&mut log));
+        assert_eq!(answer, Err(Refusal::Unsupported("stop orders")));
+        assert!(results_b.is_empty() && log.is_empty());
+        assert_eq!(
+            engine_b.state_digest(&ledger_b, "TRADING"),
+            initial,
+            "a batch refused whole changed the state"
+        );
+    }
+    engine_b
+        .run_batch(&mut ledger_b, &plain, &mut results_b, Some(&mut log))
+        .expect("a batch without stop orders runs");
+    let ctx = || "after the whole batch".to_owned();
+    check_state(&engine_b, &ledger_b, rules, &ctx);
+
+    // C: again, without the log
+    let mut ledger_c = config.ledger();
+    let mut engine_c = config.engine(&mut ledger_c);
+    let mut results_c = Vec::new();
+    engine_c
+        .run_batch(&mut ledger_c, &plain, &mut results_c, None)
+        .expect("a batch without stop orders runs");
+
+    assert_eq!(results_a, results_b, "one at a time vs the whole batch: answers differ");
+    assert_eq!(results_b, results_c, "the same batch twice: answers differ");
+    let (digest_b, digest_c) = (
+        engine_b.state_digest(&ledger_b, "TRADING"),
+        engine_c.state_digest(&ledger_c, "TRADING"),
+    );
+    assert_eq!(digest_a, digest_b, "one at a time vs the whole batch: state differs");
+    assert_eq!(digest_b, digest_c, "the same batch twice: state differs");
+    assert_eq!(ledger_b.digest(), ledger_c.digest());
+    let reports: usize = results_b
+        .chunks(RESULT_SIZE)
+        .map(|r| u32::from_le_bytes([r[4], r[5], r[6], r[7]]) as usize)
+        .sum();
+    assert_eq!(log.lines().count(), reports, "one log line per report");
+}
