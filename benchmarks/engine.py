@@ -60,28 +60,34 @@ lots each, each with its own client order id. They go in through `submit_batch` 
 RESTING_CHUNK. The figure is the growth of the process's current resident set size (RSS, the
 `resident` field of /proc/self/statm times the page size; not `resource.getrusage`, whose
 ru_maxrss is a peak that the earlier runs have already set) from a baseline to the end,
-divided by N. The baseline is taken after the request bytes are all built (they stay alive to
-the end, so they are not counted), after `gc.collect()` and glibc's `malloc_trim(0)` (so that
-memory the earlier runs freed but the allocator still held resident is given back and, when the
-engine reuses it, counted again); the end after another `gc.collect()`. So it counts everything
-the native engine touched for the resting orders: the order records with their client-id
-strings, the order-id and client-id indexes, the price levels' queues (amortized over the
-orders of a level), the ledger's locked balances (4 accounts: nothing per order), hash-table and
-vector capacity that has been touched (capacity reserved but never written is not resident),
-allocator overhead, and at most one chunk's answer array (RESTING_CHUNK x 40 bytes). Where
-/proc/self/statm is missing (not Linux) the figure is null. `resting_insert_ops_per_s` is the
-rate at which those orders went in (timed over the `submit_batch` calls).
+divided by N, in the same process. The baseline is taken after the request bytes are all built
+(they stay alive to the end, so they are not counted), after `gc.collect()` and glibc's
+`malloc_trim(0)` (so that memory the earlier runs freed but malloc still held resident is given
+back and, when the engine reuses it, counted again); the end after another `gc.collect()` and
+`malloc_trim(0)`, so that what malloc holds free at the end (the tables and buffers the engine
+outgrew and freed, the answer arrays) is not counted either. So `bytes_per_resting_order`
+counts what the native engine holds for the resting orders, as far as it is resident: the
+order records with their client-id strings, the order-id and client-id indexes, the price
+levels' queues (amortized over the orders of a level), the ledger's locked balances (4
+accounts: nothing per order), hash-table and vector capacity that has been written (capacity
+reserved but never touched is not resident; N = 1,000,000 is just past a hash table's doubling
+at 917,504 entries, so its tables are near their emptiest), and malloc's per-block overhead.
+`bytes_per_resting_order_untrimmed` is the same growth before the final trim, i.e. with what
+malloc still holds free; it depends on the process's history (the earlier runs move glibc's
+mmap threshold), the trimmed one does not. Without glibc both trims do nothing; without
+/proc/self/statm (not Linux) the figures are null. `resting_insert_ops_per_s` is the rate at
+which those orders went in (timed over the `submit_batch` calls only).
 
 The mixed workload (`--workload mixed`, or `both`, the default) adds the semantics the naive
-book lacks, so it has no baseline. It runs on the Python engine (the native engine does not
-serve stop orders or order lists yet: they raise NotImplementedError there), so the JSON says
-`"mixed_backend": "python"`, and its ops/s is reported beside the standard workload's Python
-engine (same process, `mixed_vs_standard` = mixed / `python_ops_per_s`), with its reports
-counted by execution type. It runs on the same
-symbol with the stop types enabled, defaultSelfTradePreventionMode EXPIRE_MAKER (every mode
-allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp; acct0 and acct1 share
-tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group (STP on). Same `--ops`,
-seed, clock and mid walk; the operations (see MIXED_MIX):
+book lacks, so it has no baseline. It runs on the Python engine only: the native engine does
+not serve order lists yet (`submit_oco` and `cancel_list` raise NotImplementedError there),
+and this workload has OCOs and list cancels. The JSON says so (`"mixed_backend": "python"`),
+and its ops/s is reported beside the standard workload's Python engine (same process,
+`mixed_vs_standard` = mixed / `python_ops_per_s`), with its reports counted by execution type.
+It runs on the same symbol with the stop types enabled, defaultSelfTradePreventionMode
+EXPIRE_MAKER (every mode allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp;
+acct0 and acct1 share tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group
+(STP on). Same `--ops`, seed, clock and mid walk; the operations (see MIXED_MIX):
 
 * 42% LIMIT GTC and 7% MARKET, 21% cancels of an open order: the standard mix at 70%;
 * 12% stop orders, STOP_LOSS / STOP_LOSS_LIMIT / TAKE_PROFIT / TAKE_PROFIT_LIMIT with equal
@@ -1315,9 +1321,13 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
         del answers
     seconds = time.perf_counter() - t0
     gc.collect()
+    held = rss_bytes()  # with what malloc holds free (old tables and buffers that grew)
+    malloc_trim()
     after = rss_bytes()
     growth = None if before is None or after is None else after - before
     per_order = None if growth is None else round(growth / n, 1)
+    held_growth = None if before is None or held is None else held - before
+    held_per_order = None if held_growth is None else round(held_growth / n, 1)
 
     problems: list[str] = []
     if refused or executed or engine.last_order_id != n:
@@ -1333,6 +1343,7 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
         "resting_orders": n,
         "resting_levels": levels,
         "resting_rss_growth_bytes": growth,
+        "bytes_per_resting_order_untrimmed": held_per_order,
         "resting_rss_source": "/proc/self/statm resident x page size (current RSS)",
         "resting_insert_ops_per_s": round(n / seconds, 1) if seconds else None,
     }
@@ -1346,7 +1357,8 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
         )
         print(
             f"  RSS growth {grown} = {shown} bytes per resting order "
-            f"(current RSS from /proc/self/statm; request bytes not counted)"
+            f"(current RSS from /proc/self/statm after malloc_trim; request bytes not counted); "
+            f"before the trim {held_per_order} bytes per order"
         )
     for problem in problems:
         print(f"    {problem}", file=sys.stderr)
@@ -1356,7 +1368,7 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
 def bench_mixed(
     args: argparse.Namespace, standard_rate: float | None
 ) -> tuple[dict[str, object], list[str]]:
-    """The mixed workload, on the Python engine only (the native one serves no stops or lists
+    """The mixed workload, on the Python engine only (the native one serves no order lists
     yet); its JSON fields and problems. `standard_rate`: the standard workload's Python engine
     ops/s, if it ran."""
     instrument = Instrument.compile(mixed_spec())
@@ -1410,8 +1422,8 @@ def bench_mixed(
         )
         print(
             f"  python        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
-            f"fills {run.fills}  refused {run.rejects}  (the native engine serves no stops "
-            f"or lists yet)"
+            f"fills {run.fills}  refused {run.rejects}  (python engine: the native one "
+            f"serves no order lists yet)"
         )
         ev = stream.events
         by_type = ", ".join(f"{x.value} {ev.get(x.value, 0)}" for x in ExecutionType)

@@ -43,16 +43,26 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
 
 
 def test_engine_benchmark_agrees_with_its_naive_book_and_generator() -> None:
-    """engine.py on 1,000 ops of both workloads: the engine, engine+parse and engine+metrics
-    runs agree with the naive book (fills, volume, cancels, final books) and the metrics count,
-    and the mixed run ends in the generator's state with its fills and refusals."""
-    doc = run_script("engine.py", "--ops", "1000", "--workload", "both")
-    assert doc["agree"] is True and doc["mixed_agree"] is True
+    """engine.py on 1,000 ops of both workloads and 2,000 resting orders: the native per-call,
+    native batch, python, python+parse and python+metrics runs agree with the naive book
+    (fills, volume, cancels, final books) and the metrics count, the native, batch and python
+    runs end with equal state digests, the mixed run (python engine) ends in the generator's
+    state with its fills and refusals, and the memory run measured its resting orders."""
+    doc = run_script("engine.py", "--ops", "1000", "--workload", "both", "--resting", "2000")
+    assert doc["agree"] is True and doc["mixed_agree"] is True and doc["digests_agree"] is True
     assert doc["ops"] == 1_000 and doc["fills"] == doc["naive_fills"] > 0
+    assert doc["python_fills"] == doc["batch_fills"] == doc["fills"]
     assert doc["cancels_ok"] > 0 and doc["mixed_fills"] > 0
+    assert doc["engine_backend"] == "native" and doc["mixed_backend"] == "python"
     assert sum(doc["mixed_ops_by_kind"].values()) == 1_000
-    assert positive(doc["engine_ops_per_s"], doc["naive_ops_per_s"], doc["mixed_ops_per_s"],
-                    doc["engine_parse_ops_per_s"], doc["engine_metrics_ops_per_s"])  # fmt: skip
+    assert positive(doc["engine_ops_per_s"], doc["python_ops_per_s"],
+                    doc["native_batch_ops_per_s"], doc["naive_ops_per_s"],
+                    doc["mixed_ops_per_s"], doc["engine_parse_ops_per_s"],
+                    doc["engine_metrics_ops_per_s"], doc["ratio"], doc["python_ratio"],
+                    doc["batch_ratio"], doc["mixed_vs_standard"])  # fmt: skip
+    assert doc["resting_orders"] == 2_000 and doc["resting_levels"] > 0
+    if sys.platform == "linux":  # RSS from /proc/self/statm; null elsewhere
+        assert positive(doc["bytes_per_resting_order"], doc["resting_rss_growth_bytes"])
 
 
 def test_idempotency_benchmark_accounts_for_every_key() -> None:

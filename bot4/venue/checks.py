@@ -219,7 +219,7 @@ class RequestChecks(OrderState):
             if error is not None:
                 return error
         if list_cid is not None:
-            if CLIENT_ID_RE.fullmatch(list_cid) is None:
+            if type(list_cid) is not str or CLIENT_ID_RE.fullmatch(list_cid) is None:
                 return _bad_client_id("listClientOrderId", list_cid)
             if (account, list_cid) in self._list_by_client:
                 return errors.DUPLICATE_LIST

@@ -35,6 +35,7 @@ from bot4.venue.matching import Matching
 from bot4.venue.rules import (
     BUY,
     CANCELED,
+    CLIENT_ID_RE,
     EXPIRED,
     FILLED,
     GTC,
@@ -46,6 +47,7 @@ from bot4.venue.rules import (
     X_NEW,
     X_REJECTED,
     X_REPLACED,
+    _bad_client_id,
     _new_tuple,
 )
 from bot4.venue.stops import would_trigger
@@ -193,10 +195,20 @@ class ContingentOrders(Matching):
 
     def cancel_list(self, req: CancelOrderList, now: int) -> ListAck | VenueError:
         """DELETE orderList: cancel every live leg; the list ends ALL_DONE."""
-        if not self.ledger.knows(req.account):
+        if type(req.account) is not str or not self.ledger.knows(req.account):
             return errors.UNKNOWN_ACCOUNT
         if req.order_list_id is None and req.list_client_order_id is None:
             return errors.one_of_params("orderListId", "listClientOrderId")
+        # in-process callers can put anything in the tuple: a float id would find a list
+        if req.order_list_id is not None and type(req.order_list_id) is not int:
+            return errors.invalid_parameter("orderListId")
+        list_cid, new_cid = req.list_client_order_id, req.new_client_order_id
+        if list_cid is not None and type(list_cid) is not str:
+            return errors.invalid_parameter("listClientOrderId")
+        if new_cid is not None and (
+            type(new_cid) is not str or CLIENT_ID_RE.fullmatch(new_cid) is None
+        ):
+            return _bad_client_id("newClientOrderId", new_cid)
         lst: OrderList | None
         if req.order_list_id is not None:
             lst = self._lists.get(req.order_list_id)

@@ -210,7 +210,9 @@ class MatchingEngine(ContingentOrders):
         return self._finish(order, now, [report])
 
     def cancel_all(self, account: str, now: int) -> list[Ack] | VenueError:
-        """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first."""
+        """DELETE openOrders: cancel every open order of `account` on this symbol, oldest first.
+
+        Cancelling a leg of an order list cancels the whole list (one answer for its legs)."""
         if type(account) is not str or not self.ledger.knows(account):
             return errors.UNKNOWN_ACCOUNT
         ids = [o.order_id for o in self._open.values() if o.account == account]
@@ -218,6 +220,8 @@ class MatchingEngine(ContingentOrders):
             return errors.UNKNOWN_ORDER
         acks = []
         for order_id in ids:
+            if order_id not in self._open:  # a list leg, cancelled with an earlier leg's list
+                continue
             ack = self.cancel(CancelOrder(account, order_id), now)
             assert isinstance(ack, Ack)
             acks.append(ack)

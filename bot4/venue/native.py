@@ -4,9 +4,10 @@
 request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for every order type (LIMIT
 in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty, stop-loss and take-profit,
 plain, limit and trailing, with their cascades), cancel, cancel-all, amend keep-priority,
-cancel-replace, the six STP modes and the symbol's own commission rates. What it does not
-serve yet (order lists, fee schedules, exchange filters) raises NotImplementedError: the
-Python engine (`backend="python"`) serves those. The request's shape
+cancel-replace, order lists (OCO, OTO, OTOCO, their cancels and amending their legs), the
+six STP modes and the symbol's own commission rates. What it does not serve yet (fee
+schedules, exchange filters) raises NotImplementedError: the Python engine
+(`backend="python"`) serves those. The request's shape
 is checked natively in the order of `check_shape`, then the filters in the venue's order.
 """
 
@@ -23,10 +24,20 @@ from bot4.core import enums, errors
 from bot4.core.accounts import Balance
 from bot4.core.enums import CancelReplaceMode, CancelRestriction, SymbolStatus
 from bot4.core.errors import VenueError
-from bot4.core.events import ExecutionReport
+from bot4.core.events import ExecutionReport, ListStatus
 from bot4.core.instruments import Instrument
-from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, NewOrder, OrderView
-from bot4.core.results import Ack, CancelReplaceResult
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+    OrderView,
+)
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import decode_results, refusal
 from bot4.venue.rules import (
     CLIENT_ID_RE,
@@ -38,7 +49,8 @@ from bot4.venue.rules import (
 _ENUMS = {
     name: getattr(enums, name)
     for name in ("Side", "OrderType", "TimeInForce", "OrderStatus", "ExecutionType",
-                 "ExpiryReason", "StpMode", "CancelRestriction")
+                 "ExpiryReason", "StpMode", "CancelRestriction", "ContingencyType",
+                 "ListStatusType", "ListOrderStatus")
 }  # fmt: skip
 
 
@@ -50,14 +62,16 @@ def rules(instrument: Instrument) -> dict[str, Any]:
              "min_notional", "min_notional_market", "max_notional", "max_notional_market",
              "legacy_min_notional", "legacy_min_notional_market", "percent_filter", "bid_up",
              "bid_down", "ask_up", "ask_down", "avg_price_mins", "max_num_orders",
-             "max_num_amends", "max_num_algo_orders", "trailing_above", "trailing_below",
-             "maker_rate", "taker_rate")  # fmt: skip
+             "max_num_amends", "max_num_algo_orders", "max_num_order_lists", "trailing_above",
+             "trailing_below", "maker_rate", "taker_rate")  # fmt: skip
     out = {name: getattr(inst, name) for name in names}
     out["default_stp"] = inst.spec.defaultSelfTradePreventionMode
     out["quote_order_qty_market_allowed"] = inst.spec.quoteOrderQtyMarketAllowed
     out["order_types"] = tuple(inst.spec.orderTypes)
     out["stp_allowed"] = tuple(inst.spec.allowedSelfTradePreventionModes)
     out["allow_trailing_stop"] = inst.spec.allowTrailingStop
+    out["oco_allowed"] = inst.spec.ocoAllowed
+    out["oto_allowed"] = inst.spec.otoAllowed
     return out
 
 
@@ -156,7 +170,7 @@ class NativeEngine:
             self.ledger.core,
             rules(instrument),
             _ENUMS,
-            (ExecutionReport, Ack),
+            (ExecutionReport, Ack, ListAck, ListStatus, OrderView),
             refusal,
             reference_price,
             history,
@@ -274,12 +288,32 @@ class NativeEngine:
             return CancelReplaceResult(cancelled, None)
         return CancelReplaceResult(cancelled, self.submit(req.new, now))
 
-    def __getattr__(self, name: str) -> Any:
-        if name in ("submit_oco", "submit_oto", "submit_otoco", "cancel_list"):
-            raise NotImplementedError(
-                f'the native engine does not serve {name} yet: use backend="python"'
-            )
-        raise AttributeError(name)
+    def submit_oco(self, req: NewOco, now: int) -> ListAck | VenueError:
+        """POST orderList/oco: an above and a below leg; one activating expires the other."""
+        answer: ListAck | VenueError = self._core.submit_oco(req, now)
+        return answer
+
+    def submit_oto(self, req: NewOto, now: int) -> ListAck | VenueError:
+        """POST orderList/oto: `pending` is placed only when `working` has completely filled."""
+        answer: ListAck | VenueError = self._core.submit_oto(req, now)
+        return answer
+
+    def submit_otoco(self, req: NewOtoco, now: int) -> ListAck | VenueError:
+        """POST orderList/otoco: an OCO pair placed when `working` has completely filled."""
+        answer: ListAck | VenueError = self._core.submit_otoco(req, now)
+        return answer
+
+    def cancel_list(self, req: CancelOrderList, now: int) -> ListAck | VenueError:
+        """DELETE orderList: cancel every live leg; the list ends ALL_DONE."""
+        answer: ListAck | VenueError = self._core.cancel_list(req, now)
+        return answer
+
+    def list_status(self, order_list_id: int, now: int) -> ListStatus | None:
+        """An open order list as it stands (None once it has ended)."""
+        if type(order_list_id) is not int or not -(2**63) <= order_list_id < 2**63:
+            return None
+        status: ListStatus | None = self._core.list_status(order_list_id, now)
+        return status
 
     # ------------------------------------------------------------------ queries
 
@@ -292,8 +326,8 @@ class NativeEngine:
         bad = _bad_reference(account, order_id, client_order_id)
         if bad is not None:
             return bad
-        found = self._core.get_order(account, order_id, client_order_id)
-        return found if isinstance(found, VenueError) else OrderView._make(found)
+        found: OrderView | VenueError = self._core.get_order(account, order_id, client_order_id)
+        return found
 
     def is_open(self, order_id: int) -> bool:
         """Whether the order is still working on the book."""
@@ -302,7 +336,7 @@ class NativeEngine:
 
     def open_orders(self, account: str | None = None) -> list[OrderView]:
         """Open orders (of one account, or all), oldest first."""
-        return [OrderView._make(v) for v in self._core.open_orders(account)]
+        return self._core.open_orders(account)
 
     def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
         """Aggregated book: (price ticks, quantity lots), best first."""

@@ -13,8 +13,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::engine::{
-    Ack, AmendRequest, CancelRequest, Engine, ExecType, Expiry, NewRequest, OrderType, OrderView,
-    Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif, decode,
+    Ack, AmendRequest, CancelListRequest, CancelRequest, Contingency, Engine, ExecType, Expiry,
+    ListAck, ListEvent, ListOrderStatus, ListStatusType, NewRequest, OcoRequest, OrderType,
+    OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
+    check_oco_legs, check_oco_prices, decode, level,
 };
 use crate::ledger::{Ledger, LedgerError};
 
@@ -128,6 +130,12 @@ impl PyLedger {
 struct Tables {
     report_cls: PyObject,
     ack_cls: PyObject,
+    list_ack_cls: PyObject,
+    list_status_cls: PyObject,
+    view_cls: PyObject,
+    contingency: Vec<PyObject>,
+    list_status_type: Vec<PyObject>,
+    list_order_status: Vec<PyObject>,
     tuple_new: PyObject,
     refusal: PyObject,
     refusals: HashMap<Refusal, PyObject>,
@@ -421,10 +429,181 @@ impl PyEngine {
             ack.cum_quote,
             now,
             PyTuple::new(py, reports)?,
-            PyTuple::empty(py),
+            self.list_statuses(py, &ack.list_statuses)?,
         );
         let tuple = fields.into_pyobject(py)?;
         t.tuple_new.call1(py, (t.ack_cls.clone_ref(py), tuple))
+    }
+
+    fn list_statuses(&self, py: Python<'_>, events: &[ListEvent]) -> PyResult<Py<PyTuple>> {
+        let out = events
+            .iter()
+            .map(|e| self.list_status_obj(py, e))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, out)?.unbind())
+    }
+
+    fn list_status_obj(&self, py: Python<'_>, e: &ListEvent) -> PyResult<PyObject> {
+        let t = &self.t;
+        let orders = e
+            .orders
+            .iter()
+            .map(|(id, cid)| (*id, PyString::new(py, cid)))
+            .collect::<Vec<_>>();
+        let fields = (
+            e.seq,
+            t.symbol.clone_ref(py),
+            e.list_id,
+            t.contingency[e.contingency as usize].clone_ref(py),
+            t.list_status_type[e.status_type as usize].clone_ref(py),
+            t.list_order_status[e.status as usize].clone_ref(py),
+            PyString::new(py, &e.client_id),
+            e.transact_time,
+            PyTuple::new(py, orders)?,
+        )
+            .into_pyobject(py)?;
+        t.tuple_new
+            .call1(py, (t.list_status_cls.clone_ref(py), fields))
+    }
+
+    fn list_ack(&mut self, py: Python<'_>, ack: ListAck) -> PyResult<PyObject> {
+        let now = int(py, ack.transact_time);
+        let reports = ack
+            .reports
+            .iter()
+            .map(|r| self.report(py, r, &now))
+            .collect::<PyResult<Vec<_>>>()?;
+        if let Some(sink) = &self.on_events {
+            sink.call1(py, (PyList::new(py, &reports)?,))?;
+        }
+        let views = ack
+            .orders
+            .into_iter()
+            .map(|v| self.view(py, v))
+            .collect::<PyResult<Vec<_>>>()?;
+        let t = &self.t;
+        let fields = (
+            ack.list_id,
+            PyString::new(py, &ack.client_id),
+            t.contingency[ack.contingency as usize].clone_ref(py),
+            t.list_order_status[ack.status as usize].clone_ref(py),
+            PyTuple::new(py, views)?,
+            now,
+            PyTuple::new(py, reports)?,
+            self.list_statuses(py, &ack.list_statuses)?,
+        )
+            .into_pyobject(py)?;
+        t.tuple_new
+            .call1(py, (t.list_ack_cls.clone_ref(py), fields))
+    }
+
+    fn list_answer(
+        &mut self,
+        py: Python<'_>,
+        result: Result<ListAck, Refusal>,
+    ) -> PyResult<PyObject> {
+        match result {
+            Ok(ack) => self.list_ack(py, ack),
+            Err(refusal) => self.refuse(py, refusal),
+        }
+    }
+
+    /// A list leg (`ListLeg`: type, price, stopPrice, trailingDelta, timeInForce, client id)
+    /// as the new order it stands for, through the new order's shape.
+    fn leg_request(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        side: &Bound<'_, PyAny>,
+        qty: &Bound<'_, PyAny>,
+        leg: &Bound<'_, PyAny>,
+        stp: &Bound<'_, PyAny>,
+    ) -> PyResult<Result<NewRequest, Refusal>> {
+        let item = |i: usize| leg.get_item(i);
+        let zero = 0i64.into_pyobject(py)?.into_any();
+        let order = PyTuple::new(
+            py,
+            [
+                account.clone(),
+                side.clone(),
+                item(0)?,
+                qty.clone(),
+                item(1)?,
+                item(4)?,
+                zero,
+                item(5)?,
+                stp.clone(),
+                item(2)?,
+                item(3)?,
+            ],
+        )?;
+        self.new_request(&order)
+    }
+
+    /// A list client id: None, a string, or the refusal of another type.
+    fn list_cid(obj: &Bound<'_, PyAny>) -> PyResult<Result<Option<String>, Refusal>> {
+        if obj.is_none() {
+            Ok(Ok(None))
+        } else if obj.is_exact_instance_of::<PyString>() {
+            Ok(Ok(Some(obj.extract()?)))
+        } else {
+            Ok(Err(Refusal::Call("invalid_parameter", "listClientOrderId")))
+        }
+    }
+
+    /// An OCO leg's type by identity; a non-member is refused as a type the pair can't hold.
+    fn leg_type(&self, leg: &Bound<'_, PyAny>) -> PyResult<Option<OrderType>> {
+        Ok(index_of(&self.t.otype, &leg.get_item(0)?).and_then(OrderType::from_index))
+    }
+
+    /// The leg rules of an OCO pair on `side` (the edge's part of them).
+    fn oco_legs(
+        &self,
+        side: &Bound<'_, PyAny>,
+        above: &Bound<'_, PyAny>,
+        below: &Bound<'_, PyAny>,
+    ) -> PyResult<Result<(), Refusal>> {
+        let side = index_of(&self.t.side, side).and_then(Side::from_index);
+        let (Some(a), Some(b)) = (self.leg_type(above)?, self.leg_type(below)?) else {
+            return Ok(Err(Refusal::Error("OCO_TYPE_REJECTED")));
+        };
+        Ok(check_oco_legs(side, a, b))
+    }
+
+    /// OTO and OTOCO: the working leg's type and the legs' accounts, then the core.
+    fn triggering(
+        &mut self,
+        py: Python<'_>,
+        working: &Bound<'_, PyAny>,
+        pending: Vec<Bound<'_, PyAny>>,
+        list_cid: &Bound<'_, PyAny>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        let working_type =
+            index_of(&self.t.otype, &working.get_item(2)?).and_then(OrderType::from_index);
+        if !matches!(working_type, Some(OrderType::Limit | OrderType::LimitMaker)) {
+            return self.refuse(py, Refusal::Error("WORKING_TYPE_REJECTED"));
+        }
+        let account = working.get_item(0)?;
+        for p in &pending {
+            if p.get_item(0)?.ne(&account)? {
+                return self.refuse(py, Refusal::Call("invalid_parameter", "account"));
+            }
+        }
+        let request = OtoRequest {
+            working: self.new_request(working.downcast::<PyTuple>()?)?,
+            pending: pending
+                .iter()
+                .map(|p| self.new_request(p.downcast::<PyTuple>()?))
+                .collect::<PyResult<Vec<_>>>()?,
+            list_client_order_id: Self::list_cid(list_cid)?,
+        };
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner
+                .submit_triggering(&mut ledger.inner, &request, now)
+        };
+        self.list_answer(py, result)
     }
 
     fn answer(&mut self, py: Python<'_>, result: Result<Ack, Refusal>) -> PyResult<PyObject> {
@@ -461,7 +640,10 @@ impl PyEngine {
             int(py, v.trailing_delta),
             int(py, v.trailing_time),
         ];
-        Ok(PyTuple::new(py, fields)?.into_any().unbind())
+        let tuple = PyTuple::new(py, fields)?;
+        self.t
+            .tuple_new
+            .call1(py, (self.t.view_cls.clone_ref(py), tuple))
     }
 
     /// A `NewOrder` tuple in engine units, after its shape: the checks of
@@ -584,7 +766,7 @@ impl PyEngine {
         ledger: Py<PyLedger>,
         rules: &Bound<'_, PyDict>,
         enums: &Bound<'_, PyDict>,
-        classes: (PyObject, PyObject),
+        classes: (PyObject, PyObject, PyObject, PyObject, PyObject),
         refusal: PyObject,
         reference_price: Option<i64>,
         history: usize,
@@ -638,6 +820,9 @@ impl PyEngine {
             max_num_orders: get("max_num_orders")?.extract()?,
             max_num_amends: get("max_num_amends")?.extract()?,
             max_num_algo_orders: get("max_num_algo_orders")?.extract()?,
+            max_num_order_lists: get("max_num_order_lists")?.extract()?,
+            oco_allowed: get("oco_allowed")?.extract()?,
+            oto_allowed: get("oto_allowed")?.extract()?,
             trailing_above: get("trailing_above")?.extract()?,
             trailing_below: get("trailing_below")?.extract()?,
             maker_rate: pair("maker_rate")?,
@@ -674,6 +859,24 @@ impl PyEngine {
         let t = Tables {
             report_cls: classes.0,
             ack_cls: classes.1,
+            list_ack_cls: classes.2,
+            list_status_cls: classes.3,
+            view_cls: classes.4,
+            contingency: members(
+                enums,
+                "ContingencyType",
+                &texts(Contingency::ALL, Contingency::text),
+            )?,
+            list_status_type: members(
+                enums,
+                "ListStatusType",
+                &texts(ListStatusType::ALL, ListStatusType::text),
+            )?,
+            list_order_status: members(
+                enums,
+                "ListOrderStatus",
+                &texts(ListOrderStatus::ALL, ListOrderStatus::text),
+            )?,
             tuple_new,
             refusal,
             refusals: HashMap::default(),
@@ -733,6 +936,167 @@ impl PyEngine {
         let results = pyo3::types::PyBytes::new(py, &results).unbind();
         let text = text.map(|t| pyo3::types::PyBytes::new(py, t.as_bytes()).unbind());
         Ok((results, text))
+    }
+
+    /// POST orderList/oco: a `NewOco`; a `ListAck` or a `VenueError`.
+    fn submit_oco(
+        &mut self,
+        py: Python<'_>,
+        req: &Bound<'_, PyTuple>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        if !self.inner.rules.oco_allowed {
+            return self.refuse(py, Refusal::Call("not_supported", "OCO orders"));
+        }
+        let item = |i| req.get_item(i);
+        let (account, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+        if let Err(refusal) = self.oco_legs(&side, &above, &below)? {
+            return self.refuse(py, refusal);
+        }
+        let stp = item(6)?;
+        let request = OcoRequest {
+            legs: [
+                self.leg_request(py, &account, &side, &qty, &above, &stp)?,
+                self.leg_request(py, &account, &side, &qty, &below, &stp)?,
+            ],
+            list_client_order_id: Self::list_cid(&item(5)?)?,
+        };
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner.submit_oco(&mut ledger.inner, &request, now)
+        };
+        self.list_answer(py, result)
+    }
+
+    /// POST orderList/oto: a `NewOto`; a `ListAck` or a `VenueError`.
+    fn submit_oto(
+        &mut self,
+        py: Python<'_>,
+        req: &Bound<'_, PyTuple>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        if !self.inner.rules.oto_allowed {
+            return self.refuse(py, Refusal::Call("not_supported", "OTO orders"));
+        }
+        let (working, pending) = (req.get_item(0)?, req.get_item(1)?);
+        let market =
+            index_of(&self.t.otype, &pending.get_item(2)?) == Some(OrderType::Market as u8);
+        if market && pending.get_item(6)?.is_truthy()? {
+            return self.refuse(py, Refusal::Error("PENDING_QUOTE_QTY"));
+        }
+        self.triggering(py, &working, vec![pending], &req.get_item(2)?, now)
+    }
+
+    /// POST orderList/otoco: a `NewOtoco`; a `ListAck` or a `VenueError`.
+    fn submit_otoco(
+        &mut self,
+        py: Python<'_>,
+        req: &Bound<'_, PyTuple>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        if !self.inner.rules.oto_allowed || !self.inner.rules.oco_allowed {
+            return self.refuse(py, Refusal::Call("not_supported", "OTOCO orders"));
+        }
+        let item = |i| req.get_item(i);
+        let (working, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+        if let Err(refusal) = self.oco_legs(&side, &above, &below)? {
+            return self.refuse(py, refusal);
+        }
+        // the pair's prices, before their own checks (no last price: the pair waits)
+        let lvl = |leg: &Bound<'_, PyAny>| -> PyResult<i64> {
+            let t = self.leg_type(leg)?.unwrap_or(OrderType::StopLoss);
+            let n =
+                |i: usize| -> PyResult<i64> { Ok(leg.get_item(i)?.extract::<i64>().unwrap_or(0)) };
+            Ok(level(t, n(1)?, n(2)?))
+        };
+        if check_oco_prices(lvl(&above)?, lvl(&below)?, None).is_err() {
+            return self.refuse(py, Refusal::Error("BAD_PRICES"));
+        }
+        let account = working.get_item(0)?;
+        let none = py.None().into_bound(py);
+        let pair = [&above, &below]
+            .iter()
+            .map(|leg| -> PyResult<Bound<'_, PyAny>> {
+                let item = |i: usize| leg.get_item(i);
+                let zero = 0i64.into_pyobject(py)?.into_any();
+                Ok(PyTuple::new(
+                    py,
+                    [
+                        account.clone(),
+                        side.clone(),
+                        item(0)?,
+                        qty.clone(),
+                        item(1)?,
+                        item(4)?,
+                        zero,
+                        item(5)?,
+                        none.clone(),
+                        item(2)?,
+                        item(3)?,
+                    ],
+                )?
+                .into_any())
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        self.triggering(py, &working, pair, &item(5)?, now)
+    }
+
+    /// DELETE orderList: a `CancelOrderList`; a `ListAck` or a `VenueError`.
+    fn cancel_list(
+        &mut self,
+        py: Python<'_>,
+        req: &Bound<'_, PyTuple>,
+        now: i64,
+    ) -> PyResult<PyObject> {
+        let item = |i| req.get_item(i);
+        let (account, list_id, list_cid, new_cid) = (item(0)?, item(1)?, item(2)?, item(3)?);
+        let known = account.is_exact_instance_of::<PyString>()
+            && self
+                .ledger
+                .borrow(py)
+                .inner
+                .knows(&account.extract::<String>()?);
+        if !known {
+            return self.refuse(py, Refusal::Error("UNKNOWN_ACCOUNT"));
+        }
+        if list_id.is_none() && list_cid.is_none() {
+            return self.refuse(
+                py,
+                Refusal::Call2("one_of_params", "orderListId", "listClientOrderId"),
+            );
+        }
+        if !list_id.is_none() && !list_id.is_exact_instance_of::<PyInt>() {
+            return self.refuse(py, Refusal::Call("invalid_parameter", "orderListId"));
+        }
+        if !list_cid.is_none() && !list_cid.is_exact_instance_of::<PyString>() {
+            return self.refuse(py, Refusal::Call("invalid_parameter", "listClientOrderId"));
+        }
+        if !new_cid.is_none() && !new_cid.is_exact_instance_of::<PyString>() {
+            return self.refuse(py, Refusal::Call("invalid_parameter", "newClientOrderId"));
+        }
+        let request = CancelListRequest {
+            account: account.extract()?,
+            order_list_id: if list_id.is_none() {
+                None
+            } else {
+                Some(int_or(&list_id, -1)?)
+            },
+            list_client_order_id: opt_str(list_cid)?,
+            new_client_order_id: opt_str(new_cid)?,
+        };
+        let result = {
+            let mut ledger = self.ledger.borrow_mut(py);
+            self.inner.cancel_list(&mut ledger.inner, &request, now)
+        };
+        self.list_answer(py, result)
+    }
+
+    /// An open order list as it stands (a `ListStatus`), or None once it has ended.
+    fn list_status(&self, py: Python<'_>, order_list_id: i64, now: i64) -> PyResult<PyObject> {
+        match self.inner.list_status(order_list_id, now, None) {
+            Some(e) => self.list_status_obj(py, &e),
+            None => Ok(py.None()),
+        }
     }
 
     /// Whether the symbol trades (its status is TRADING); otherwise new orders get -1013.

@@ -21,13 +21,30 @@ from hypothesis import given
 
 from bot4._native import refusal_names
 from bot4.core import errors
-from bot4.core.enums import CancelReplaceMode, CancelRestriction, OrderType, Side, TimeInForce
+from bot4.core.enums import (
+    CancelReplaceMode,
+    CancelRestriction,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from bot4.core.errors import VenueError
 from bot4.core.events import encode
 from bot4.core.filters import MaxNumAlgoOrders, TrailingDelta
 from bot4.core.instruments import Instrument, SymbolSpec
-from bot4.core.orders import AmendOrder, CancelOrder, CancelReplace, ListLeg, NewOco, NewOrder
-from bot4.core.results import Ack, CancelReplaceResult
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    CancelReplace,
+    ListLeg,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+)
+from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import refusal
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.native import NativeEngine, NativeLedger
@@ -55,9 +72,10 @@ def _log(answer: object) -> bytes:
         return _log(answer.cancel) + b"||" + _log(answer.new)
     if isinstance(answer, list):
         return b"".join(_log(a) for a in answer)
-    if isinstance(answer, Ack):
-        head = "|".join(str(v) for v in answer[:6]).encode()
-        return head + b"\n" + b"".join(encode(r) for r in answer.reports) + b"\n"
+    if isinstance(answer, Ack | ListAck):
+        head = "|".join(str(v) for v in answer[:-2]).encode()
+        statuses = "".join(f"{s}\n" for s in answer[-1]).encode()
+        return head + b"\n" + b"".join(encode(r) for r in answer.reports) + statuses
     return repr(answer).encode() + b"\n"
 
 
@@ -80,12 +98,14 @@ class Pair:
         assert _log(a) == _log(b), (op, req)
         assert self.py.state_digest() == self.native.state_digest(), (op, req)
         self.requests += 1
-        ok = isinstance(a, Ack | list) or (isinstance(a, CancelReplaceResult) and a.error is None)
+        ok = isinstance(a, Ack | ListAck | list) or (
+            isinstance(a, CancelReplaceResult) and a.error is None
+        )
         self.kinds[f"{op} {'ok' if ok else 'refused'}"] += 1
         for ack in (
             a if isinstance(a, list) else [a.new] if isinstance(a, CancelReplaceResult) else [a]
         ):
-            if isinstance(ack, Ack):
+            if isinstance(ack, Ack | ListAck):
                 for r in ack.reports:
                     self.kinds[f"{r.type.value} {r.execution_type.value}"] += 1
         return a
@@ -103,6 +123,8 @@ class Pair:
             for cid in ("c0", "c1", "bot4-3", ""):
                 assert py.get_order(account, None, cid) == native.get_order(account, None, cid)
         assert _balances(py) == _balances(native)
+        for list_id in range(py.last_order_list_id + 2):
+            assert py.list_status(list_id, 7) == native.list_status(list_id, 7)
         assert py.ledger.fees == native.ledger.fees
         assert (py.seq, py.last_trade_id, py.traded_ticklots) == (
             native.seq, native.last_trade_id, native.traded_ticklots,
@@ -133,12 +155,81 @@ def _stop(rng: random.Random, engine: Engine, accounts: Sequence[str], mid: int)
     )  # fmt: skip
 
 
+def _leg(rng: random.Random, kind: OrderType, at: int) -> ListLeg:
+    """A list leg of `kind` standing at `at` (a _LIMIT's price near it)."""
+    limit = kind in (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+    trailing = rng.choice((0, 0, 0, 20))
+    stop = 0 if kind is OrderType.LIMIT_MAKER else (0 if trailing and rng.random() < 0.5 else at)
+    price = at if kind is OrderType.LIMIT_MAKER else max(1, at + rng.randint(-2, 2)) if limit else 0
+    tif = TimeInForce.GTC if limit else None
+    return ListLeg(kind, price, stop, trailing, tif, rng.choice((None, None, "leg1", "leg2")))
+
+
+def _oco_pair(rng: random.Random, side: Side, last: int) -> tuple[ListLeg, ListLeg]:
+    """An above and a below leg around `last`: for a SELL a limit maker or take-profit above
+    and a stop-loss below, for a BUY the other way round (now and then a wrong pair)."""
+    up, down = last + rng.randint(1, 6), max(1, last - rng.randint(1, 6))
+    profit = rng.choice((OrderType.LIMIT_MAKER, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT))
+    loss = rng.choice((OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT))
+    if rng.random() < 0.1:
+        profit, loss = loss, profit
+    if side is Side.SELL:
+        return _leg(rng, profit, up), _leg(rng, loss, down)
+    return _leg(rng, loss, up), _leg(rng, profit, down)
+
+
+def _list(
+    rng: random.Random, engine: Engine, accounts: Sequence[str], mid: int
+) -> tuple[str, object]:
+    """An OCO, OTO, OTOCO or list cancel (of an open list, by id or client id, or not)."""
+    last = engine.last_price() if isinstance(engine, NativeEngine) else engine.avg_price.last
+    last = mid if last is None else last
+    account = rng.choice(accounts)
+    side = rng.choice((Side.BUY, Side.SELL))
+    qty = rng.randint(1, 20)
+    cid = rng.choice((None, None, "list1", "list2", ""))
+    kind = rng.randrange(5)
+    if kind == 0:
+        above, below = _oco_pair(rng, side, last)
+        stp = rng.choice((None, None, StpMode.EXPIRE_TAKER))
+        return "submit_oco", NewOco(account, side, qty, above, below, cid, stp)
+    working = NewOrder(account, side, rng.choice((OrderType.LIMIT, OrderType.LIMIT,
+                       OrderType.LIMIT_MAKER)), qty, last + rng.randint(-3, 3),
+                       TimeInForce.GTC)  # fmt: skip
+    if working.type is OrderType.LIMIT_MAKER:
+        working = working._replace(time_in_force=None)
+    other = Side.SELL if side is Side.BUY else Side.BUY
+    if kind == 1:
+        pending = rng.choice((
+            NewOrder(account, other, OrderType.LIMIT, qty, last + rng.randint(-3, 3),
+                     TimeInForce.GTC),
+            NewOrder(account, other, OrderType.MARKET, qty),
+            _stop(rng, engine, [account], mid)._replace(side=other),
+        ))  # fmt: skip
+        return "submit_oto", NewOto(working, pending, cid)
+    if kind == 2:
+        above, below = _oco_pair(rng, other, last)
+        return "submit_otoco", NewOtoco(working, other, qty, above, below, cid)
+    assert isinstance(engine, MatchingEngine)  # the reference knows its open lists
+    lists = list(engine._lists.values())
+    lst = rng.choice(lists) if lists and rng.random() < 0.9 else None
+    if lst is None:
+        return "cancel_list", CancelOrderList(account, rng.randint(0, 99))
+    by_cid = rng.random() < 0.3
+    return "cancel_list", CancelOrderList(
+        lst.account, None if by_cid else lst.list_id, lst.client_id if by_cid else None,
+        rng.choice((None, "gone")),
+    )  # fmt: skip
+
+
 def _extra(
     rng: random.Random, engine: Engine, accounts: Sequence[str], mid: int, stops: bool
 ) -> tuple[str, object]:
     """An amend, cancel-replace, cancel-all or restricted cancel of an open order (or not);
-    on a market with stop orders, often a new stop order."""
+    on a market with stop orders, often a new stop order or an order list."""
     if stops and rng.random() < 0.6:
+        if rng.random() < 0.5:
+            return _list(rng, engine, accounts, mid)
         return "submit", _stop(rng, engine, accounts, mid)
     views = engine.open_orders()
     view = rng.choice(views) if views else None
@@ -209,10 +300,12 @@ def test_seeded_streams_give_the_same_bytes_and_digest_after_every_request(
     pair = _run(scenario, seed, 0.4 if stops else 0.15)
     for kind in ("submit ok", "submit refused", "cancel refused", "amend ok", "cancel_all ok"):
         assert pair.kinds[kind], (kind, pair.kinds)
-    if stops:  # stop orders wait, trigger and trade, and some are cancelled
+    if stops:  # stop orders wait, trigger and trade, and some are cancelled; lists too
         for event in ("NEW", "TRADE", "CANCELED"):
             seen = sum(pair.kinds[f"{t.value} {event}"] for t in STOPS)
             assert seen, (event, pair.kinds)
+        for kind in ("submit_oco ok", "submit_oto ok", "submit_otoco ok", "cancel_list ok"):
+            assert pair.kinds[kind], (kind, pair.kinds)
 
 
 @given(streams(MARKETS + STOP_MARKETS))
@@ -281,9 +374,6 @@ def test_what_the_native_engine_does_not_serve_yet_raises_and_changes_nothing() 
     ledger.deposit("alice", "TEST", 10**9)
     engine = NativeEngine(Instrument.compile(spec), ledger)
     before = engine.state_digest()
-    leg = ListLeg(OrderType.LIMIT_MAKER, 300)
-    with pytest.raises(NotImplementedError, match="submit_oco"):
-        engine.submit_oco(NewOco("alice", Side.SELL, 100, leg, leg), now_of(0))
     with pytest.raises(NotImplementedError, match="fee schedules"):
         NativeEngine(BTC.instrument, NativeLedger(), fees=object())
     assert engine.state_digest() == before

@@ -2,11 +2,12 @@
 //! fresh engines, the invariants the engine's request path must always keep.
 //!
 //! Input layout (every byte optional: a short input reads zeros past its end):
-//! - byte 0, byte 1: the configuration (rules variant, history, groups, seeding; see `Config`);
-//! - bytes 2..4: u16 LE; the low 15 bits are the length S of the structured part, the top bit
+//! - bytes 0..3: the configuration (rules variant, history, groups, seeding; see `Config`);
+//! - bytes 3..5: u16 LE; the low 15 bits are the length S of the structured part, the top bit
 //!   says whether the raw part's account names are remapped onto the funded accounts;
 //! - the next S bytes: the structured part, decoded by hand into well-formed requests (new
-//!   orders of every plain type, cancels, amends over funded accounts, prices near a mid);
+//!   orders of every type, stops included, cancels, amends over funded accounts, prices near
+//!   a mid);
 //! - the rest: raw bytes given to `decode` as they are (the wire form of `bot4.venue.batch`).
 //!
 //! The structured requests are encoded to the wire form and decoded back (the round trip must
@@ -17,8 +18,9 @@
 //!   open orders lock, that the book's depth is the sum of the open orders and is never crossed
 //!   (best bid < best ask), that a refusal changes nothing (same `state_digest`) and names a
 //!   refusal in `REFUSALS`;
-//! - B: the whole batch in one `run_batch` with the event log (a batch with a stop order must
-//!   be refused whole and change nothing; then it runs without them);
+//! - B: the whole batch in one `run_batch` with the event log (if the engine refuses a batch
+//!   with a stop order whole, as it did before it served stops, that must change nothing, and
+//!   the batch then runs without them);
 //! - C: the same as B without the log.
 //!
 //! A, B and C must give the same answers, byte for byte, and the same `state_digest`.
@@ -33,17 +35,17 @@ use _native::ledger::Ledger;
 const ACCOUNTS: [&str; 8] = ["a", "a", "b", "b", "c", "c", "e", "d"];
 /// (account, base units, quote units) deposited before anything runs.
 const FUNDS: [(&str, i128, i128); 3] = [
-    ("a", 5_000_000, 100_000_000),
-    ("b", 1_000_000, 10_000_000),
+    ("a", 50_000_000, 1_000_000_000),
+    ("b", 5_000_000, 50_000_000),
     ("c", 1_000_000_000_000_000_000, 1_000_000_000_000_000_000_000_000_000),
 ];
-/// Client ids: valid, a generated-looking one, empty, illegal, too long.
-const CIDS: [&str; 9] = [
+/// Client ids: valid, an amended-looking one, empty, illegal, too long (and, in `cid`, the
+/// engine's own `bot4-N`).
+const CIDS: [&str; 8] = [
     "x0",
     "x1",
     "x2",
     "x3",
-    "bot4-1",
     "bot4-2-a1",
     "",
     "bad id",
@@ -72,7 +74,7 @@ impl Src<'_> {
     }
 }
 
-/// What the first two bytes choose.
+/// What the first three bytes choose.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub rules: Rules,
@@ -83,7 +85,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_bytes(a: u8, b: u8) -> Config {
+    pub fn from_bytes(a: u8, b: u8, c: u8) -> Config {
         let wide = b & 0x80 != 0;
         let (percent_filter, bands) = match a & 3 {
             0 => (None, [(1, 1); 4]),
@@ -128,15 +130,27 @@ impl Config {
             avg_price_mins: if a & 4 != 0 { 5 } else { 0 },
             max_num_orders: (b & 4 != 0).then_some(5),
             max_num_amends: (b & 8 != 0).then_some(2),
+            max_num_algo_orders: (c & 2 != 0).then_some(3),
+            trailing_above: (c & 1 != 0).then_some((10, 2_000)),
+            trailing_below: (c & 1 != 0).then_some((10, 2_000)),
             maker_rate,
             taker_rate,
             default_stp: Stp::from_index((a >> 5) % 6).unwrap_or(Stp::None),
-            quote_order_qty_market_allowed: true,
-            order_types: (1 << OrderType::Limit as u8)
-                | (1 << OrderType::Market as u8)
-                | (1 << OrderType::LimitMaker as u8),
-            stp_allowed: 0b11_1111,
-            allow_trailing_stop: true,
+            quote_order_qty_market_allowed: c & 0x50 != 0x50,
+            order_types: if c & 0x88 == 0x88 {
+                (1 << OrderType::Limit as u8)
+                    | (1 << OrderType::Market as u8)
+                    | (1 << OrderType::LimitMaker as u8)
+            } else {
+                0x7F
+            },
+            // all six modes, or NONE and the three EXPIRE_ modes
+            stp_allowed: if c & 0xA0 == 0xA0 {
+                0b00_1111
+            } else {
+                0b11_1111
+            },
+            allow_trailing_stop: c & 0x44 != 0x44,
         };
         Config {
             rules,
@@ -183,9 +197,25 @@ fn deposited(asset: &str) -> i128 {
         .sum()
 }
 
-fn cid(b: u8) -> Option<String> {
-    // 0..=8: one of CIDS; otherwise none
-    CIDS.get(usize::from(b % 12)).map(|s| (*s).to_owned())
+/// A client id from a byte: mostly valid ones, now and then a bad one, often none.
+fn cid(b: u8, news: i64) -> Option<String> {
+    match b % 16 {
+        0..=3 => Some(CIDS[usize::from(b % 16)].to_owned()),
+        4 | 5 => Some(format!("bot4-{}", 1 + i64::from(b >> 4) % news.max(1))),
+        6 => Some(CIDS[4].to_owned()),
+        7 if b & 0x30 == 0 => Some(CIDS[5 + usize::from(b >> 6) % 3].to_owned()),
+        _ => None,
+    }
+}
+
+/// An order id from a byte: among the first orders, or near the latest.
+fn target_id(sel: u8, news: i64) -> i64 {
+    let k = i64::from((sel >> 2) & 15);
+    if sel & 0x40 != 0 {
+        (news * 2 / 3 - k / 2).max(1)
+    } else {
+        1 + k % news.max(1)
+    }
 }
 
 fn tif_of(bits: u8) -> Tif {
@@ -216,9 +246,9 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
             _ => now + i64::from(dt) * 100,
         };
         let account = ACCOUNTS[usize::from(src.u8() % 8)].to_owned();
-        let kind = op % 10;
+        let kind = op % 12;
         let req = match kind {
-            0..=5 => {
+            0..=7 => {
                 let flags = src.u8();
                 let off = src.u8() as i8;
                 let q = src.u8();
@@ -227,7 +257,7 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                 let stp_mode = stp_of(flags >> 3);
                 let price = MID + i64::from(off) * STEP;
                 let quantity = 1 + i64::from(q) * 8;
-                let client_order_id = if flags & 0x40 != 0 { cid(c) } else { None };
+                let client_order_id = if flags & 0x40 != 0 { cid(c, news) } else { None };
                 news += 1;
                 let (otype, tif, price, quantity, qoq) = match kind {
                     0..=2 => (
@@ -238,14 +268,50 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                         0,
                     ),
                     3 => (OrderType::LimitMaker, None, price, quantity, 0),
-                    4 => (OrderType::Market, None, 0, quantity, 0),
-                    _ => (
+                    4 => (OrderType::Market, None, 0, 5 * (1 + i64::from(q)), 0),
+                    5 => (
                         OrderType::Market,
                         None,
                         0,
                         0,
                         1 + i64::from(q) * 50_000 + i64::from(off as u8),
                     ),
+                    // stop-loss / take-profit (side and type decide above or below the market)
+                    6 => (
+                        if flags & 0x80 == 0 {
+                            OrderType::StopLoss
+                        } else {
+                            OrderType::TakeProfit
+                        },
+                        None,
+                        0,
+                        quantity,
+                        0,
+                    ),
+                    _ => (
+                        if flags & 0x80 == 0 {
+                            OrderType::StopLossLimit
+                        } else {
+                            OrderType::TakeProfitLimit
+                        },
+                        Some(tif_of(flags >> 1)),
+                        price,
+                        quantity,
+                        0,
+                    ),
+                };
+                // a stop price near the mid, a trailing delta (10..=640 bips), or both
+                let (stop_price, trailing_delta) = if kind >= 6 {
+                    let s = src.u8();
+                    let stop = MID + i64::from((s as i8) >> 1) * STEP;
+                    let delta = 10 * (1 + i64::from(s & 63));
+                    match c >> 6 {
+                        0 | 1 => (stop, 0),
+                        2 => (0, delta),
+                        _ => (stop, delta),
+                    }
+                } else {
+                    (0, 0)
                 };
                 Request::New(NewRequest {
                     account,
@@ -257,37 +323,37 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                     quote_order_qty: qoq,
                     client_order_id,
                     stp_mode,
-                    stop_price: 0,
-                    trailing_delta: 0,
+                    stop_price,
+                    trailing_delta,
                 })
             }
-            6 | 7 => {
+            8 | 9 => {
                 let sel = src.u8();
                 let c = src.u8();
-                let order_id = news - i64::from((sel >> 2) % 8);
+                let order_id = target_id(sel, news);
                 let (order_id, orig) = match sel & 3 {
-                    0 => (Some(order_id), None),
-                    1 => (None, cid(c)),
-                    2 => (Some(order_id), cid(c)),
+                    0 | 3 if c & 0x70 != 0 => (Some(order_id), None),
+                    1 => (None, cid(c, news)),
+                    2 => (Some(order_id), cid(c, news)),
                     _ => (None, None),
                 };
                 Request::Cancel(CancelRequest {
                     account,
                     order_id,
                     orig_client_order_id: orig,
-                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4) } else { None },
-                    restriction: Restriction::from_index(c % 4),
+                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4, news) } else { None },
+                    restriction: Restriction::from_index(if c & 0x80 != 0 { c % 4 } else { 3 }),
                 })
             }
-            8 => {
+            10 => {
                 let sel = src.u8();
                 let c = src.u8();
                 let q = src.u8();
-                let order_id = news - i64::from((sel >> 2) % 8);
+                let order_id = target_id(sel, news);
                 let (order_id, orig) = match sel & 3 {
-                    0 => (Some(order_id), None),
-                    1 => (None, cid(c)),
-                    2 => (Some(order_id), cid(c)),
+                    0 | 3 if c & 0x70 != 0 => (Some(order_id), None),
+                    1 => (None, cid(c, news)),
+                    2 => (Some(order_id), cid(c, news)),
                     _ => (None, None),
                 };
                 Request::Amend(AmendRequest {
@@ -295,7 +361,7 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                     new_qty: i64::from(q) * 4 - 2,
                     order_id,
                     orig_client_order_id: orig,
-                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4) } else { None },
+                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4, news) } else { None },
                 })
             }
             _ => {
@@ -327,7 +393,7 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                     price: val(v[1]),
                     tif: Tif::from_index((f >> 1) & 3),
                     quote_order_qty: if t & 0x40 != 0 { val(v[2]) } else { 0 },
-                    client_order_id: if f & 0x80 != 0 { cid(c) } else { None },
+                    client_order_id: if f & 0x80 != 0 { cid(c, news) } else { None },
                     stp_mode: stp_of(f >> 3),
                     stop_price: if t & 0x20 != 0 { val(v[3]) } else { 0 },
                     trailing_delta: if t & 0x10 != 0 { val(v[2] ^ v[3]) } else { 0 },
@@ -411,13 +477,7 @@ pub fn encode(batch: &[(i64, Request)]) -> Vec<u8> {
 // ------------------------------------------------------------------ invariants
 
 fn is_stop(req: &Request) -> bool {
-    matches!(req, Request::New(n) if matches!(
-        n.otype,
-        OrderType::StopLoss
-            | OrderType::StopLossLimit
-            | OrderType::TakeProfit
-            | OrderType::TakeProfitLimit
-    ))
+    matches!(req, Request::New(n) if is_stop_type(n.otype))
 }
 
 fn account_of(req: &mut Request) -> &mut String {
@@ -428,8 +488,26 @@ fn account_of(req: &mut Request) -> &mut String {
     }
 }
 
-/// Everything that must hold between requests.
-pub fn check_state(engine: &Engine, ledger: &Ledger, rules: &Rules, ctx: &dyn Fn() -> String) {
+fn is_stop_type(t: OrderType) -> bool {
+    matches!(
+        t,
+        OrderType::StopLoss
+            | OrderType::StopLossLimit
+            | OrderType::TakeProfit
+            | OrderType::TakeProfitLimit
+    )
+}
+
+/// Everything that must hold between requests. `time_minus_one` says a request ran at time
+/// -1, the working time that marks a waiting stop, so a stop-limit order's place (waiting or
+/// on the book) cannot be told from its view and the depth check is skipped.
+pub fn check_state(
+    engine: &Engine,
+    ledger: &Ledger,
+    rules: &Rules,
+    time_minus_one: bool,
+    ctx: &dyn Fn() -> String,
+) {
     // conservation: deposits are the only source, fees stay in the ledger
     for asset in [BASE, QUOTE] {
         assert_eq!(
@@ -454,12 +532,16 @@ pub fn check_state(engine: &Engine, ledger: &Ledger, rules: &Rules, ctx: &dyn Fn
     if let (Some(bid), Some(ask)) = (engine.best_bid(), engine.best_ask()) {
         assert!(bid < ask, "crossed book: bid {bid} >= ask {ask}; {}", ctx());
     }
-    // locks are exactly what open orders hold; the depth is the open orders' sum
+    // locks are exactly what open orders hold (a waiting trailing market BUY without a stop
+    // price locks at the last price when it came, which the view does not keep: for its
+    // account the quote lock is only bounded below); the depth is the sum of the open orders
+    // on the book
     let open = engine.open_orders(None);
-    let mut locked: Vec<(u32, i128, i128)> = Vec::new();
+    // (account, base, quote, quote exact)
+    let mut locked: Vec<(u32, i128, i128, bool)> = Vec::new();
     let mut bids: Vec<(i64, i64)> = Vec::new();
     let mut asks: Vec<(i64, i64)> = Vec::new();
-    let mut per_account: Vec<(u32, i64)> = Vec::new();
+    let mut per_account: Vec<(u32, i64, i64)> = Vec::new();
     for o in &open {
         let leaves = o.orig_qty - o.executed_qty - o.prevented_qty;
         assert!(
@@ -479,58 +561,87 @@ pub fn check_state(engine: &Engine, ledger: &Ledger, rules: &Rules, ctx: &dyn Fn
             ctx()
         );
         assert!(engine.is_open(o.order_id));
-        let (base, quote) = match o.side {
-            Side::Sell => (i128::from(leaves) * i128::from(rules.base_per_lot), 0),
-            Side::Buy => (
-                0,
-                i128::from(o.price) * i128::from(leaves) * i128::from(rules.quote_per_ticklot),
-            ),
+        let stop = is_stop_type(o.otype);
+        let market_stop = matches!(o.otype, OrderType::StopLoss | OrderType::TakeProfit);
+        assert!(
+            o.otype != OrderType::Market,
+            "a MARKET order stays open {o:?}; {}",
+            ctx()
+        );
+        // a market-type stop that is open waits; a stop-limit waits until its working time
+        let waiting = market_stop || (stop && o.working_time == -1);
+        let (base, quote, exact) = match o.side {
+            Side::Sell => (i128::from(leaves) * i128::from(rules.base_per_lot), 0, true),
+            Side::Buy => {
+                let at = if market_stop { o.stop_price } else { o.price };
+                (
+                    0,
+                    i128::from(at) * i128::from(leaves) * i128::from(rules.quote_per_ticklot),
+                    !(market_stop && o.stop_price == 0),
+                )
+            }
         };
         match locked.iter_mut().find(|e| e.0 == o.account) {
             Some(e) => {
                 e.1 += base;
                 e.2 += quote;
+                e.3 &= exact;
             }
-            None => locked.push((o.account, base, quote)),
+            None => locked.push((o.account, base, quote, exact)),
         }
         match per_account.iter_mut().find(|e| e.0 == o.account) {
-            Some(e) => e.1 += 1,
-            None => per_account.push((o.account, 1)),
+            Some(e) => {
+                e.1 += i64::from(!stop);
+                e.2 += i64::from(waiting);
+            }
+            None => per_account.push((o.account, i64::from(!stop), i64::from(waiting))),
         }
-        let side = if o.side == Side::Buy {
-            &mut bids
-        } else {
-            &mut asks
-        };
-        match side.iter_mut().find(|e| e.0 == o.price) {
-            Some(e) => e.1 += leaves,
-            None => side.push((o.price, leaves)),
+        if !waiting {
+            let side = if o.side == Side::Buy {
+                &mut bids
+            } else {
+                &mut asks
+            };
+            match side.iter_mut().find(|e| e.0 == o.price) {
+                Some(e) => e.1 += leaves,
+                None => side.push((o.price, leaves)),
+            }
         }
     }
     for name in ledger.accounts() {
         let id = ledger.find_account(name).unwrap();
-        let (base, quote) = locked
+        let (base, quote, exact) = locked
             .iter()
             .find(|e| e.0 == id)
-            .map_or((0, 0), |e| (e.1, e.2));
+            .map_or((0, 0, true), |e| (e.1, e.2, e.3));
         let (lb, lq) = (
             ledger.balance(name, BASE).locked,
             ledger.balance(name, QUOTE).locked,
         );
         assert!(
-            lb == base && lq == quote,
+            lb == base && (lq == quote || (!exact && lq >= quote)),
             "account {name} locks ({lb}, {lq}) but its open orders hold ({base}, {quote}); {}",
             ctx()
         );
     }
-    if let Some(max) = rules.max_num_orders {
-        for &(id, n) in &per_account {
+    for &(id, plain, waiting) in &per_account {
+        if let Some(max) = rules.max_num_orders {
             assert!(
-                n <= max,
-                "account {id} has {n} open orders > MAX_NUM_ORDERS {max}; {}",
+                plain <= max,
+                "account {id} has {plain} open orders > MAX_NUM_ORDERS {max}; {}",
                 ctx()
             );
         }
+        if let Some(max) = rules.max_num_algo_orders {
+            assert!(
+                waiting <= max,
+                "account {id} has {waiting} waiting stops > MAX_NUM_ALGO_ORDERS {max}; {}",
+                ctx()
+            );
+        }
+    }
+    if time_minus_one {
+        return;
     }
     bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
     asks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -564,17 +675,13 @@ fn refusal_in_list(index: u16, ctx: &dyn Fn() -> String) {
 
 /// Split an input into its configuration, structured requests and raw requests.
 pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Request)>>) {
-    let a = data.first().copied().unwrap_or(0);
-    let b = data.get(1).copied().unwrap_or(0);
-    let split = u16::from_le_bytes([
-        data.get(2).copied().unwrap_or(0),
-        data.get(3).copied().unwrap_or(0),
-    ]);
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let split = u16::from_le_bytes([byte(3), byte(4)]);
     let remap = split & 0x8000 != 0;
-    let rest = data.get(4..).unwrap_or(&[]);
+    let rest = data.get(5..).unwrap_or(&[]);
     let s = usize::from(split & 0x7FFF).min(rest.len());
     let (head, raw) = rest.split_at(s);
-    let config = Config::from_bytes(a, b);
+    let config = Config::from_bytes(byte(0), byte(1), byte(2));
 
     let batch = structured(head);
     // the structured requests survive the wire form exactly
@@ -606,17 +713,78 @@ pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Requ
     (config, batch, raw_batch)
 }
 
-/// The whole check of one input.
-pub fn check(data: &[u8]) {
-    let (config, mut batch, raw_batch) = parse(data);
-    if let Some(raw) = raw_batch {
-        batch.extend(raw);
-    }
-    run(&config, &batch);
+/// What the runs met, for judging coverage (the stable runner's `--stats`).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub requests: u64,
+    pub raw_decoded: u64,
+    pub raw_requests: u64,
+    /// answers by (outcome, status or refusal name)
+    pub answers: std::collections::BTreeMap<String, u64>,
+    /// log lines by (execution type, status)
+    pub events: std::collections::BTreeMap<String, u64>,
 }
 
-/// Run a batch three ways and check everything.
-pub fn run(config: &Config, batch: &[(i64, Request)]) {
+impl Stats {
+    pub fn merge(&mut self, other: &Stats) {
+        self.requests += other.requests;
+        self.raw_decoded += other.raw_decoded;
+        self.raw_requests += other.raw_requests;
+        for (k, v) in &other.answers {
+            *self.answers.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, v) in &other.events {
+            *self.events.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+}
+
+/// The whole check of one input.
+pub fn check(data: &[u8]) {
+    check_stats(data);
+}
+
+/// The whole check of one input, and what it met.
+pub fn check_stats(data: &[u8]) -> Stats {
+    let (config, mut batch, raw_batch) = parse(data);
+    let mut stats = Stats::default();
+    if let Some(raw) = raw_batch {
+        stats.raw_decoded = 1;
+        stats.raw_requests = raw.len() as u64;
+        batch.extend(raw);
+    }
+    stats.requests = batch.len() as u64;
+    let (results, log) = run(&config, &batch);
+    let statuses = _native::engine::Status::ALL;
+    for r in results.chunks(RESULT_SIZE) {
+        let key = if r[0] == 1 {
+            let index = usize::from(u16::from_le_bytes([r[2], r[3]]));
+            format!("refused {:?}", REFUSALS.get(index))
+        } else {
+            let kind = if u32::from_le_bytes([r[4], r[5], r[6], r[7]]) > 1 {
+                "several reports"
+            } else {
+                "one report"
+            };
+            format!("accepted {:?} {kind}", statuses.get(usize::from(r[1])))
+        };
+        *stats.answers.entry(key).or_insert(0) += 1;
+    }
+    for line in log.lines() {
+        let fields: Vec<&str> = line.split('|').collect();
+        let key = format!(
+            "{} {} {}",
+            fields.get(18).unwrap_or(&"?"),
+            fields.get(5).unwrap_or(&"?"),
+            fields.get(19).unwrap_or(&"?")
+        );
+        *stats.events.entry(key).or_insert(0) += 1;
+    }
+    stats
+}
+
+/// Run a batch three ways and check everything; B's answers and log.
+pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
     let rules = &config.rules;
 
     // A: one request at a time, invariants after each
@@ -625,6 +793,7 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) {
     let initial = engine_a.state_digest(&ledger_a, "TRADING");
     let mut results_a: Vec<u8> = Vec::new();
     let mut last_order_id = 0i64;
+    let mut time_minus_one = false;
     for (i, one) in batch.iter().enumerate() {
         let ctx = || format!("after request {i} {one:?}");
         let before = engine_a.state_digest(&ledger_a, "TRADING");
@@ -689,39 +858,43 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) {
                 }
             }
         }
-        check_state(&engine_a, &ledger_a, rules, &ctx);
+        time_minus_one |= one.0 == -1;
+        check_state(&engine_a, &ledger_a, rules, time_minus_one, &ctx);
     }
     let digest_a = engine_a.state_digest(&ledger_a, "TRADING");
 
     // B: the whole batch at once with the event log
-    let plain: Vec<(i64, Request)> = batch.iter().filter(|(_, r)| !is_stop(r)).cloned().collect();
     let mut ledger_b = config.ledger();
     let mut engine_b = config.engine(&mut ledger_b);
     let mut results_b = Vec::new();
     let mut log = String::new();
-    if plain.len() != batch.len() {
-        let answer = engine_b.run_batch(&mut ledger_b, batch, &mut results_b, Some(&mut log));
-        assert_eq!(answer, Err(Refusal::Unsupported("stop orders")));
+    let mut todo: Vec<(i64, Request)> = batch.to_vec();
+    let answer = engine_b.run_batch(&mut ledger_b, &todo, &mut results_b, Some(&mut log));
+    if let Err(refusal) = answer {
+        // an engine that does not serve stops refuses the batch whole, changing nothing
+        assert_eq!(refusal, Refusal::Unsupported("stop orders"));
+        assert!(todo.iter().any(|(_, r)| is_stop(r)));
         assert!(results_b.is_empty() && log.is_empty());
         assert_eq!(
             engine_b.state_digest(&ledger_b, "TRADING"),
             initial,
             "a batch refused whole changed the state"
         );
+        todo.retain(|(_, r)| !is_stop(r));
+        engine_b
+            .run_batch(&mut ledger_b, &todo, &mut results_b, Some(&mut log))
+            .expect("a batch without stop orders runs");
     }
-    engine_b
-        .run_batch(&mut ledger_b, &plain, &mut results_b, Some(&mut log))
-        .expect("a batch without stop orders runs");
     let ctx = || "after the whole batch".to_owned();
-    check_state(&engine_b, &ledger_b, rules, &ctx);
+    check_state(&engine_b, &ledger_b, rules, time_minus_one, &ctx);
 
     // C: again, without the log
     let mut ledger_c = config.ledger();
     let mut engine_c = config.engine(&mut ledger_c);
     let mut results_c = Vec::new();
     engine_c
-        .run_batch(&mut ledger_c, &plain, &mut results_c, None)
-        .expect("a batch without stop orders runs");
+        .run_batch(&mut ledger_c, &todo, &mut results_c, None)
+        .expect("the batch B ran runs");
 
     assert_eq!(results_a, results_b, "one at a time vs the whole batch: answers differ");
     assert_eq!(results_b, results_c, "the same batch twice: answers differ");
@@ -737,4 +910,5 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) {
         .map(|r| u32::from_le_bytes([r[4], r[5], r[6], r[7]]) as usize)
         .sum();
     assert_eq!(log.lines().count(), reports, "one log line per report");
+    (results_b, log)
 }

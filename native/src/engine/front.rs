@@ -212,7 +212,7 @@ impl Engine {
             self.release(ledger, r);
             self.remember(r);
         }
-        if !self.trade_prices.is_empty() {
+        if !self.trade_prices.is_empty() || !self.ended_legs.is_empty() {
             self.drain(ledger, now, &mut out);
         }
         self.finish(r, now, out)
@@ -251,8 +251,14 @@ impl Engine {
             }
             _ => {}
         }
-        let (leaves, side, price, order_id, owner) =
-            (o.leaves, o.side, o.price, o.order_id, o.account);
+        let (leaves, side, price, order_id, owner, list_id) =
+            (o.leaves, o.side, o.price, o.order_id, o.account, o.list_id);
+        if list_id >= 0 {
+            let mut out = Vec::new();
+            self.cancel_list_legs(ledger, list_id, new_cid, now, &mut out);
+            self.drain(ledger, now, &mut out);
+            return Ok(self.finish(r, now, out));
+        }
         self.end(r, Status::Canceled);
         if self.is_parked(order_id) {
             self.unpark(order_id);
@@ -269,7 +275,7 @@ impl Engine {
     }
 
     /// Take an ended order's `leaves` off its book level.
-    fn unlink(&mut self, side: Side, price: i64, leaves: i64) {
+    pub(super) fn unlink(&mut self, side: Side, price: i64, leaves: i64) {
         let slab = &self.slab;
         let book = match side {
             Side::Buy => &mut self.bids,
@@ -298,6 +304,9 @@ impl Engine {
         }
         let mut acks = Vec::with_capacity(ids.len());
         for order_id in ids {
+            if !self.is_open(order_id) {
+                continue; // a list leg, cancelled with an earlier leg's list
+            }
             let req = CancelRequest {
                 account: account.to_owned(),
                 order_id: Some(order_id),
@@ -364,8 +373,28 @@ impl Engine {
         if cid != old_cid && self.client_id_taken(account, &cid) {
             return Err(Refusal::Error("AMEND_DUPLICATE"));
         }
+        let list_id = o.list_id;
         let mut out = Vec::with_capacity(1);
-        self.amend_order(ledger, r, new_qty, cid, now, &mut out);
+        self.amend_order(ledger, r, new_qty, cid.clone(), now, &mut out);
+        if list_id >= 0 {
+            if let Some(lst) = self.lists.get(&list_id) {
+                if lst.oco.contains(&r) && !lst.oco_done {
+                    for sibling in lst.oco.clone() {
+                        let s = self.order(sibling);
+                        if sibling != r && self.is_open(s.order_id) {
+                            let same = s.client_order_id.clone();
+                            self.amend_order(ledger, sibling, new_qty, same, now, &mut out);
+                        }
+                    }
+                }
+                if cid != old_cid {
+                    self.list_event(list_id, now, Some(super::ListStatusType::Updated));
+                }
+                if !self.ended_legs.is_empty() {
+                    self.drain(ledger, now, &mut out);
+                }
+            }
+        }
         Ok(self.finish(r, now, out))
     }
 
@@ -385,6 +414,7 @@ impl Engine {
         let (side, price, leaves, order_id, owner) =
             (o.side, o.price, o.leaves, o.order_id, o.account);
         let parked = self.is_parked(order_id);
+        let pending = self.order(r).status == Status::PendingNew;
         let working = leaves > cut;
         if working {
             if parked {
@@ -401,7 +431,8 @@ impl Engine {
                 let b = ledger.get_mut(bal);
                 b.locked -= freed;
                 b.free += freed;
-            } else {
+            } else if !pending {
+                // a PENDING_NEW leg has no lock and no place in the book
                 if let Some(level) = self.book(side).level_mut(price) {
                     level.qty -= cut;
                 }
@@ -429,7 +460,7 @@ impl Engine {
         self.seq += 1;
         let mut report = self.report(r, ExecType::Replaced, now);
         report.orig_client_order_id = Some(old_cid);
-        report.is_working = working && !parked;
+        report.is_working = working && !parked && !pending;
         out.push(report);
     }
 }

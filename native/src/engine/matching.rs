@@ -233,6 +233,10 @@ impl Engine {
                 report.is_maker = true;
                 report.is_working = !maker_done;
                 out.push(report);
+                let m = self.order(maker);
+                if m.list_id >= 0 && m.cum_qty == fill {
+                    self.oco_activated(ledger, maker, now, out);
+                }
             }
             let mut empty = true;
             if let Some(level) = self.book(opposite).level_mut(price) {

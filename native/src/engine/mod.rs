@@ -19,6 +19,7 @@ mod batch;
 mod checks;
 mod contingent;
 mod front;
+mod lists;
 mod matching;
 mod orderstate;
 
@@ -34,7 +35,9 @@ use crate::money::MoneyError;
 use crate::stops::StopBook;
 
 pub use batch::{BatchError, RESULT_SIZE, Request, decode, refusal_index};
+pub use contingent::{CancelListRequest, OcoRequest, OtoRequest};
 pub use front::{AmendRequest, CancelRequest, NewRequest};
+pub use lists::{ListEvent, check_oco_legs, check_oco_prices, level};
 
 macro_rules! names {
     ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
@@ -105,6 +108,14 @@ names!(Stp {
     Decrement = "DECREMENT",
     Transfer = "TRANSFER",
 });
+names!(Contingency { Oco = "OCO", Oto = "OTO" });
+names!(ListStatusType {
+    Response = "RESPONSE",
+    ExecStarted = "EXEC_STARTED",
+    Updated = "UPDATED",
+    AllDone = "ALL_DONE",
+});
+names!(ListOrderStatus { Executing = "EXECUTING", AllDone = "ALL_DONE", Reject = "REJECT" });
 names!(Restriction { OnlyNew = "ONLY_NEW", OnlyPartial = "ONLY_PARTIALLY_FILLED" });
 
 /// What self-trade prevention compares: the account, or its tradeGroupId.
@@ -161,6 +172,9 @@ pub struct Rules {
     pub max_num_orders: Option<i64>,
     pub max_num_amends: Option<i64>,
     pub max_num_algo_orders: Option<i64>,
+    pub max_num_order_lists: Option<i64>,
+    pub oco_allowed: bool,
+    pub oto_allowed: bool,
     /// TRAILING_DELTA (min, max) basis points of a stop above the market, and below it.
     pub trailing_above: Option<(i64, i64)>,
     pub trailing_below: Option<(i64, i64)>,
@@ -265,6 +279,20 @@ pub struct Ack {
     pub cum_quote: i128,
     pub transact_time: i64,
     pub reports: Vec<Report>,
+    pub list_statuses: Vec<ListEvent>,
+}
+
+/// The answer to an order-list request (`bot4.core.results.ListAck`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListAck {
+    pub list_id: i64,
+    pub client_id: Arc<str>,
+    pub contingency: Contingency,
+    pub status: ListOrderStatus,
+    pub orders: Vec<OrderView>,
+    pub transact_time: i64,
+    pub reports: Vec<Report>,
+    pub list_statuses: Vec<ListEvent>,
 }
 
 /// An order as a query returns it (`bot4.core.orders.OrderView`).
@@ -339,6 +367,14 @@ pub struct Engine {
     trade_prices: Vec<i64>,
     /// Stops a price triggered that have not been activated yet.
     firing: rustc_hash::FxHashSet<i64>,
+    /// Open order lists by id, their ids by the account's list client id, the list legs
+    /// that ended (for `settle_lists`) and the list events of the request in progress.
+    lists: BTreeMap<i64, lists::OrderList>,
+    list_by_client: HashMap<(AccountId, Arc<str>), i64>,
+    ended_legs: VecDeque<OrderRef>,
+    list_events: Vec<lists::ListEvent>,
+    /// Lists that ended in the request in progress (its answer still shows them).
+    closed: Vec<lists::OrderList>,
     band_ref: Option<(i128, i128)>,
     bid_band: (i128, i128),
     ask_band: (i128, i128),
@@ -373,6 +409,28 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal::Call("filter_failure", "MAX_NUM_ALGO_ORDERS"),
     Refusal::Call("filter_failure", "TRAILING_DELTA"),
     Refusal::Error("WOULD_TRIGGER"),
+    Refusal::Call("filter_failure", "MAX_NUM_ORDER_LISTS"),
+    Refusal::Error("DUPLICATE_LIST"),
+    Refusal::Error("UNKNOWN_LIST"),
+    Refusal::Error("BAD_PRICES"),
+    Refusal::Error("OCO_TYPE_REJECTED"),
+    Refusal::Error("BOTH_CANNOT_BE_LIMIT"),
+    Refusal::Error("BUY_LIMIT_MUST_BE_BELOW"),
+    Refusal::Error("SELL_LIMIT_MUST_BE_ABOVE"),
+    Refusal::Error("BUY_STOP_MUST_BE_ABOVE"),
+    Refusal::Error("SELL_STOP_MUST_BE_BELOW"),
+    Refusal::Error("BUY_PROFIT_MUST_BE_BELOW"),
+    Refusal::Error("SELL_PROFIT_MUST_BE_ABOVE"),
+    Refusal::Error("WORKING_TYPE_REJECTED"),
+    Refusal::Error("PENDING_QUOTE_QTY"),
+    Refusal::Call("not_supported", "OCO orders"),
+    Refusal::Call("not_supported", "OTO orders"),
+    Refusal::Call("not_supported", "OTOCO orders"),
+    Refusal::Call("invalid_parameter", "account"),
+    Refusal::Call("invalid_parameter", "orderListId"),
+    Refusal::Call("invalid_parameter", "listClientOrderId"),
+    Refusal::Call("illegal_client_id", "listClientOrderId"),
+    Refusal::Call2("one_of_params", "orderListId", "listClientOrderId"),
     Refusal::Call("liquidity_below_min", "LOT_SIZE"),
     Refusal::Call("liquidity_below_min", "MARKET_LOT_SIZE"),
     Refusal::Call("illegal_client_id", "newClientOrderId"),

@@ -98,6 +98,11 @@ impl Engine {
             parked_count: 0,
             algo_count: HashMap::default(),
             trade_prices: Vec::new(),
+            lists: BTreeMap::new(),
+            list_by_client: HashMap::default(),
+            ended_legs: VecDeque::new(),
+            list_events: Vec::new(),
+            closed: Vec::new(),
             firing: rustc_hash::FxHashSet::default(),
             band_ref: None,
             bid_band: (0, 0),
@@ -171,6 +176,10 @@ impl Engine {
 
     /// Forget an order that has left the book.
     pub(super) fn retire(&mut self, r: OrderRef) {
+        let o = self.slab.get(r);
+        if o.list_id >= 0 {
+            self.ended_legs.push_back(r);
+        }
         let o = self.slab.get(r);
         let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
         if let Some((reg, _)) = self.open_ids.remove(&id) {
@@ -388,7 +397,7 @@ impl Engine {
             .collect()
     }
 
-    fn view(&self, r: OrderRef) -> OrderView {
+    pub(super) fn view(&self, r: OrderRef) -> OrderView {
         let o = self.slab.get(r);
         OrderView {
             order_id: o.order_id,
@@ -501,6 +510,23 @@ impl Engine {
                 o.locked
             ));
         }
+        for lst in self.lists.values() {
+            let legs: Vec<String> = lst
+                .orders
+                .iter()
+                .map(|&r| {
+                    let o = self.slab.get(r);
+                    format!("{}:{}", o.order_id, o.status.text())
+                })
+                .collect();
+            h.update(format!(
+                "list|{}|{}|{}|{}\n",
+                lst.list_id,
+                lst.client_id,
+                if lst.oco_done { "True" } else { "False" },
+                legs.join(",")
+            ));
+        }
         h.update(avg_price_repr(&self.avg_price));
         h.update(ledger.digest());
         hex(&h.finalize())
@@ -578,9 +604,12 @@ impl Engine {
         report
     }
 
-    pub(super) fn finish(&self, r: OrderRef, now: i64, reports: Vec<Report>) -> Ack {
+    pub(super) fn finish(&mut self, r: OrderRef, now: i64, reports: Vec<Report>) -> Ack {
+        let list_statuses = std::mem::take(&mut self.list_events);
+        self.closed.clear();
         let o = self.slab.get(r);
         Ack {
+            list_statuses,
             order_id: o.order_id,
             client_order_id: o.client_order_id.clone(),
             status: o.status,
