@@ -88,7 +88,7 @@ class _Flow:
     def step(self, now: int, stats: SymbolStats, on_reject: Callable[[VenueError], None]) -> None:
         rng, inst = self.rng, self.inst
         self.mid = max(inst.min_price + 20, self.mid + rng.choice((-1, 0, 0, 1)))
-        last = self.engine.avg_price.last
+        last = self.engine.last_price()
         if last is not None and rng.random() < 0.05:
             self.mid += (last - self.mid) // 4  # drift toward trades
         roll = rng.random()
@@ -228,7 +228,7 @@ def simulate(
     books = {}
     for symbol, engine in venue.engines.items():
         tick = engine.instrument.tick
-        last = engine.avg_price.last
+        last = engine.last_price()
         books[symbol] = tuple(
             "-" if t is None else format_units(t, tick, 2)
             for t in (engine.best_bid(), engine.best_ask(), last)

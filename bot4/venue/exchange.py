@@ -25,9 +25,11 @@ from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack, ListAck
+from bot4.venue.backends import DEFAULT_BACKEND, Backend, check_backend, new_engine, new_ledger
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
+from bot4.venue.native import NativeEngine
 from bot4.venue.requests import (
     parse_amend,
     parse_cancel,
@@ -62,13 +64,17 @@ class Venue:
         on_events: EventSink | None = None,
         fees: FeeSchedule | None = None,
         exchange_filters: Iterable[ExchangeFilter] = (),
+        backend: Backend = DEFAULT_BACKEND,
     ) -> None:
         """`fees` is the commission schedule (VIP tiers, BNB discount); without one every
         account pays each symbol's makerCommission/takerCommission. `exchange_filters` are
-        exchangeInfo's exchangeFilters, counted per account over every symbol."""
-        self.ledger = Ledger()
+        exchangeInfo's exchangeFilters, counted per account over every symbol. `backend`
+        picks the engines' implementation ("python" or "native", `bot4.venue.backends`)."""
+        self.backend = check_backend(backend)
+        self.ledger = new_ledger(self.backend)
         self.exchange = ExchangeLimits.from_filters(exchange_filters)
-        self.fees = FeeBook(fees, self.ledger)
+        python_ledger = self.ledger if isinstance(self.ledger, Ledger) else None
+        self.fees = FeeBook(fees, python_ledger)
         self.instruments = dict(instruments)
         self._asset_units: dict[str, Decimal] = {}
         if fees is not None:
@@ -84,10 +90,11 @@ class Venue:
                         f"{inst.symbol}: {asset} precision {unit} disagrees with {known}"
                     )
         refs = reference_prices or {}
-        self.engines = {
-            name: MatchingEngine(
+        self.engines: dict[str, MatchingEngine | NativeEngine] = {
+            name: new_engine(
                 inst,
                 self.ledger,
+                backend=self.backend,
                 reference_price=refs.get(name),
                 on_events=on_events,
                 fees=self.fees,
@@ -98,7 +105,7 @@ class Venue:
 
     # ------------------------------------------------------------------ engine units
 
-    def engine(self, symbol: str) -> MatchingEngine | VenueError:
+    def engine(self, symbol: str) -> MatchingEngine | NativeEngine | VenueError:
         engine = self.engines.get(symbol) if isinstance(symbol, str) else None
         return errors.BAD_SYMBOL if engine is None else engine
 
@@ -152,7 +159,7 @@ class Venue:
         self,
         params: Mapping[str, object],
         parse: Callable[[Instrument], Q | VenueError],
-        call: Callable[[MatchingEngine, Q], R | VenueError],
+        call: Callable[[MatchingEngine | NativeEngine, Q], R | VenueError],
         render: Callable[[Instrument, R], dict[str, Any]],
     ) -> dict[str, Any]:
         """One REST call: route by `symbol`, parse, run, render; any error as the venue's JSON."""

@@ -328,11 +328,13 @@ class FeeBook:
         )
 
     def digest(self) -> str:
-        """A hash of the tier state: day, levels, switches and today's volume per ref."""
+        """A hash of the tier state: day, levels, switches and today's volume per ref (a book
+        without a schedule has no tier state: its refs, all level 0 with no volume, which
+        only say who traded where, are left out)."""
         h = hashlib.sha256()
         h.update(f"{self.day}|{sorted(self._levels.items())}|{sorted(self._pinned.items())}|"
                  f"{sorted(self._pay_bnb)}\n".encode())  # fmt: skip
-        for account in sorted(self._refs):
+        for account in sorted(self._refs) if self.schedule is not None else ():
             for ref in self._refs[account]:
                 h.update(f"{account}|{ref.instrument.symbol}|{ref.level}|{ref.volume}\n".encode())
         return h.hexdigest()

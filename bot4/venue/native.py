@@ -5,9 +5,9 @@ request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for every orde
 in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty, stop-loss and take-profit,
 plain, limit and trailing, with their cascades), cancel, cancel-all, amend keep-priority,
 cancel-replace, order lists (OCO, OTO, OTOCO, their cancels and amending their legs), the
-six STP modes and the symbol's own commission rates. What it does not serve yet (fee
-schedules, exchange filters) raises NotImplementedError: the Python engine
-(`backend="python"`) serves those. The request's shape
+six STP modes, the exchange filters and the symbol's own commission rates. What it does
+not serve yet (fee schedules: VIP tiers, BNB payment, tax and special commission) raises
+NotImplementedError: the Python engine (`backend="python"`) serves those. The request's shape
 is checked natively in the order of `check_shape`, then the filters in the venue's order.
 """
 
@@ -39,6 +39,8 @@ from bot4.core.orders import (
 )
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import decode_results, refusal
+from bot4.venue.feebook import FeeBook
+from bot4.venue.limits import ExchangeLimits
 from bot4.venue.rules import (
     CLIENT_ID_RE,
     EventSink,
@@ -155,17 +157,24 @@ class NativeEngine:
         reference_price: int | None = None,
         history: int = 10_000,
         on_events: EventSink | None = None,
-        fees: object = None,
-        exchange: object = None,
+        fees: FeeBook | None = None,
+        exchange: ExchangeLimits | None = None,
     ) -> None:
-        if fees is not None or exchange is not None:
+        """As `MatchingEngine`: `fees` may be the venue's fee book when it has no schedule
+        (every account pays the symbol's rates); `exchange` holds the venue's exchange
+        filters, whose counts the native ledger keeps for all its engines."""
+        if fees is not None and fees.schedule is not None:
             raise NotImplementedError(
-                'the native engine does not serve fee schedules or exchange filters yet: '
+                'the native engine does not serve fee schedules (VIP tiers, BNB) yet: '
                 'use backend="python"'
             )
         self.instrument = instrument
         self.ledger = ledger if ledger is not None else NativeLedger()
         self.history = history
+        if exchange is not None:
+            self.ledger.core.set_exchange_limits(
+                exchange.max_orders, exchange.max_algo, exchange.max_lists
+            )
         self._core = _Engine(
             self.ledger.core,
             rules(instrument),

@@ -169,6 +169,10 @@ class OrderState:
     def best_bid(self) -> int | None:
         return self.bids.best()
 
+    def last_price(self) -> int | None:
+        """The last trade price in ticks (or the reference price before any trade)."""
+        return self.avg_price.last
+
     def best_ask(self) -> int | None:
         return self.asks.best()
 

@@ -13,6 +13,7 @@ from bot4.core.instruments import Instrument
 from bot4.core.money import format_units
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.engine import MatchingEngine
+from bot4.venue.native import NativeEngine
 
 
 def rates_text(rates: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def rates_text(rates: dict[str, Any]) -> dict[str, Any]:
 
 
 def amend_response(
-    inst: Instrument, ack: Ack, engine: MatchingEngine | None = None
+    inst: Instrument, ack: Ack, engine: MatchingEngine | NativeEngine | None = None
 ) -> dict[str, Any]:
     """The venue's amend keep-priority response; with `listStatus` for an order-list leg."""
     report = next(r for r in ack.reports if r.order_id == ack.order_id)

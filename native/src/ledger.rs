@@ -73,6 +73,70 @@ pub struct Ledger {
     balance_ids: HashMap<(AccountId, AssetId), BalanceId>,
     owners: Vec<(AccountId, AssetId)>,
     fees: Vec<Option<i128>>,
+    /// The venue's exchange filters and each account's open counts over all its symbols.
+    pub exchange: Option<ExchangeLimits>,
+}
+
+/// What one account has open on the whole exchange.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OpenCounts {
+    pub orders: i64,
+    pub algo: i64,
+    pub lists: i64,
+}
+
+/// exchangeInfo's exchangeFilters (`bot4/venue/limits.py`): EXCHANGE_MAX_NUM_ORDERS,
+/// EXCHANGE_MAX_NUM_ALGO_ORDERS and EXCHANGE_MAX_NUM_ORDER_LISTS per account.
+#[derive(Debug, Default, Clone)]
+pub struct ExchangeLimits {
+    pub max_orders: Option<i64>,
+    pub max_algo: Option<i64>,
+    pub max_lists: Option<i64>,
+    counts: HashMap<AccountId, OpenCounts>,
+}
+
+impl ExchangeLimits {
+    pub fn new(max_orders: Option<i64>, max_algo: Option<i64>, max_lists: Option<i64>) -> Self {
+        Self {
+            max_orders,
+            max_algo,
+            max_lists,
+            counts: HashMap::default(),
+        }
+    }
+
+    pub fn counts(&self, account: AccountId) -> OpenCounts {
+        self.counts.get(&account).copied().unwrap_or_default()
+    }
+
+    /// The name of the first filter that `more` would break, if any.
+    pub fn check(&self, account: AccountId, more: OpenCounts) -> Option<&'static str> {
+        let now = self.counts(account);
+        let over = |more: i64, have: i64, limit: Option<i64>| {
+            more != 0 && limit.is_some_and(|l| have + more > l)
+        };
+        if over(more.orders, now.orders, self.max_orders) {
+            return Some("EXCHANGE_MAX_NUM_ORDERS");
+        }
+        if over(more.algo, now.algo, self.max_algo) {
+            return Some("EXCHANGE_MAX_NUM_ALGO_ORDERS");
+        }
+        if over(more.lists, now.lists, self.max_lists) {
+            return Some("EXCHANGE_MAX_NUM_ORDER_LISTS");
+        }
+        None
+    }
+
+    /// Count what opened (positive) or ended (negative).
+    pub fn add(&mut self, account: AccountId, change: OpenCounts) {
+        let c = self.counts.entry(account).or_default();
+        c.orders += change.orders;
+        c.algo += change.algo;
+        c.lists += change.lists;
+        if *c == OpenCounts::default() {
+            self.counts.remove(&account);
+        }
+    }
 }
 
 impl Ledger {
@@ -209,6 +273,41 @@ impl Ledger {
         let id = self.balance_id(acc, ass);
         self.balances[id as usize].free -= units;
         Ok(())
+    }
+
+    /// Count an account's opened (positive) or ended (negative) orders, algo orders and
+    /// lists against the exchange filters, if the venue has any.
+    pub fn count_open(&mut self, account: AccountId, orders: i64, algo: i64, lists: i64) {
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.add(
+                account,
+                OpenCounts {
+                    orders,
+                    algo,
+                    lists,
+                },
+            );
+        }
+    }
+
+    /// The exchange filter that opening this much more would break, if any.
+    pub fn exchange_refusal(
+        &self,
+        account: AccountId,
+        orders: i64,
+        algo: i64,
+        lists: i64,
+    ) -> Option<&'static str> {
+        self.exchange.as_ref().and_then(|ex| {
+            ex.check(
+                account,
+                OpenCounts {
+                    orders,
+                    algo,
+                    lists,
+                },
+            )
+        })
     }
 
     /// Add collected commission (the asset appears in the fee table even when 0).

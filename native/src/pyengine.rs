@@ -18,7 +18,7 @@ use crate::engine::{
     OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
     check_oco_legs, check_oco_prices, decode, level,
 };
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{ExchangeLimits, Ledger, LedgerError};
 
 /// (price, quantity) per level, best first.
 type Levels = Vec<(i64, i64)>;
@@ -123,6 +123,23 @@ impl PyLedger {
 
     fn digest(&self) -> String {
         self.inner.digest()
+    }
+
+    /// The venue's exchange filters (None: no limit), shared by every engine on this ledger.
+    #[pyo3(signature = (max_orders=None, max_algo=None, max_lists=None))]
+    fn set_exchange_limits(
+        &mut self,
+        max_orders: Option<i64>,
+        max_algo: Option<i64>,
+        max_lists: Option<i64>,
+    ) {
+        // the engines of one venue all pass the same limits: keep the counts they share
+        let keep = self.inner.exchange.as_ref().is_some_and(|e| {
+            (e.max_orders, e.max_algo, e.max_lists) == (max_orders, max_algo, max_lists)
+        });
+        if !keep {
+            self.inner.exchange = Some(ExchangeLimits::new(max_orders, max_algo, max_lists));
+        }
     }
 }
 

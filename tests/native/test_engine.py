@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 
 from bot4._native import refusal_names
+from bot4.api import ROOT
 from bot4.core import errors
 from bot4.core.enums import (
     CancelReplaceMode,
@@ -31,7 +32,14 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import encode
-from bot4.core.filters import MaxNumAlgoOrders, TrailingDelta
+from bot4.core.fees import load_fees
+from bot4.core.filters import (
+    ExchangeMaxNumAlgoOrders,
+    ExchangeMaxNumOrderLists,
+    ExchangeMaxNumOrders,
+    MaxNumAlgoOrders,
+    TrailingDelta,
+)
 from bot4.core.instruments import Instrument, SymbolSpec
 from bot4.core.orders import (
     AmendOrder,
@@ -47,9 +55,9 @@ from bot4.core.orders import (
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import refusal
 from bot4.venue.engine import MatchingEngine
+from bot4.venue.exchange import Venue
 from bot4.venue.native import NativeEngine, NativeLedger
 from bot4.venue.stops import fires_on_rise
-from tests.conftest import simple_spec
 from tests.support.streams import (
     BTC,
     MARKETS,
@@ -368,15 +376,14 @@ def test_bad_cancels_and_amends_are_refused_alike(op: str, req: object) -> None:
     assert isinstance(pair.run(op, req, now_of(1)), VenueError)
 
 
-def test_what_the_native_engine_does_not_serve_yet_raises_and_changes_nothing() -> None:
-    spec = simple_spec(orderTypes=list(OrderType), ocoAllowed=True)
-    ledger = NativeLedger()
-    ledger.deposit("alice", "TEST", 10**9)
-    engine = NativeEngine(Instrument.compile(spec), ledger)
-    before = engine.state_digest()
+def test_a_fee_schedule_is_what_the_native_engine_does_not_serve_yet() -> None:
+    schedule = load_fees(ROOT / "configs" / "fees.toml")
     with pytest.raises(NotImplementedError, match="fee schedules"):
-        NativeEngine(BTC.instrument, NativeLedger(), fees=object())
-    assert engine.state_digest() == before
+        Venue({"BTCUSDT": BTC.instrument}, fees=schedule, backend="native")
+    venue = Venue({"BTCUSDT": BTC.instrument}, backend="native")  # flat rates: served
+    assert isinstance(venue.engines["BTCUSDT"], NativeEngine)
+    with pytest.raises(ValueError, match="unknown engine backend"):
+        Venue({"BTCUSDT": BTC.instrument}, backend="rust")  # type: ignore[arg-type]
 
 
 def test_the_native_ledger_answers_as_the_python_one() -> None:
@@ -396,3 +403,51 @@ def test_the_native_ledger_answers_as_the_python_one() -> None:
     assert ledger.accounts() == ["a", "b"] == sorted(ledger.known)
     assert ledger.trade_groups == {"a": 3} and ledger.fees == {}
     assert list(ledger.items()) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_venues_with_exchange_filters_agree_over_two_symbols(seed: int) -> None:
+    """EXCHANGE_MAX_NUM_ORDERS / _ALGO_ORDERS / _ORDER_LISTS count an account over every
+    symbol of a venue: both backends refuse the same requests across two symbols that share
+    the quote asset, and end in the same venue digest."""
+    markets = {m.instrument.symbol: m for m in STOP_MARKETS[:2]}
+    filters = [
+        ExchangeMaxNumOrders(filterType="EXCHANGE_MAX_NUM_ORDERS", maxNumOrders=7),
+        ExchangeMaxNumAlgoOrders(filterType="EXCHANGE_MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders=3),
+        ExchangeMaxNumOrderLists(filterType="EXCHANGE_MAX_NUM_ORDER_LISTS", maxNumOrderLists=1),
+    ]
+    venues = [
+        Venue({s: m.instrument for s, m in markets.items()}, exchange_filters=filters,
+              backend=backend)
+        for backend in ("python", "native")
+    ]  # fmt: skip
+    accounts = ("alice", "bob")
+    for venue in venues:
+        for market in markets.values():
+            for account in accounts:
+                base, quote = market.rich()
+                venue.ledger.deposit(account, market.instrument.base, base)
+                venue.ledger.deposit(account, market.instrument.quote, quote)
+    rng = random.Random(seed)
+    refused = 0
+    for i in range(400):
+        symbol = rng.choice(sorted(markets))
+        market = markets[symbol]
+        python, native = (v.engines[symbol] for v in venues)
+        roll = rng.random()
+        if roll < 0.4:
+            price = market.mid + rng.randint(-market.band, market.band)
+            op, req = "submit", NewOrder(rng.choice(accounts), rng.choice((Side.BUY, Side.SELL)),
+                                         OrderType.LIMIT, rng.randint(1, 5), price,
+                                         TimeInForce.GTC)  # fmt: skip
+        elif roll < 0.6:
+            op, req = "submit", _stop(rng, python, accounts, market.mid)
+        elif roll < 0.75:
+            op, req = _list(rng, python, accounts, market.mid)
+        else:
+            op, req = "cancel_all", rng.choice(accounts)
+        a, b = getattr(python, op)(req, now_of(i)), getattr(native, op)(req, now_of(i))
+        assert _log(a) == _log(b), (i, op, req)
+        refused += isinstance(a, VenueError) and "EXCHANGE_MAX" in a.msg
+    assert venues[0].state_digest() == venues[1].state_digest()
+    assert refused > 5

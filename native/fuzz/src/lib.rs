@@ -37,7 +37,11 @@ const ACCOUNTS: [&str; 8] = ["a", "a", "b", "b", "c", "c", "e", "d"];
 const FUNDS: [(&str, i128, i128); 3] = [
     ("a", 50_000_000, 1_000_000_000),
     ("b", 5_000_000, 50_000_000),
-    ("c", 1_000_000_000_000_000_000, 1_000_000_000_000_000_000_000_000_000),
+    (
+        "c",
+        1_000_000_000_000_000_000,
+        1_000_000_000_000_000_000_000_000_000,
+    ),
 ];
 /// Client ids: valid, an amended-looking one, empty, illegal, too long (and, in `cid`, the
 /// engine's own `bot4-N`).
@@ -94,7 +98,10 @@ impl Config {
                 Some("PERCENT_PRICE_BY_SIDE"),
                 [(11, 10), (1, 5), (5, 1), (9, 10)],
             ),
-            _ => (Some("PERCENT_PRICE"), [(21, 20), (19, 20), (21, 20), (19, 20)]),
+            _ => (
+                Some("PERCENT_PRICE"),
+                [(21, 20), (19, 20), (21, 20), (19, 20)],
+            ),
         };
         let market = b & 0x10 != 0;
         let (maker_rate, taker_rate) = if b & 0x40 != 0 {
@@ -131,6 +138,10 @@ impl Config {
             max_num_orders: (b & 4 != 0).then_some(5),
             max_num_amends: (b & 8 != 0).then_some(2),
             max_num_algo_orders: (c & 2 != 0).then_some(3),
+            // order lists do not come through the batch path
+            max_num_order_lists: None,
+            oco_allowed: true,
+            oto_allowed: true,
             trailing_above: (c & 1 != 0).then_some((10, 2_000)),
             trailing_below: (c & 1 != 0).then_some((10, 2_000)),
             maker_rate,
@@ -253,11 +264,19 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                 let off = src.u8() as i8;
                 let q = src.u8();
                 let c = src.u8();
-                let side = if flags & 1 == 0 { Side::Buy } else { Side::Sell };
+                let side = if flags & 1 == 0 {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                };
                 let stp_mode = stp_of(flags >> 3);
                 let price = MID + i64::from(off) * STEP;
                 let quantity = 1 + i64::from(q) * 8;
-                let client_order_id = if flags & 0x40 != 0 { cid(c, news) } else { None };
+                let client_order_id = if flags & 0x40 != 0 {
+                    cid(c, news)
+                } else {
+                    None
+                };
                 news += 1;
                 let (otype, tif, price, quantity, qoq) = match kind {
                     0..=2 => (
@@ -341,7 +360,11 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                     account,
                     order_id,
                     orig_client_order_id: orig,
-                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4, news) } else { None },
+                    new_client_order_id: if sel & 0x80 != 0 {
+                        cid(c >> 4, news)
+                    } else {
+                        None
+                    },
                     restriction: Restriction::from_index(if c & 0x80 != 0 { c % 4 } else { 3 }),
                 })
             }
@@ -361,7 +384,11 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                     new_qty: i64::from(q) * 4 - 2,
                     order_id,
                     orig_client_order_id: orig,
-                    new_client_order_id: if sel & 0x80 != 0 { cid(c >> 4, news) } else { None },
+                    new_client_order_id: if sel & 0x80 != 0 {
+                        cid(c >> 4, news)
+                    } else {
+                        None
+                    },
                 })
             }
             _ => {
@@ -597,6 +624,11 @@ pub fn check_state(
             None => per_account.push((o.account, i64::from(!stop), i64::from(waiting))),
         }
         if !waiting {
+            assert!(
+                o.otype == OrderType::LimitMaker || o.tif == Some(Tif::Gtc),
+                "an order that may not rest is on the book {o:?}; {}",
+                ctx()
+            );
             let side = if o.side == Side::Buy {
                 &mut bids
             } else {
@@ -656,6 +688,157 @@ pub fn check_state(
         asks,
         "ask depth differs from the open orders; {}",
         ctx()
+    );
+}
+
+/// ceil(units * num / den), the venue's commission of one fill.
+fn fee(units: i128, (num, den): (i128, i128)) -> i128 {
+    -((-units * num).div_euclid(den))
+}
+
+/// What the event log (canonical `bot4.core.events.encode` lines) must show:
+/// - `seq` strictly increases;
+/// - trades come as (taker, maker) pairs with consecutive trade ids, opposite sides, the
+///   maker's price as the trade price, within the taker's limit; a LIMIT_MAKER order is never
+///   the taker; no quantity beyond the order's; the commission is ceil(received units x the
+///   symbol's rate) in the received asset;
+/// - no trade between orders of one STP key (account or tradeGroupId) when the taker's STP
+///   mode is not NONE;
+/// - a FOK order expires with nothing executed;
+/// - an ended order is not working.
+pub fn check_log(log: &str, config: &Config) {
+    let rules = &config.rules;
+    let key = |account: &str| -> String {
+        match account {
+            "a" | "b" if config.group_ab => "group 7".into(),
+            "c" if config.group_c => "group 0".into(),
+            other => other.to_owned(),
+        }
+    };
+    let num = |s: &str| -> i128 { s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}")) };
+    let mut last_seq: Option<i128> = None;
+    let mut last_trade: i128 = 0;
+    let mut taker: Option<Vec<String>> = None;
+    for (n, line) in log.lines().enumerate() {
+        let f: Vec<&str> = line.split('|').collect();
+        assert_eq!(f.len(), 36, "log line {n} has {} fields: {line}", f.len());
+        let seq = num(f[16]);
+        assert!(
+            last_seq.is_none_or(|l| seq > l),
+            "seq does not increase at log line {n}: {line}"
+        );
+        last_seq = Some(seq);
+        let (exec, status) = (f[18], f[19]);
+        let (orig, cum, prevented) = (num(f[8]), num(f[23]), num(f[32]));
+        if matches!(
+            status,
+            "FILLED" | "CANCELED" | "EXPIRED" | "EXPIRED_IN_MATCH" | "REJECTED"
+        ) {
+            assert_eq!(
+                f[29], "0",
+                "an ended order is working at log line {n}: {line}"
+            );
+        }
+        if exec == "EXPIRED" && f[6] == "FOK" {
+            assert_eq!(
+                cum, 0,
+                "a FOK order expired partly filled at log line {n}: {line}"
+            );
+        }
+        if exec != "TRADE" {
+            assert!(
+                taker.is_none(),
+                "a taker's trade without its maker at log line {n}"
+            );
+            continue;
+        }
+        let (last_qty, last_price, commission) = (num(f[21]), num(f[22]), num(f[25]));
+        assert!(
+            last_qty > 0 && last_price > 0 && commission >= 0,
+            "a trade's quantity, price or commission at log line {n}: {line}"
+        );
+        assert!(
+            cum + prevented <= orig,
+            "executed + prevented beyond the quantity at log line {n}: {line}"
+        );
+        let buy = f[4] == "BUY";
+        let maker = f[28] == "1";
+        let (units, asset) = if buy {
+            (last_qty * i128::from(rules.base_per_lot), BASE)
+        } else {
+            (
+                last_price * last_qty * i128::from(rules.quote_per_ticklot),
+                QUOTE,
+            )
+        };
+        let rate = if maker {
+            rules.maker_rate
+        } else {
+            rules.taker_rate
+        };
+        assert_eq!(
+            (commission, f[26]),
+            (fee(units, rate), asset),
+            "the commission at log line {n}: {line}"
+        );
+        let trade_id = num(f[27]);
+        match taker.take() {
+            None => {
+                assert!(
+                    !maker,
+                    "a maker's trade without its taker at log line {n}: {line}"
+                );
+                assert_eq!(
+                    trade_id,
+                    last_trade + 1,
+                    "trade ids are consecutive at log line {n}: {line}"
+                );
+                last_trade = trade_id;
+                assert_ne!(
+                    f[5], "LIMIT_MAKER",
+                    "a LIMIT_MAKER order took at log line {n}: {line}"
+                );
+                let limit = num(f[7]);
+                if limit != 0 {
+                    assert!(
+                        if buy {
+                            last_price <= limit
+                        } else {
+                            last_price >= limit
+                        },
+                        "a trade beyond the taker's limit at log line {n}: {line}"
+                    );
+                }
+                taker = Some(f.iter().map(|s| (*s).to_owned()).collect());
+            }
+            Some(t) => {
+                assert!(maker, "two takers' trades in a row at log line {n}: {line}");
+                assert_eq!(num(&t[27]), trade_id, "a trade pair's ids at log line {n}");
+                assert_eq!(
+                    (num(&t[21]), num(&t[22])),
+                    (last_qty, last_price),
+                    "a trade pair's quantity and price at log line {n}"
+                );
+                assert_ne!(
+                    t[4], f[4],
+                    "a trade between two orders of one side at log line {n}"
+                );
+                assert_eq!(
+                    num(f[7]),
+                    last_price,
+                    "a trade away from the maker's price at log line {n}: {line}"
+                );
+                assert!(
+                    t[12] == "NONE" || key(&t[1]) != key(f[1]),
+                    "a self-trade with STP {} at log line {n}: {line}",
+                    t[12]
+                );
+            }
+        }
+    }
+    assert!(
+        taker.is_none(),
+        "the log ends on a taker's trade without its maker"
     );
 }
 
@@ -741,7 +924,11 @@ impl Stats {
 
 /// The whole check of one input.
 pub fn check(data: &[u8]) {
-    check_stats(data);
+    let (config, mut batch, raw_batch) = parse(data);
+    if let Some(raw) = raw_batch {
+        batch.extend(raw);
+    }
+    run(&config, &batch);
 }
 
 /// The whole check of one input, and what it met.
@@ -791,12 +978,13 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
     let mut ledger_a = config.ledger();
     let mut engine_a = config.engine(&mut ledger_a);
     let initial = engine_a.state_digest(&ledger_a, "TRADING");
+    // the digest after the last request is the one before the next
+    let mut before = initial.clone();
     let mut results_a: Vec<u8> = Vec::new();
     let mut last_order_id = 0i64;
     let mut time_minus_one = false;
     for (i, one) in batch.iter().enumerate() {
         let ctx = || format!("after request {i} {one:?}");
-        let before = engine_a.state_digest(&ledger_a, "TRADING");
         let at = results_a.len();
         let answer = engine_a.run_batch(
             &mut ledger_a,
@@ -804,6 +992,7 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
             &mut results_a,
             None,
         );
+        let after = engine_a.state_digest(&ledger_a, "TRADING");
         match answer {
             Err(refusal) => {
                 assert!(
@@ -813,7 +1002,7 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
                 );
                 assert_eq!(results_a.len(), at, "a refused batch answered; {}", ctx());
                 assert_eq!(
-                    engine_a.state_digest(&ledger_a, "TRADING"),
+                    after,
                     before,
                     "a refused batch changed the state; {}",
                     ctx()
@@ -837,14 +1026,18 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
                         ctx()
                     );
                     assert_eq!(
-                        engine_a.state_digest(&ledger_a, "TRADING"),
+                        after,
                         before,
                         "a refused request changed the state; {}",
                         ctx()
                     );
                 } else {
                     assert_eq!(index, 0xFFFF, "{}", ctx());
-                    assert!(reports >= 1, "an accepted request without a report; {}", ctx());
+                    assert!(
+                        reports >= 1,
+                        "an accepted request without a report; {}",
+                        ctx()
+                    );
                     assert!(executed >= 0 && cum_quote >= 0, "{}", ctx());
                     if let Request::New(_) = one.1 {
                         assert_eq!(
@@ -860,8 +1053,9 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
         }
         time_minus_one |= one.0 == -1;
         check_state(&engine_a, &ledger_a, rules, time_minus_one, &ctx);
+        before = after;
     }
-    let digest_a = engine_a.state_digest(&ledger_a, "TRADING");
+    let digest_a = before;
 
     // B: the whole batch at once with the event log
     let mut ledger_b = config.ledger();
@@ -887,6 +1081,7 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
     }
     let ctx = || "after the whole batch".to_owned();
     check_state(&engine_b, &ledger_b, rules, time_minus_one, &ctx);
+    check_log(&log, config);
 
     // C: again, without the log
     let mut ledger_c = config.ledger();
@@ -896,13 +1091,19 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
         .run_batch(&mut ledger_c, &todo, &mut results_c, None)
         .expect("the batch B ran runs");
 
-    assert_eq!(results_a, results_b, "one at a time vs the whole batch: answers differ");
+    assert_eq!(
+        results_a, results_b,
+        "one at a time vs the whole batch: answers differ"
+    );
     assert_eq!(results_b, results_c, "the same batch twice: answers differ");
     let (digest_b, digest_c) = (
         engine_b.state_digest(&ledger_b, "TRADING"),
         engine_c.state_digest(&ledger_c, "TRADING"),
     );
-    assert_eq!(digest_a, digest_b, "one at a time vs the whole batch: state differs");
+    assert_eq!(
+        digest_a, digest_b,
+        "one at a time vs the whole batch: state differs"
+    );
     assert_eq!(digest_b, digest_c, "the same batch twice: state differs");
     assert_eq!(ledger_b.digest(), ledger_c.digest());
     let reports: usize = results_b

@@ -74,9 +74,9 @@ impl Engine {
         self.lock(ledger, r, need);
         let o = self.order_mut(r);
         o.working_time = -1;
-        self.register(r);
+        self.register(ledger, r);
         self.park(r);
-        self.algo_added(account);
+        self.algo_added(ledger, account);
         self.seq += 1;
         let report = self.event(r, ExecType::New, Expiry::None, now, false);
         Ok(self.finish(r, now, vec![report]))
@@ -130,7 +130,7 @@ impl Engine {
     /// A stop order's trigger: it starts working as its MARKET or LIMIT order.
     fn activate(&mut self, ledger: &mut Ledger, r: OrderRef, now: i64, out: &mut Vec<Report>) {
         let (account, list_id) = (self.order(r).account, self.order(r).list_id);
-        self.algo_done(account);
+        self.algo_done(ledger, account);
         if list_id >= 0 {
             self.oco_activated(ledger, r, now, out);
         }
@@ -148,7 +148,7 @@ impl Engine {
             if extra > 0 {
                 if extra > ledger.get(quote_bal).free {
                     self.end(r, Status::Rejected);
-                    self.retire(r);
+                    self.retire(ledger, r);
                     self.release(ledger, r);
                     self.remember(r);
                     self.seq += 1;
@@ -254,6 +254,9 @@ impl Engine {
         {
             return Err(Refusal::Call("filter_failure", "MAX_NUM_ALGO_ORDERS"));
         }
+        if let Some(name) = ledger.exchange_refusal(account, n, algo, 1) {
+            return Err(Refusal::Call("filter_failure", name));
+        }
         let last = self.avg_price().last();
         for leg in &checked {
             if leg.otype == OrderType::LimitMaker && self.crosses(leg.side, leg.price) {
@@ -317,7 +320,14 @@ impl Engine {
         }
     }
 
-    fn new_list(&mut self, client_id: Option<&str>, account: AccountId, kind: Contingency) -> i64 {
+    fn new_list(
+        &mut self,
+        ledger: &mut Ledger,
+        client_id: Option<&str>,
+        account: AccountId,
+        kind: Contingency,
+    ) -> i64 {
+        ledger.count_open(account, 0, 0, 1);
         self.last_order_list_id += 1;
         let list_id = self.last_order_list_id;
         let client_id: std::sync::Arc<str> = match client_id {
@@ -373,7 +383,7 @@ impl Engine {
             return Err(Refusal::Error("INSUFFICIENT_BALANCE"));
         }
         let cid = req.list_client_order_id.clone()?;
-        let list_id = self.new_list(cid.as_deref(), account, Contingency::Oco);
+        let list_id = self.new_list(ledger, cid.as_deref(), account, Contingency::Oco);
         let mut out = Vec::new();
         let pair: Vec<OrderRef> = legs
             .iter()
@@ -416,7 +426,7 @@ impl Engine {
         self.lock(ledger, pair[1 - primary], total - own);
         for &r in pair {
             if !registered {
-                self.register(r);
+                self.register(ledger, r);
             }
             self.seq += 1;
             let o = self.order(r);
@@ -424,7 +434,7 @@ impl Engine {
                 let account = o.account;
                 self.order_mut(r).working_time = -1;
                 self.park(r);
-                self.algo_added(account);
+                self.algo_added(ledger, account);
                 out.push(self.event(r, ExecType::New, Expiry::None, now, false));
             } else {
                 let (side, price, leaves) = (o.side, o.price, o.leaves);
@@ -459,7 +469,7 @@ impl Engine {
             return Err(Refusal::Error("INSUFFICIENT_BALANCE"));
         }
         let cid = req.list_client_order_id.clone()?;
-        let list_id = self.new_list(cid.as_deref(), account, Contingency::Oto);
+        let list_id = self.new_list(ledger, cid.as_deref(), account, Contingency::Oto);
         let mut out = Vec::new();
         let lead = self.new_order(ledger, working, account, working.quantity, now, list_id);
         let pending: Vec<OrderRef> = legs[1..]
@@ -485,12 +495,12 @@ impl Engine {
             let o = self.order_mut(leg);
             o.status = Status::PendingNew;
             o.working_time = -1;
-            self.register(leg);
+            self.register(ledger, leg);
             self.seq += 1;
             out.push(self.event(leg, ExecType::New, Expiry::None, now, false));
         }
         self.list_event(list_id, now, None);
-        self.register(lead);
+        self.register(ledger, lead);
         self.work(ledger, lead, now, &mut out, true);
         self.drain(ledger, now, &mut out);
         Ok(self.list_ack(list_id, now, out))
@@ -638,9 +648,9 @@ impl Engine {
         );
         if self.is_parked(order_id) {
             self.unpark(order_id);
-            self.algo_done(account);
+            self.algo_done(ledger, account);
         } else if self.firing.remove(&order_id) {
-            self.algo_done(account);
+            self.algo_done(ledger, account);
         } else if !pending {
             self.unlink(side, price, leaves);
         }
@@ -653,7 +663,7 @@ impl Engine {
         }
         self.end(r, status);
         self.release(ledger, r);
-        self.retire(r);
+        self.retire(ledger, r);
         self.remember(r);
         self.seq += 1;
         if status == Status::Canceled {
@@ -723,6 +733,7 @@ impl Engine {
                 }
                 self.list_event(list_id, now, None);
                 if let Some(lst) = self.lists.remove(&list_id) {
+                    ledger.count_open(lst.account, 0, 0, -1);
                     self.closed.push(lst);
                 }
                 self.list_by_client.remove(&key);
@@ -772,7 +783,7 @@ impl Engine {
         if refused || crossing || total.is_some_and(|t| t > ledger.get(wallet).free) {
             for leg in legs {
                 self.end(leg, Status::Rejected);
-                self.retire(leg);
+                self.retire(ledger, leg);
                 self.remember(leg);
                 self.seq += 1;
                 out.push(self.event(leg, ExecType::Rejected, Expiry::None, now, false));
@@ -795,7 +806,7 @@ impl Engine {
         if super::checks::is_stop_type(o.otype) {
             let account = o.account;
             self.park(leg);
-            self.algo_added(account);
+            self.algo_added(ledger, account);
             self.seq += 1;
             out.push(self.event(leg, ExecType::New, Expiry::None, now, false));
             return;

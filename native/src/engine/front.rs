@@ -64,6 +64,10 @@ impl Engine {
         {
             return Err(Refusal::Call("filter_failure", "MAX_NUM_ORDERS"));
         }
+        let algo = i64::from(super::checks::is_stop_type(req.otype));
+        if let Some(name) = ledger.exchange_refusal(account, 1, algo, 0) {
+            return Err(Refusal::Call("filter_failure", name));
+        }
         if let Some(cid) = req.client_order_id.as_deref() {
             if self.client_id_taken(account, cid) {
                 return Err(Refusal::Error("DUPLICATE_ORDER"));
@@ -197,7 +201,7 @@ impl Engine {
             let leaves = self.order(r).leaves;
             // a level's quantity is at most the sum of i64 orders the filters bound
             let _ = self.book(side).add(r, price, leaves);
-            self.register(r);
+            self.register(ledger, r);
         } else {
             self.end(r, Status::Expired);
             self.seq += 1;
@@ -262,12 +266,12 @@ impl Engine {
         self.end(r, Status::Canceled);
         if self.is_parked(order_id) {
             self.unpark(order_id);
-            self.algo_done(owner);
+            self.algo_done(ledger, owner);
         } else {
             self.unlink(side, price, leaves);
         }
         self.release(ledger, r);
-        self.retire(r);
+        self.retire(ledger, r);
         self.remember(r);
         self.seq += 1;
         let report = self.canceled(r, new_cid, now);
@@ -443,7 +447,7 @@ impl Engine {
             self.end(r, Status::Expired);
             if parked {
                 self.unpark(order_id);
-                self.algo_done(owner);
+                self.algo_done(ledger, owner);
             } else {
                 self.unlink(side, price, leaves);
             }
@@ -454,7 +458,7 @@ impl Engine {
         o.amends += 1;
         if !working {
             self.release(ledger, r);
-            self.retire(r);
+            self.retire(ledger, r);
             self.remember(r);
         }
         self.seq += 1;

@@ -44,7 +44,7 @@ impl Engine {
                 // a level's quantity is at most the sum of i64 orders the filters bound
                 let _ = self.book(side).add(r, price, leaves);
                 if !registered {
-                    self.register(r);
+                    self.register(ledger, r);
                 }
                 return;
             }
@@ -60,7 +60,7 @@ impl Engine {
             out.push(self.event(r, ExecType::Expired, reason, now, false));
         }
         if registered {
-            self.retire(r);
+            self.retire(ledger, r);
         }
         self.release(ledger, r);
         self.remember(r);
@@ -211,7 +211,7 @@ impl Engine {
                     if self.order(maker).locked != 0 {
                         self.release(ledger, maker);
                     }
-                    self.retire(maker);
+                    self.retire(ledger, maker);
                     self.remember(maker);
                 }
                 self.seq += 1;
@@ -322,7 +322,7 @@ impl Engine {
                 }
             }
             if left == 0 {
-                self.retire(maker);
+                self.retire(ledger, maker);
                 self.remember(maker);
                 self.release(ledger, maker);
             }

@@ -161,9 +161,10 @@ impl Engine {
     }
 
     /// Count an order as open (on the book).
-    pub(super) fn register(&mut self, r: OrderRef) {
+    pub(super) fn register(&mut self, ledger: &mut Ledger, r: OrderRef) {
         let o = self.slab.get(r);
         let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
+        ledger.count_open(account, 1, 0, 0);
         self.registered += 1;
         self.open.insert(self.registered, r);
         self.open_ids.insert(id, (self.registered, r));
@@ -175,13 +176,14 @@ impl Engine {
     }
 
     /// Forget an order that has left the book.
-    pub(super) fn retire(&mut self, r: OrderRef) {
+    pub(super) fn retire(&mut self, ledger: &mut Ledger, r: OrderRef) {
         let o = self.slab.get(r);
         if o.list_id >= 0 {
             self.ended_legs.push_back(r);
         }
         let o = self.slab.get(r);
         let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
+        ledger.count_open(account, -1, 0, 0);
         if let Some((reg, _)) = self.open_ids.remove(&id) {
             self.open.remove(&reg);
         }
@@ -214,12 +216,14 @@ impl Engine {
         }
     }
 
-    pub(super) fn algo_added(&mut self, account: AccountId) {
+    pub(super) fn algo_added(&mut self, ledger: &mut Ledger, account: AccountId) {
         *self.algo_count.entry(account).or_insert(0) += 1;
+        ledger.count_open(account, 0, 1, 0);
     }
 
-    pub(super) fn algo_done(&mut self, account: AccountId) {
+    pub(super) fn algo_done(&mut self, ledger: &mut Ledger, account: AccountId) {
         decrement(&mut self.algo_count, account);
+        ledger.count_open(account, 0, -1, 0);
     }
 
     pub(super) fn algo_count(&self, account: AccountId) -> i64 {

@@ -110,7 +110,10 @@ fn main() {
             "--stats" => show_stats = true,
             "--emit" => {
                 let dir = it.next().expect("--emit DIR N").to_owned();
-                let n = it.next().and_then(|v| v.parse().ok()).expect("--emit DIR N");
+                let n = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--emit DIR N");
                 emit = Some((dir, n));
             }
             f => files.push(f.to_owned()),

@@ -1,0 +1,72 @@
+"""The engine's two implementations: the Python specification and the native core.
+
+`new_ledger` and `new_engine` build either behind one API; `Venue` takes the same `backend`.
+The Python engine stays the executable specification of the venue; the native one
+(`bot4.venue.native`) answers the same, byte for byte, and is the default once it serves
+everything the Python one does (fee schedules are the last part: until then "python" is the
+default, and a native engine asked for a fee schedule raises NotImplementedError).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, overload
+
+from bot4.core.accounts import Ledger
+from bot4.core.instruments import Instrument
+from bot4.venue.engine import MatchingEngine
+from bot4.venue.feebook import FeeBook
+from bot4.venue.limits import ExchangeLimits
+from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.rules import EventSink
+
+Backend = Literal["python", "native"]
+BACKENDS: tuple[Backend, ...] = ("python", "native")
+DEFAULT_BACKEND: Backend = "python"
+
+
+def check_backend(backend: object) -> Backend:
+    """`backend` if it names one, else ValueError saying which there are."""
+    if backend == "python":
+        return "python"
+    if backend == "native":
+        return "native"
+    raise ValueError(f"unknown engine backend {backend!r}: use 'python' or 'native'")
+
+
+@overload
+def new_ledger(backend: Literal["python"]) -> Ledger: ...
+@overload
+def new_ledger(backend: Literal["native"]) -> NativeLedger: ...
+@overload
+def new_ledger(backend: Backend = ...) -> Ledger | NativeLedger: ...
+def new_ledger(backend: Backend = DEFAULT_BACKEND) -> Ledger | NativeLedger:
+    """An empty ledger for engines of `backend`."""
+    return NativeLedger() if check_backend(backend) == "native" else Ledger()
+
+
+def new_engine(
+    instrument: Instrument,
+    ledger: Ledger | NativeLedger | None = None,
+    *,
+    backend: Backend = DEFAULT_BACKEND,
+    reference_price: int | None = None,
+    history: int = 10_000,
+    on_events: EventSink | None = None,
+    fees: FeeBook | None = None,
+    exchange: ExchangeLimits | None = None,
+) -> MatchingEngine | NativeEngine:
+    """A matching engine of `backend` on `ledger` (a new one of the same backend if None);
+    the other arguments are `MatchingEngine`'s."""
+    if check_backend(backend) == "native":
+        if ledger is not None and not isinstance(ledger, NativeLedger):
+            raise TypeError("a native engine keeps its balances in a NativeLedger")
+        return NativeEngine(
+            instrument, ledger, reference_price=reference_price, history=history,
+            on_events=on_events, fees=fees, exchange=exchange,
+        )  # fmt: skip
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise TypeError("a Python engine keeps its balances in a Ledger")
+    return MatchingEngine(
+        instrument, ledger, reference_price=reference_price, history=history,
+        on_events=on_events, fees=fees, exchange=exchange,
+    )  # fmt: skip
