@@ -79,11 +79,11 @@ mmap threshold), the trimmed one does not. Without glibc both trims do nothing; 
 which those orders went in (timed over the `submit_batch` calls only).
 
 The mixed workload (`--workload mixed`, or `both`, the default) adds the semantics the naive
-book lacks, so it has no baseline. It runs on the Python engine only: the native engine does
-not serve order lists yet (`submit_oco` and `cancel_list` raise NotImplementedError there),
-and this workload has OCOs and list cancels. The JSON says so (`"mixed_backend": "python"`),
-and its ops/s is reported beside the standard workload's Python engine (same process,
-`mixed_vs_standard` = mixed / `python_ops_per_s`), with its reports counted by execution type.
+book lacks, so it has no baseline. It runs on the Python engine only, for now (the JSON says
+`"mixed_backend": "python"`): it was kept there while the native engine did not serve the stop
+orders and order lists (OCOs, list cancels) it uses. Its ops/s is reported beside the standard
+workload's Python engine (same process, `mixed_vs_standard` = mixed / `python_ops_per_s`), with
+its reports counted by execution type.
 It runs on the same symbol with the stop types enabled, defaultSelfTradePreventionMode
 EXPIRE_MAKER (every mode allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp;
 acct0 and acct1 share tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group
@@ -1368,8 +1368,8 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
 def bench_mixed(
     args: argparse.Namespace, standard_rate: float | None
 ) -> tuple[dict[str, object], list[str]]:
-    """The mixed workload, on the Python engine only (the native one serves no order lists
-    yet); its JSON fields and problems. `standard_rate`: the standard workload's Python engine
+    """The mixed workload, on the Python engine only (for now: see the module docstring); its
+    JSON fields and problems. `standard_rate`: the standard workload's Python engine
     ops/s, if it ran."""
     instrument = Instrument.compile(mixed_spec())
     t_gen = time.perf_counter()
@@ -1422,8 +1422,7 @@ def bench_mixed(
         )
         print(
             f"  python        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
-            f"fills {run.fills}  refused {run.rejects}  (python engine: the native one "
-            f"serves no order lists yet)"
+            f"fills {run.fills}  refused {run.rejects}  (python engine)"
         )
         ev = stream.events
         by_type = ", ".join(f"{x.value} {ev.get(x.value, 0)}" for x in ExecutionType)

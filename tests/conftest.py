@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bot4.core.accounts import Ledger
 from bot4.core.instruments import Instrument, SymbolSpec, load_symbols
+from bot4.venue.backends import new_engine, new_ledger
 from bot4.venue.engine import MatchingEngine
 
 if TYPE_CHECKING:
@@ -260,12 +260,16 @@ def btc(instruments: dict[str, Instrument]) -> Instrument:
 def funded_engine(
     instrument: Instrument, accounts: tuple[str, ...] = ("alice", "bob"), **kwargs: object
 ) -> MatchingEngine:
-    """An engine whose accounts each hold plenty of base and quote."""
-    ledger = Ledger()
+    """An engine whose accounts each hold plenty of base and quote, of the backend the test
+    runs on (tests/support/backends.py). Typed as the Python engine, whose API both share."""
+    from tests.support.backends import current
+
+    ledger = new_ledger(current())
     for account in accounts:
         ledger.deposit(account, instrument.base, int(Decimal(1000) / instrument.base_unit))
         ledger.deposit(account, instrument.quote, int(Decimal(10**8) / instrument.quote_unit))
-    return MatchingEngine(instrument, ledger, **kwargs)  # type: ignore[arg-type]
+    engine = new_engine(instrument, ledger, backend=current(), **kwargs)  # type: ignore[arg-type]
+    return engine  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")

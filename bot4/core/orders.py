@@ -245,6 +245,7 @@ class OrderView(NamedTuple):
     stop_price: int
     trailing_delta: int
     trailing_time: int
+    order_list_id: int = -1  # -1 when not in a list
 
     @classmethod
     def of(cls, order: Order) -> OrderView:
@@ -268,4 +269,15 @@ class OrderView(NamedTuple):
             order.stop_price,
             order.trailing_delta,
             order.trailing_time,
+            order.list_id,
         )
+
+
+class RestingOrder(NamedTuple):
+    """An order resting on the book (level 3): what is left of it at its price."""
+
+    order_id: int
+    account: str
+    side: Side
+    price: int  # ticks
+    leaves: int  # lots

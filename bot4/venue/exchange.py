@@ -29,7 +29,7 @@ from bot4.venue.backends import DEFAULT_BACKEND, Backend, check_backend, new_eng
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
-from bot4.venue.native import NativeEngine
+from bot4.venue.native import NativeEngine, NativeLedger
 from bot4.venue.requests import (
     parse_amend,
     parse_cancel,
@@ -116,6 +116,21 @@ class Venue:
     def cancel(self, symbol: str, request: CancelOrder, now: int) -> Ack | VenueError:
         engine = self.engine(symbol)
         return engine if isinstance(engine, VenueError) else engine.cancel(request, now)
+
+    def exchange_counts(self) -> dict[str, dict[str, int]]:
+        """What each account has open over every symbol, as the exchange filters count it:
+        {"orders": {account: n}, "algo": {...}, "lists": {...}} (empty without filters)."""
+        out: dict[str, dict[str, int]] = {"orders": {}, "algo": {}, "lists": {}}
+        if self.exchange is None:
+            return out
+        if isinstance(self.ledger, NativeLedger):
+            for account, *counts in self.ledger.core.exchange_counts():
+                for kind, n in zip(out, counts, strict=True):
+                    if n:
+                        out[kind][account] = n
+            return out
+        ex = self.exchange
+        return {"orders": dict(ex.orders), "algo": dict(ex.algo), "lists": dict(ex.lists)}
 
     # ------------------------------------------------------------------ money edge
 

@@ -22,7 +22,7 @@ from bot4._native import Engine as _Engine
 from bot4._native import Ledger as _Ledger
 from bot4.core import enums, errors
 from bot4.core.accounts import Balance
-from bot4.core.enums import CancelReplaceMode, CancelRestriction, SymbolStatus
+from bot4.core.enums import CancelReplaceMode, CancelRestriction, Side, SymbolStatus
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
 from bot4.core.instruments import Instrument
@@ -36,6 +36,7 @@ from bot4.core.orders import (
     NewOto,
     NewOtoco,
     OrderView,
+    RestingOrder,
 )
 from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import decode_results, refusal
@@ -77,11 +78,32 @@ def rules(instrument: Instrument) -> dict[str, Any]:
     return out
 
 
-class NativeLedger:
-    """Balances of every account in native memory, with `Ledger`'s methods.
+class LiveBalance:
+    """One balance in a native ledger, read live: `free` and `locked` are always current.
 
-    `balance` returns a snapshot (`Balance(free, locked)`), not a live object: balances
-    change through `deposit`, `withdraw` and the engines only."""
+    Read-only: balances change through `deposit`, `withdraw` and the engines only."""
+
+    __slots__ = ("_account", "_asset", "_core")
+
+    def __init__(self, core: _Ledger, account: str, asset: str) -> None:
+        self._core, self._account, self._asset = core, account, asset
+
+    @property
+    def free(self) -> int:
+        free: int = self._core.balance(self._account, self._asset)[0]
+        return free
+
+    @property
+    def locked(self) -> int:
+        locked: int = self._core.balance(self._account, self._asset)[1]
+        return locked
+
+    def __repr__(self) -> str:
+        return f"Balance(free={self.free}, locked={self.locked})"
+
+
+class NativeLedger:
+    """Balances of every account in native memory, with `Ledger`'s methods."""
 
     def __init__(self) -> None:
         self.core = _Ledger()
@@ -110,9 +132,9 @@ class NativeLedger:
         """Take `units` from the free balance; refuses to overdraw."""
         self.core.withdraw(account, asset, units)
 
-    def balance(self, account: str, asset: str) -> Balance:
-        """A snapshot of one balance."""
-        return Balance(*self.core.balance(account, asset))
+    def balance(self, account: str, asset: str) -> LiveBalance:
+        """One balance, read live (`Ledger.balance` returns the live object too)."""
+        return LiveBalance(self.core, account, asset)
 
     def accounts(self) -> list[str]:
         return self.core.accounts()
@@ -346,6 +368,21 @@ class NativeEngine:
     def open_orders(self, account: str | None = None) -> list[OrderView]:
         """Open orders (of one account, or all), oldest first."""
         return self._core.open_orders(account)
+
+    def book_orders(self, side: Side) -> list[RestingOrder]:
+        """The orders resting on one side (level 3), best price first, then time priority."""
+        return [
+            RestingOrder(order_id, account, side, price, leaves)
+            for order_id, account, price, leaves in self._core.book_orders(side is Side.BUY)
+        ]
+
+    def waiting_stops(self) -> list[int]:
+        """The ids of the stop orders waiting for their trigger, in the order they were parked."""
+        return self._core.waiting_stops()
+
+    def open_locks(self) -> dict[int, int]:
+        """What each open order holds locked (asset units: quote for a BUY, base for a SELL)."""
+        return dict(self._core.open_locks())
 
     def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
         """Aggregated book: (price ticks, quantity lots), best first."""

@@ -13,6 +13,7 @@ from bot4.core.enums import (
     ExecutionType,
     ExpiryReason,
     OrderStatus,
+    Side,
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
@@ -21,6 +22,7 @@ from bot4.core.orders import (
     NewOrder,
     Order,
     OrderView,
+    RestingOrder,
 )
 from bot4.core.results import Ack
 from bot4.venue.avgprice import AveragePrice
@@ -161,6 +163,21 @@ class OrderState:
         return [
             OrderView.of(o) for o in self._open.values() if account is None or o.account == account
         ]
+
+    def book_orders(self, side: Side) -> list[RestingOrder]:
+        """The orders resting on one side (level 3), best price first, then time priority."""
+        book = self.bids if side is BUY else self.asks
+        return [
+            RestingOrder(o.order_id, o.account, o.side, o.price, o.leaves) for o in book.orders()
+        ]
+
+    def waiting_stops(self) -> list[int]:
+        """The ids of the stop orders waiting for their trigger, in the order they were parked."""
+        return list(self.stops.orders)
+
+    def open_locks(self) -> dict[int, int]:
+        """What each open order holds locked (asset units: quote for a BUY, base for a SELL)."""
+        return {order_id: o.locked for order_id, o in self._open.items()}
 
     def depth(self, limit: int = 100) -> dict[str, list[tuple[int, int]]]:
         """Aggregated book: (price ticks, quantity lots), best first."""

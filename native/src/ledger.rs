@@ -105,6 +105,11 @@ impl ExchangeLimits {
         }
     }
 
+    /// Every account with something open, and its counts (in no particular order).
+    pub fn accounts(&self) -> impl Iterator<Item = (AccountId, OpenCounts)> + '_ {
+        self.counts.iter().map(|(&a, &c)| (a, c))
+    }
+
     pub fn counts(&self, account: AccountId) -> OpenCounts {
         self.counts.get(&account).copied().unwrap_or_default()
     }

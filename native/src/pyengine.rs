@@ -125,6 +125,27 @@ impl PyLedger {
         self.inner.digest()
     }
 
+    /// What each account has open over every symbol, counted for the exchange filters:
+    /// (account, orders, algo orders, lists), sorted by account.
+    fn exchange_counts(&self) -> Vec<(String, i64, i64, i64)> {
+        let Some(ex) = self.inner.exchange.as_ref() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, i64, i64, i64)> = ex
+            .accounts()
+            .map(|(id, c)| {
+                (
+                    self.inner.account_name(id).to_owned(),
+                    c.orders,
+                    c.algo,
+                    c.lists,
+                )
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The venue's exchange filters (None: no limit), shared by every engine on this ledger.
     #[pyo3(signature = (max_orders=None, max_algo=None, max_lists=None))]
     fn set_exchange_limits(
@@ -656,6 +677,7 @@ impl PyEngine {
             int(py, v.stop_price),
             int(py, v.trailing_delta),
             int(py, v.trailing_time),
+            int(py, v.list_id),
         ];
         let tuple = PyTuple::new(py, fields)?;
         self.t
@@ -1274,6 +1296,24 @@ impl PyEngine {
         };
         let views = self.inner.open_orders(filter);
         views.into_iter().map(|v| self.view(py, v)).collect()
+    }
+
+    /// The orders resting on one side, best first: (order id, account, price, leaves).
+    fn book_orders(&mut self, py: Python<'_>, buy: bool) -> Vec<(i64, Py<PyString>, i64, i64)> {
+        let side = if buy { Side::Buy } else { Side::Sell };
+        self.inner
+            .book_orders(side)
+            .into_iter()
+            .map(|(account, id, price, leaves)| (id, self.account_name(py, account), price, leaves))
+            .collect()
+    }
+
+    fn waiting_stops(&self) -> Vec<i64> {
+        self.inner.waiting_stops()
+    }
+
+    fn open_locks(&self) -> Vec<(i64, i128)> {
+        self.inner.open_locks()
     }
 
     fn is_open(&self, order_id: i64) -> bool {

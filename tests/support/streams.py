@@ -39,6 +39,7 @@ from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.native import NativeEngine, NativeLedger
 from tests.conftest import SYMBOLS_FILE, simple_spec
+from tests.support.backends import current
 from tests.support.reference_book import Fill, Prevented, ReferenceVenue, Transfer
 
 Request = NewOrder | CancelOrder
@@ -211,7 +212,7 @@ def build_engine(
     market: Market,
     accounts: Sequence[str],
     on_events: Callable[[list[ExecutionReport]], None] | None = None,
-    backend: Literal["python"] = "python",
+    backend: Literal["python"] = ...,
 ) -> MatchingEngine: ...
 
 
@@ -229,10 +230,12 @@ def build_engine(
     market: Market,
     accounts: Sequence[str],
     on_events: Callable[[list[ExecutionReport]], None] | None = None,
-    backend: Literal["python", "native"] = "python",
+    backend: Literal["python", "native"] | None = None,
 ) -> MatchingEngine | NativeEngine:
-    """A fresh engine (of `backend`) whose accounts are funded (`funding`). On an stp market
-    the accounts of TRADE_GROUPS get their tradeGroupId."""
+    """A fresh engine (of `backend`, by default the one the test runs on) whose accounts are
+    funded (`funding`). On an stp market the accounts of TRADE_GROUPS get their
+    tradeGroupId."""
+    backend = backend or current()
     inst = market.instrument
     ledger: Ledger | NativeLedger = Ledger() if backend == "python" else NativeLedger()
     for account, (base, quote) in funding(market, accounts).items():

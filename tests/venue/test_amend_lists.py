@@ -22,6 +22,7 @@ from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
+from tests.support.backends import current
 from tests.venue.test_lists import TYPES, ok, sell_oco, trade_at
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
@@ -138,7 +139,8 @@ def test_a_waiting_market_buy_stop_releases_its_lock_in_proportion(
 
 
 def test_amend_response_of_a_list_leg_carries_the_list() -> None:
-    venue = Venue({"TESTUSDT": Instrument.compile(simple_spec(orderTypes=TYPES))})
+    instrument = Instrument.compile(simple_spec(orderTypes=TYPES))
+    venue = Venue({"TESTUSDT": instrument}, backend=current())
     venue.deposit("user", "USDT", "100000")
     params = {"symbol": "TESTUSDT", "workingType": "LIMIT", "workingSide": "BUY",
               "workingPrice": "99.00", "workingQuantity": "1", "workingTimeInForce": "GTC",

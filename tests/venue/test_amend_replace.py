@@ -21,6 +21,7 @@ from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
+from tests.support.backends import current
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
 
@@ -54,7 +55,7 @@ def faq_book() -> MatchingEngine:
 
 
 def queue(engine: MatchingEngine) -> list[tuple[str, int]]:
-    return [(o.account, o.leaves) for o in engine.bids.orders()]
+    return [(o.account, o.leaves) for o in engine.book_orders(Side.BUY)]
 
 
 def test_faq_amend_keeps_the_place_in_the_queue(faq_book: MatchingEngine) -> None:
@@ -220,7 +221,10 @@ def test_cancel_all_open_orders_of_an_account(engine: MatchingEngine) -> None:
 
 @pytest.fixture()
 def venue() -> Venue:
-    venue = Venue({"BTCUSDT": Instrument.compile(simple_spec(symbol="BTCUSDT", baseAsset="BTC"))})
+    venue = Venue(
+        {"BTCUSDT": Instrument.compile(simple_spec(symbol="BTCUSDT", baseAsset="BTC"))},
+        backend=current(),
+    )
     venue.deposit("alice", "USDT", "100000")
     venue.deposit("bob", "BTC", "100")
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",

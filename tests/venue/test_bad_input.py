@@ -52,6 +52,7 @@ from bot4.core.results import Ack
 from bot4.venue.exchange import Venue
 from bot4.venue.rules import CLIENT_ID_PATTERN
 from tests.conftest import SYMBOLS_FILE
+from tests.support.backends import current
 from tests.support.streams import DataPicker, Picker, RandomPicker
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -146,7 +147,7 @@ def build_venue() -> Venue:
     """Every symbol of configs/symbols.toml and OLDUSDT, with bob's bid and ask, alice's open
     bid (order 3, client id open-1) and her cancelled one (order 4, gone-1) on each; busy at
     OLDUSDT's MAX_NUM_ORDERS; pauper holding 1 USDT and one unit of each base asset."""
-    venue = Venue(INSTRUMENTS, reference_prices=SEEDS)
+    venue = Venue(INSTRUMENTS, reference_prices=SEEDS, backend=current())
     for account in ("alice", "bob", "busy"):
         venue.deposit(account, "USDT", "1000000")
         for asset, amount in BASE_FUNDS.items():

@@ -77,8 +77,10 @@ KINDS = ("gtc", "ioc", "fok", "maker", "market", "market_quote", "cancel", "stp"
 
 def engine_book(engine: MatchingEngine) -> list[tuple[int, Side, int, int]]:
     """(order_id, side, price, leaves) of the engine's resting orders, bids then asks."""
-    return [(o.order_id, o.side, o.price, o.leaves) for o in engine.bids.orders()] + [
-        (o.order_id, o.side, o.price, o.leaves) for o in engine.asks.orders()
+    return [
+        (o.order_id, o.side, o.price, o.leaves)
+        for side in (Side.BUY, Side.SELL)
+        for o in engine.book_orders(side)
     ]
 
 

@@ -362,6 +362,9 @@ def test_on_events_hook_sees_every_report_in_sequence(inst: Instrument) -> None:
     assert seen == list(range(1, engine.seq + 1)) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.python_engine_only(
+    "reads the Python book's levels; the native book's compaction is a proptest in book.rs"
+)
 def test_many_cancels_at_one_level_keep_the_level_compact(engine: MatchingEngine) -> None:
     keep = ok(engine.submit(limit("alice", BUY, 9_000, 100), 0)).order_id
     for t in range(1, 200):

@@ -18,6 +18,7 @@ from bot4.core.results import Ack, ListAck
 from bot4.venue.exchange import Venue
 from bot4.venue.limits import ExchangeLimits
 from tests.conftest import SYMBOLS_FILE, simple_spec
+from tests.support.backends import current
 from tests.venue.test_lists import TYPES
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
@@ -37,7 +38,7 @@ def venue_with(**limits: int) -> Venue:
         for s in ("AAAUSDT", "BBBUSDT")
     }
     venue = Venue(instruments, reference_prices={"AAAUSDT": 10_000, "BBBUSDT": 10_000},
-                  exchange_filters=filters)  # fmt: skip
+                  exchange_filters=filters, backend=current())  # fmt: skip
     for account in ("u", "m"):
         venue.deposit(account, "USDT", "1000000")
         venue.deposit(account, "AAA", "1000")
@@ -66,7 +67,7 @@ def test_open_orders_are_counted_over_every_symbol() -> None:
     assert isinstance(bid(venue, "AAAUSDT", account="m"), Ack)  # another account's own count
     venue.cancel("AAAUSDT", CancelOrder("u", first.order_id), 2)
     assert isinstance(bid(venue, "BBBUSDT"), Ack)
-    assert venue.exchange is not None and venue.exchange.orders == {"u": 3, "m": 1}
+    assert venue.exchange_counts()["orders"] == {"u": 3, "m": 1}
 
 
 def test_an_order_that_fills_at_once_frees_its_place() -> None:
@@ -109,7 +110,8 @@ def test_order_lists_are_counted_and_their_legs_are_orders() -> None:
     venue.cancel("BBBUSDT", CancelOrder("u", first.order_id), 4)
     assert isinstance(venue.engines["BBBUSDT"].submit_oto(oto, 5), ListAck)
     assert venue.exchange is not None
-    assert (venue.exchange.orders, venue.exchange.lists) == ({"u": 4}, {"u": 1})
+    counts = venue.exchange_counts()
+    assert (counts["orders"], counts["lists"]) == ({"u": 4}, {"u": 1})
 
 
 def test_filters_load_from_the_symbols_file(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ from bot4.venue.feebook import FeeBook
 from tests.conftest import ROOT, simple_spec
 from tests.core.test_fees import faq_schedule
 
+pytestmark = pytest.mark.python_engine_only(
+    "fee schedules (VIP tiers, BNB, tax, special commission) are not native yet"
+)
+
 FEES_FILE = ROOT / "configs" / "fees.toml"
 DAY = 20_000  # a UTC day number (2024-10-04); times below are ms within it
 T0 = DAY * DAY_MS + 1_000

@@ -109,7 +109,7 @@ def _oco_legs(side: Side, last: int, up: int, down: int, pick: int) -> tuple[Lis
 def _step(run: Run, op: tuple[Any, ...], now: int) -> None:
     kind, side, a, b, qty, pick = op
     engine = run.engine
-    last = engine.avg_price.last or 10_000
+    last = engine.last_price() or 10_000
     user = USERS[pick % 2]
     other = SELL if side is BUY else BUY
     result: Any = None
@@ -137,18 +137,18 @@ def _step(run: Run, op: tuple[Any, ...], now: int) -> None:
         engine.submit(NewOrder("m", side, T.LIMIT, qty, max(1, price), GTC), now)
         result = engine.submit(NewOrder("t", other, T.LIMIT, qty, max(1, price), IOC), now)
     else:
-        mine = [o for o in engine._open.values() if o.account in USERS]
+        mine = [o for o in engine.open_orders() if o.account in USERS]
         if not mine:
             return
         order = mine[pick % len(mine)]
         if kind == "cancel":
             result = engine.cancel(CancelOrder(order.account, order.order_id), now)
         elif kind == "cancel_list":
-            if order.list_id < 0:
+            if order.order_list_id < 0:
                 return
-            result = engine.cancel_list(CancelOrderList(order.account, order.list_id), now)
+            result = engine.cancel_list(CancelOrderList(order.account, order.order_list_id), now)
         else:
-            new_qty = max(1, order.qty * (a % 100) // 100)
+            new_qty = max(1, order.orig_qty * (a % 100) // 100)
             result = engine.amend(AmendOrder(order.account, new_qty, order.order_id), now)
     run.record(result)
 
@@ -157,11 +157,12 @@ def _check_locks(run: Run) -> None:
     engine = run.engine
     inst = engine.instrument
     held: dict[tuple[str, str], int] = {}
-    for order in engine._open.values():
+    locks = engine.open_locks()
+    for order in engine.open_orders():
         asset = inst.quote if order.side is BUY else inst.base
         key = (order.account, asset)
-        held[key] = held.get(key, 0) + order.locked
-        assert order.locked >= 0
+        held[key] = held.get(key, 0) + locks[order.order_id]
+        assert locks[order.order_id] >= 0
     for account in ACCOUNTS:
         for asset in (inst.base, inst.quote):
             bal = engine.ledger.balance(account, asset)
@@ -222,7 +223,7 @@ def check_promises(run: Run) -> None:
         if r.order_list_id in ended_at:
             assert r.seq <= ended_at[r.order_list_id], "a leg reported after its list ended"
     # every lock is gone once every order has ended
-    for order in list(run.engine._open.values()):
+    for order in run.engine.open_orders():
         run.engine.cancel(CancelOrder(order.account, order.order_id), 10**9)
     for account in ACCOUNTS:
         for asset in (run.engine.instrument.base, run.engine.instrument.quote):

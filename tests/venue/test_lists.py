@@ -32,6 +32,7 @@ from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from bot4.venue.lists import check_oco_prices
 from tests.conftest import funded_engine, simple_spec
+from tests.support.backends import current
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
 LIMIT, MAKER = OrderType.LIMIT, OrderType.LIMIT_MAKER
@@ -200,7 +201,7 @@ def test_cancelling_one_leg_cancels_the_list(engine: MatchingEngine) -> None:
         (oco.orders[1].order_id, OrderStatus.CANCELED),
     ]
     assert ack.list_statuses[-1].list_status_type is ListStatusType.ALL_DONE
-    assert engine.depth()["asks"] == [] and len(engine.stops) == 0
+    assert engine.depth()["asks"] == [] and engine.waiting_stops() == []
     assert engine.ledger.balance("user", "TEST").locked == 0
     assert engine.cancel_list(CancelOrderList("user", 0), 3) is not None
     unknown = engine.cancel_list(CancelOrderList("user", 0), 3)
@@ -296,7 +297,7 @@ def test_otoco_places_an_oco_pair_when_the_working_leg_fills(engine: MatchingEng
     ]
     assert ack.contingency_type is ContingencyType.OTO
     engine.submit(NewOrder("t", SELL, LIMIT, 100, 9_900, IOC), 2)
-    assert engine.depth()["asks"] == [(11_000, 100)] and len(engine.stops) == 1
+    assert engine.depth()["asks"] == [(11_000, 100)] and len(engine.waiting_stops()) == 1
     assert engine.ledger.balance("user", "TEST").locked == 100 * engine.instrument.base_per_lot
     trade_at(engine, 9_000, 3)  # the stop leg triggers and sells at market: nothing to hit
     assert engine.depth()["asks"] == [] and engine.ledger.balance("user", "TEST").locked == 0
@@ -333,7 +334,11 @@ def test_lists_count_every_leg_for_max_num_orders() -> None:
 @pytest.fixture()
 def venue() -> Venue:
     spec = simple_spec(symbol="BTCUSDT", baseAsset="BTC", orderTypes=TYPES)
-    venue = Venue({"BTCUSDT": Instrument.compile(spec)}, reference_prices={"BTCUSDT": 10_000})
+    venue = Venue(
+        {"BTCUSDT": Instrument.compile(spec)},
+        reference_prices={"BTCUSDT": 10_000},
+        backend=current(),
+    )
     venue.deposit("user", "BTC", "10")
     venue.deposit("user", "USDT", "100000")
     return venue
@@ -418,7 +423,7 @@ def test_an_oco_stop_leg_triggered_with_another_stop_that_fills_its_sibling(
     mine = {r.order_id: r for r in ack.reports if r.account == "user"}
     assert mine[above.order_id].execution_type is ExecutionType.TRADE
     assert mine[below.order_id].status is OrderStatus.EXPIRED
-    assert len(engine.stops) == 0 and engine.depth()["asks"] == [(10_500, 99)]
+    assert engine.waiting_stops() == [] and engine.depth()["asks"] == [(10_500, 99)]
     assert engine.ledger.balance("user", "TEST").locked == 99 * engine.instrument.base_per_lot
 
 

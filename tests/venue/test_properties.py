@@ -301,7 +301,7 @@ def test_quantity_is_conserved_per_order(scenario: Scenario) -> None:
     harness = Harness(scenario).run()
     engine = harness.engine
     open_ids = {v.order_id: v for v in engine.open_orders()}
-    book = {o.order_id: o for o in engine.bids.orders() + engine.asks.orders()}
+    book = {o.order_id: o for s in (Side.BUY, Side.SELL) for o in engine.book_orders(s)}
     assert set(book) == set(open_ids)
     for oid, reports in by_order(harness.reports).items():
         last = reports[-1]
@@ -319,8 +319,8 @@ def test_quantity_is_conserved_per_order(scenario: Scenario) -> None:
         else:
             order = book[oid]
             assert order.leaves > 0 and executed + prevented + order.leaves == orig
-            assert (order.cum_qty, order.prevented) == (executed, prevented)
-            assert open_ids[oid].prevented_qty == prevented
+            view = open_ids[oid]
+            assert (view.executed_qty, view.prevented_qty) == (executed, prevented)
             assert last.is_working
     assert engine.depth(10_000) == open_depth(engine)
 

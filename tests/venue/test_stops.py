@@ -15,6 +15,7 @@ from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
+from tests.support.backends import current
 
 BUY, SELL, GTC = Side.BUY, Side.SELL, TimeInForce.GTC
 SL, SLL = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
@@ -159,7 +160,7 @@ def test_cancelling_a_waiting_stop_releases_its_lock() -> None:
     done = ok(engine.cancel(CancelOrder("user", oid), 2))
     assert done.status is OrderStatus.CANCELED and quote.locked == 0
     assert reports_of(trade_at(engine, usd(42_000), 3), oid) == []
-    assert len(engine.stops) == 0
+    assert engine.waiting_stops() == []
 
 
 def test_amending_a_waiting_stop() -> None:
@@ -274,7 +275,11 @@ def test_trailing_faq_e_stop_loss_limit_sell_without_stop_price() -> None:
 
 def test_stops_over_the_venue_edge() -> None:
     spec = simple_spec(symbol="BTCUSDT", baseAsset="BTC", orderTypes=TYPES)
-    venue = Venue({"BTCUSDT": Instrument.compile(spec)}, reference_prices={"BTCUSDT": usd(40_000)})
+    venue = Venue(
+        {"BTCUSDT": Instrument.compile(spec)},
+        reference_prices={"BTCUSDT": usd(40_000)},
+        backend=current(),
+    )
     venue.deposit("user", "BTC", "1")
     body = venue.place("user", {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS_LIMIT",
                                 "timeInForce": "GTC", "quantity": "0.5", "price": "38000",

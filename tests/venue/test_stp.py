@@ -19,13 +19,14 @@ from bot4.core.orders import NewOrder
 from bot4.core.results import Ack
 from bot4.venue.exchange import Venue
 from tests.conftest import funded_engine, simple_spec
+from tests.support.backends import current
 
 SPEC = {"symbol": "BTCUSDT", "baseAsset": "BTC", "quoteAsset": "USDT"}
 
 
 @pytest.fixture()
 def venue() -> Venue:
-    venue = Venue({"BTCUSDT": Instrument.compile(simple_spec(**SPEC))})
+    venue = Venue({"BTCUSDT": Instrument.compile(simple_spec(**SPEC))}, backend=current())
     for account in ("user", "other"):
         venue.deposit(account, "BTC", "20000")
         venue.deposit(account, "USDT", "20000")
@@ -226,7 +227,7 @@ def test_modes_a_symbol_does_not_allow_are_refused(venue: Venue) -> None:
         defaultSelfTradePreventionMode="NONE",
         allowedSelfTradePreventionModes=["NONE", "EXPIRE_TAKER", "EXPIRE_BOTH"],
     )
-    strict = Venue({"BTCUSDT": Instrument.compile(spec)})
+    strict = Venue({"BTCUSDT": Instrument.compile(spec)}, backend=current())
     strict.deposit("user", "USDT", "100")
     body = strict.place("user", limit("BUY", "1", "1", "EXPIRE_MAKER"), 1)
     assert body == {

@@ -15,6 +15,7 @@ from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.venue.exchange import Venue
 from tests.conftest import simple_spec
+from tests.support.backends import current
 
 
 def gtc(side: str, price: str, quantity: str, **extra: str) -> dict[str, object]:
@@ -25,7 +26,7 @@ def gtc(side: str, price: str, quantity: str, **extra: str) -> dict[str, object]
 
 @pytest.fixture()
 def venue(instruments: dict[str, Instrument]) -> Venue:
-    venue = Venue(instruments, reference_prices={"BTCUSDT": 3_000_000})
+    venue = Venue(instruments, reference_prices={"BTCUSDT": 3_000_000}, backend=current())
     venue.deposit("maker", "BTC", "10")
     venue.deposit("maker", "USDT", Decimal("100000"))
     venue.deposit("taker", "USDT", 50_000)
@@ -117,7 +118,7 @@ def test_deposits_are_exact(venue: Venue) -> None:
 def test_assets_must_agree_on_precision(instruments: dict[str, Instrument]) -> None:
     odd = Instrument.compile(simple_spec(symbol="ODDUSDT", quoteAssetPrecision=6))
     with pytest.raises(ValueError, match="precision"):
-        Venue({"BTCUSDT": instruments["BTCUSDT"], "ODDUSDT": odd})
+        Venue({"BTCUSDT": instruments["BTCUSDT"], "ODDUSDT": odd}, backend=current())
 
 
 def test_state_digest_tracks_every_symbol(venue: Venue) -> None:

@@ -314,6 +314,7 @@ pub struct OrderView {
     pub working_time: i64,
     pub stp_mode: Stp,
     pub prevented_qty: i64,
+    pub list_id: i64,
     pub stop_price: i64,
     pub trailing_delta: i64,
     pub trailing_time: i64,

@@ -388,6 +388,40 @@ impl Engine {
         }
     }
 
+    /// The orders resting on one side (level 3), best first: (ref, order id, price, leaves).
+    pub fn book_orders(&self, side: Side) -> Vec<(AccountId, i64, i64, i64)> {
+        let book = match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        };
+        book.orders(|r| self.slab.live(r))
+            .into_iter()
+            .map(|r| {
+                let o = self.slab.get(r);
+                (o.account, o.order_id, o.price, o.leaves)
+            })
+            .collect()
+    }
+
+    /// The ids of the stop orders waiting for their trigger, in the order they were parked.
+    pub fn waiting_stops(&self) -> Vec<i64> {
+        self.parked
+            .values()
+            .map(|&r| self.slab.get(r).order_id)
+            .collect()
+    }
+
+    /// What each open order holds locked, by order id (oldest first).
+    pub fn open_locks(&self) -> Vec<(i64, i128)> {
+        self.open
+            .values()
+            .map(|&r| {
+                let o = self.slab.get(r);
+                (o.order_id, o.locked)
+            })
+            .collect()
+    }
+
     pub fn is_open(&self, order_id: i64) -> bool {
         self.open_ids.contains_key(&order_id)
     }
@@ -420,6 +454,7 @@ impl Engine {
             working_time: o.working_time,
             stp_mode: o.stp_mode,
             prevented_qty: o.prevented,
+            list_id: o.list_id,
             stop_price: o.stop_price,
             trailing_delta: o.trailing_delta,
             trailing_time: self
