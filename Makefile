@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORE := bot4/core/*,bot4/venue/*,bot4/market/*,bot4/risk/*,bot4/service/*
 
-NATIVE := native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
+NATIVE := native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs native/src/*/*.rs)
 CARGO ?= cargo
 
-.PHONY: run test services lint typecheck native wheel bench fuzz clean
+.PHONY: run test services lint typecheck native wheel bench fuzz fuzz-native differential-long clean
 
 # installs bot4 in place, which builds its Rust core (native/) with maturin: needs cargo
 $(STAMP): pyproject.toml $(NATIVE)
@@ -70,6 +70,17 @@ services:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+
+# the native engine's request path under random inputs and its invariants, on stable Rust
+# (native/fuzz/README.md: the same check under cargo-fuzz with nightly Rust)
+FUZZ_SECONDS ?= 300
+fuzz-native: $(STAMP)
+	cd native/fuzz && $(CARGO) run --release --quiet --no-default-features --bin stable -- --seconds $(FUZZ_SECONDS)
+
+# the two engine backends over ten million seeded requests (make test sends one million)
+LONG_REQUESTS ?= 10000000
+differential-long: $(STAMP)
+	BOT4_LONG_REQUESTS=$(LONG_REQUESTS) $(BIN)/pytest -q tests/native/test_long_streams.py
 
 # The hypothesis property suites only (the "fuzz" profile of tests/conftest.py: FUZZ_SCALE x
 # the CI examples, randomised), in rounds with a fresh seed each until FUZZ_MINUTES have passed

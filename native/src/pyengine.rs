@@ -16,7 +16,7 @@ use crate::engine::{
     Ack, AmendRequest, CancelListRequest, CancelRequest, Contingency, Engine, ExecType, Expiry,
     ListAck, ListEvent, ListOrderStatus, ListStatusType, NewRequest, OcoRequest, OrderType,
     OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
-    check_oco_legs, check_oco_prices, decode, level,
+    bad_client_id, check_oco_legs, check_oco_prices, client_id_ok, decode, level,
 };
 use crate::ledger::{ExchangeLimits, Ledger, LedgerError};
 
@@ -244,12 +244,6 @@ fn index_of(table: &[PyObject], obj: &Bound<'_, PyAny>) -> Option<u8> {
         .iter()
         .position(|m| m.bind(obj.py()).is(obj))
         .map(|i| i as u8)
-}
-
-fn shape_error(what: &str) -> PyErr {
-    PyValueError::new_err(format!(
-        "bad {what}: the request's shape must be checked first"
-    ))
 }
 
 fn opt_str(obj: Bound<'_, PyAny>) -> PyResult<Option<String>> {
@@ -1188,27 +1182,52 @@ impl PyEngine {
     /// Cancel a `CancelOrder` (account, orderId, origClientOrderId, newClientOrderId,
     /// restriction), its references' types checked.
     fn cancel(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
-        let restriction_obj = req.get_item(4)?;
-        let restriction = if restriction_obj.is_none() {
-            None
+        let item = |i| req.get_item(i);
+        let (account, order_id, orig, new_cid, restriction) =
+            (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+        // the references' types, the account, the new client id, the restriction's type:
+        // the order of the Python engine's checks
+        let str_or_none =
+            |o: &Bound<'_, PyAny>| o.is_none() || o.is_exact_instance_of::<PyString>();
+        let refused = if !account.is_exact_instance_of::<PyString>() {
+            Some(Refusal::Error("UNKNOWN_ACCOUNT"))
+        } else if !order_id.is_none() && !order_id.is_exact_instance_of::<PyInt>() {
+            Some(Refusal::Call("invalid_parameter", "orderId"))
+        } else if !str_or_none(&orig) {
+            Some(Refusal::Call("invalid_parameter", "origClientOrderId"))
+        } else if !self
+            .ledger
+            .borrow(py)
+            .inner
+            .knows(&account.extract::<String>()?)
+        {
+            Some(Refusal::Error("UNKNOWN_ACCOUNT"))
+        } else if !str_or_none(&new_cid) {
+            Some(Refusal::Call("invalid_parameter", "newClientOrderId"))
         } else {
-            Some(
-                index_of(&self.t.restriction, &restriction_obj)
-                    .and_then(Restriction::from_index)
-                    .ok_or_else(|| shape_error("restriction"))?,
-            )
+            let bad_cid = opt_str(new_cid.clone())?
+                .filter(|c| !client_id_ok(c))
+                .map(|c| bad_client_id("newClientOrderId", &c));
+            bad_cid.or_else(|| {
+                let member =
+                    restriction.is_none() || index_of(&self.t.restriction, &restriction).is_some();
+                (!member).then_some(Refusal::Error("INVALID_CANCEL_RESTRICTIONS"))
+            })
         };
-        let order_id = req.get_item(1)?;
+        if let Some(refusal) = refused {
+            return self.refuse(py, refusal);
+        }
         let request = CancelRequest {
-            account: req.get_item(0)?.extract()?,
+            account: account.extract()?,
             order_id: if order_id.is_none() {
                 None
             } else {
                 Some(int_or(&order_id, -1)?)
             },
-            orig_client_order_id: opt_str(req.get_item(2)?)?,
-            new_client_order_id: opt_str(req.get_item(3)?)?,
-            restriction,
+            orig_client_order_id: opt_str(orig)?,
+            new_client_order_id: opt_str(new_cid)?,
+            restriction: index_of(&self.t.restriction, &restriction)
+                .and_then(Restriction::from_index),
         };
         let result = {
             let mut ledger = self.ledger.borrow_mut(py);

@@ -21,9 +21,12 @@
 //! - B: the whole batch in one `run_batch` with the event log (if the engine refuses a batch
 //!   with a stop order whole, as it did before it served stops, that must change nothing, and
 //!   the batch then runs without them);
-//! - C: the same as B without the log.
+//! - C: the same as B without the log;
+//! - D: the same with another history length (0 or 1000: ended orders' slots reused at once
+//!   or not), which no answer depends on.
 //!
-//! A, B and C must give the same answers, byte for byte, and the same `state_digest`.
+//! A, B, C and D must give the same answers, byte for byte, and the same `state_digest`; B's
+//! event log is checked line by line (`check_log`).
 
 use _native::engine::{
     AmendRequest, CancelRequest, Engine, NewRequest, OrderType, REFUSALS, RESULT_SIZE, Refusal,
@@ -1106,6 +1109,29 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
     );
     assert_eq!(digest_b, digest_c, "the same batch twice: state differs");
     assert_eq!(ledger_b.digest(), ledger_c.digest());
+
+    // D: with another history length (ended orders kept for queries, their slots reused
+    // sooner or later), which no answer to these requests depends on
+    let mut other = config.clone();
+    other.history = if config.history < 4 { 1000 } else { 0 };
+    let mut ledger_d = other.ledger();
+    let mut engine_d = other.engine(&mut ledger_d);
+    let mut results_d = Vec::new();
+    engine_d
+        .run_batch(&mut ledger_d, &todo, &mut results_d, None)
+        .expect("the batch B ran runs");
+    assert_eq!(
+        results_b, results_d,
+        "history {} vs {}: answers differ",
+        config.history, other.history
+    );
+    assert_eq!(
+        digest_b,
+        engine_d.state_digest(&ledger_d, "TRADING"),
+        "history {} vs {}: state differs",
+        config.history,
+        other.history
+    );
     let reports: usize = results_b
         .chunks(RESULT_SIZE)
         .map(|r| u32::from_le_bytes([r[4], r[5], r[6], r[7]]) as usize)

@@ -35,6 +35,7 @@ use crate::money::MoneyError;
 use crate::stops::StopBook;
 
 pub use batch::{BatchError, RESULT_SIZE, Request, decode, refusal_index};
+pub use checks::{bad_client_id, client_id_ok};
 pub use contingent::{CancelListRequest, OcoRequest, OtoRequest};
 pub use front::{AmendRequest, CancelRequest, NewRequest};
 pub use lists::{ListEvent, check_oco_legs, check_oco_prices, level};
@@ -435,6 +436,9 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal::Call("invalid_parameter", "listClientOrderId"),
     Refusal::Call("illegal_client_id", "listClientOrderId"),
     Refusal::Call2("one_of_params", "orderListId", "listClientOrderId"),
+    Refusal::Error("INVALID_CANCEL_RESTRICTIONS"),
+    Refusal::Call("invalid_parameter", "orderId"),
+    Refusal::Call("invalid_parameter", "origClientOrderId"),
     Refusal::Call("liquidity_below_min", "LOT_SIZE"),
     Refusal::Call("liquidity_below_min", "MARKET_LOT_SIZE"),
     Refusal::Call("illegal_client_id", "newClientOrderId"),
