@@ -79,11 +79,10 @@ mmap threshold), the trimmed one does not. Without glibc both trims do nothing; 
 which those orders went in (timed over the `submit_batch` calls only).
 
 The mixed workload (`--workload mixed`, or `both`, the default) adds the semantics the naive
-book lacks, so it has no baseline. It runs on the Python engine only, for now (the JSON says
-`"mixed_backend": "python"`): it was kept there while the native engine did not serve the stop
-orders and order lists (OCOs, list cancels) it uses. Its ops/s is reported beside the standard
-workload's Python engine (same process, `mixed_vs_standard` = mixed / `python_ops_per_s`), with
-its reports counted by execution type.
+book lacks, so it has no baseline. It runs on the native engine (`mixed_ops_per_s`,
+`"mixed_backend": "native"`) and on the Python one (`python_mixed_ops_per_s`); both must end in
+the generator's state with its fills and refusals. `mixed_vs_standard` is the native mixed
+rate over the native standard one (per call), and the reports are counted by execution type.
 It runs on the same symbol with the stop types enabled, defaultSelfTradePreventionMode
 EXPIRE_MAKER (every mode allowed), MAX_NUM_ALGO_ORDERS 200,000 and TRAILING_DELTA from 1 bp;
 acct0 and acct1 share tradeGroupId 1, so about 3 in 8 maker-taker meetings are within one group
@@ -1061,7 +1060,9 @@ def print_profile(title: str, run: Callable[[], object], out: TextIO) -> None:
     print(buf.getvalue(), file=out)
 
 
-def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[str], float]:
+def bench_standard(
+    args: argparse.Namespace,
+) -> tuple[dict[str, object], list[str], tuple[float, float]]:
     """The standard workload: native per call, native batch, python, python+parse,
     python+metrics and naive; its JSON fields, problems and the Python engine's ops/s."""
     instrument = Instrument.compile(btc_spec())
@@ -1241,7 +1242,7 @@ def bench_standard(args: argparse.Namespace) -> tuple[dict[str, object], list[st
         engine = new_engine(instrument)
         gc.collect()
         print_profile("python engine", lambda: run_engine(engine, stream.engine), out)
-    return fields, problems, eng_rate
+    return fields, problems, (nat_rate, eng_rate)
 
 
 def rss_bytes() -> int | None:
@@ -1366,11 +1367,11 @@ def bench_resting(args: argparse.Namespace) -> tuple[dict[str, object], list[str
 
 
 def bench_mixed(
-    args: argparse.Namespace, standard_rate: float | None
+    args: argparse.Namespace, standard_rates: tuple[float, float] | None
 ) -> tuple[dict[str, object], list[str]]:
-    """The mixed workload, on the Python engine only (for now: see the module docstring); its
-    JSON fields and problems. `standard_rate`: the standard workload's Python engine
-    ops/s, if it ran."""
+    """The mixed workload on the native engine, and on the Python one beside it; its JSON
+    fields and problems. `standard_rates`: the standard workload's native (per call) and
+    Python engine ops/s, if it ran."""
     instrument = Instrument.compile(mixed_spec())
     t_gen = time.perf_counter()
     stream = MixedGenerator(instrument, args.seed).run(args.ops)
@@ -1379,29 +1380,37 @@ def bench_mixed(
     gc.freeze()
 
     def once() -> tuple[Run, object]:
+        engine = new_native_engine(instrument, TRADE_GROUPS)
+        gc.collect()
+        return run_mixed(engine, stream.ops), engine  # type: ignore[arg-type]
+
+    def python_once() -> tuple[Run, object]:
         engine = new_engine(instrument, TRADE_GROUPS)
         gc.collect()
         return run_mixed(engine, stream.ops), engine
 
-    run, state = best_of(args.repeat, once)
-    assert isinstance(state, MatchingEngine)
-    rate = args.ops / run.seconds
-    vs_standard = round(rate / standard_rate, 4) if standard_rate else None
-    refused = sum(stream.refused.values())
-
     problems: list[str] = []
-    if run.fills != stream.fills:
-        problems.append(f"mixed: taker TRADE reports {run.fills} != generator's {stream.fills}")
-    if run.fills != state.last_trade_id:
-        problems.append(f"mixed: taker TRADE reports {run.fills} != trades {state.last_trade_id}")
-    if run.rejects != refused:
-        problems.append(f"mixed: {run.rejects} refused != generator's {refused}")
-    if state.state_digest() != stream.digest:
-        problems.append("mixed: final engine state differs from the generator's")
+    refused = sum(stream.refused.values())
+    rates = []
+    for name, runner in (("native", once), ("python", python_once)):
+        run, state = best_of(args.repeat, runner)
+        assert isinstance(state, MatchingEngine | NativeEngine)
+        rates.append(args.ops / run.seconds)
+        if run.fills != stream.fills:
+            problems.append(f"mixed {name}: taker TRADE reports {run.fills} != {stream.fills}")
+        if run.fills != state.last_trade_id:
+            problems.append(f"mixed {name}: taker TRADE reports {run.fills} != trades")
+        if run.rejects != refused:
+            problems.append(f"mixed {name}: {run.rejects} refused != generator's {refused}")
+        if state.state_digest() != stream.digest:
+            problems.append(f"mixed {name}: final state differs from the generator's")
+    rate, python_rate = rates
+    vs_standard = round(rate / standard_rates[0], 4) if standard_rates else None
 
     fields: dict[str, object] = {
         "mixed_ops_per_s": round(rate, 1),
-        "mixed_backend": "python",
+        "mixed_backend": "native",
+        "python_mixed_ops_per_s": round(python_rate, 1),
         "mixed_events": stream.events,
         "mixed_vs_standard": vs_standard,
         "mixed_ops": stream.counts,
@@ -1421,8 +1430,8 @@ def bench_mixed(
             f"generated in {t_gen:.2f}s; best of {args.repeat}"
         )
         print(
-            f"  python        {rate:>12,.0f} ops/s  ({run.seconds:.3f}s)  "
-            f"fills {run.fills}  refused {run.rejects}  (python engine)"
+            f"  native        {rate:>12,.0f} ops/s   python {python_rate:>12,.0f} ops/s   "
+            f"fills {stream.fills}  refused {refused}"
         )
         ev = stream.events
         by_type = ", ".join(f"{x.value} {ev.get(x.value, 0)}" for x in ExecutionType)
@@ -1507,9 +1516,9 @@ def main(argv: list[str] | None = None) -> int:
 
     fields: dict[str, object] = {}
     problems: list[str] = []
-    standard_rate: float | None = None
+    standard_rates: tuple[float, float] | None = None
     if args.workload in ("standard", "both"):
-        got, found, standard_rate = bench_standard(args)
+        got, found, standard_rates = bench_standard(args)
         fields.update(got)
         problems += found
     if args.workload in ("mixed", "both"):
@@ -1517,7 +1526,7 @@ def main(argv: list[str] | None = None) -> int:
             fields.update(ops=args.ops, seed=args.seed, repeat=args.repeat)
         elif not args.json:
             print()
-        got, found = bench_mixed(args, standard_rate)
+        got, found = bench_mixed(args, standard_rates)
         fields.update(got)
         problems += found
     if args.workload in ("standard", "both") and args.resting:
