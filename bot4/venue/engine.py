@@ -20,7 +20,6 @@ from bot4.core import errors
 from bot4.core.accounts import Balance
 from bot4.core.enums import (
     STOP_TYPES,
-    CancelReplaceMode,
     CancelRestriction,
     ListStatusType,
 )
@@ -59,6 +58,7 @@ from bot4.venue.rules import (
     _bad_client_id,
     _bad_reference,
     _new_tuple,
+    cancel_replace,
 )
 
 
@@ -284,22 +284,8 @@ class MatchingEngine(ContingentOrders):
         return self._finish(order, now, out)
 
     def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
-        """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE).
-
-        The new order's shape and filters are checked first: a request that fails them does
-        nothing and gets that error. The new order goes to the back of its price level.
-        """
-        if not self.instrument.spec.cancelReplaceAllowed:
-            return errors.CANCEL_REPLACE_NOT_SUPPORTED
-        mode: object = req.mode
-        if not isinstance(mode, CancelReplaceMode):
-            return errors.invalid_parameter("cancelReplaceMode")
-        if req.cancel.account != req.new.account:
-            return errors.invalid_parameter("account")
-        error = self._check_filters(req.new, now)
-        if error is not None:
-            return error
-        cancelled = self.cancel(req.cancel, now)
-        if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
-            return CancelReplaceResult(cancelled, None)
-        return CancelReplaceResult(cancelled, self.submit(req.new, now))
+        """Cancel an order, then place a new one (`rules.cancel_replace`)."""
+        return cancel_replace(
+            self.instrument.spec.cancelReplaceAllowed, self._check_filters, self.cancel,
+            self.submit, req, now,
+        )  # fmt: skip

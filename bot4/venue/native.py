@@ -22,7 +22,7 @@ from bot4._native import Engine as _Engine
 from bot4._native import Ledger as _Ledger
 from bot4.core import enums, errors
 from bot4.core.accounts import Balance
-from bot4.core.enums import CancelReplaceMode, Side, SymbolStatus
+from bot4.core.enums import Side, SymbolStatus
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
 from bot4.core.instruments import Instrument
@@ -46,6 +46,7 @@ from bot4.venue.rules import (
     EventSink,
     _bad_client_id,
     _bad_reference,
+    cancel_replace,
 )
 
 _ENUMS = {
@@ -292,21 +293,11 @@ class NativeEngine:
         return answer
 
     def cancel_replace(self, req: CancelReplace, now: int) -> CancelReplaceResult | VenueError:
-        """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE)."""
-        if not self.instrument.spec.cancelReplaceAllowed:
-            return errors.CANCEL_REPLACE_NOT_SUPPORTED
-        mode: object = req.mode
-        if not isinstance(mode, CancelReplaceMode):
-            return errors.invalid_parameter("cancelReplaceMode")
-        if req.cancel.account != req.new.account:
-            return errors.invalid_parameter("account")
-        error = self._check_filters(req.new, now)
-        if error is not None:
-            return error
-        cancelled = self.cancel(req.cancel, now)
-        if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
-            return CancelReplaceResult(cancelled, None)
-        return CancelReplaceResult(cancelled, self.submit(req.new, now))
+        """Cancel an order, then place a new one (`rules.cancel_replace`)."""
+        return cancel_replace(
+            self.instrument.spec.cancelReplaceAllowed, self._check_filters, self.cancel,
+            self.submit, req, now,
+        )  # fmt: skip
 
     def submit_oco(self, req: NewOco, now: int) -> ListAck | VenueError:
         """POST orderList/oco: an above and a below leg; one activating expires the other."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from bot4.core import errors
 from bot4.core.enums import (
+    CancelReplaceMode,
     CancelRestriction,
     ExecutionType,
     ExpiryReason,
@@ -20,6 +21,8 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport
+from bot4.core.orders import CancelOrder, CancelReplace, NewOrder
+from bot4.core.results import Ack, CancelReplaceResult
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CLIENT_ID_PATTERN = CLIENT_ID_RE.pattern
@@ -80,3 +83,33 @@ def _bad_reference(account: object, order_id: object, client_order_id: object) -
     if client_order_id is not None and type(client_order_id) is not str:
         return errors.invalid_parameter("origClientOrderId")
     return None
+
+
+def cancel_replace(
+    allowed: bool,
+    check: Callable[[NewOrder, int], VenueError | None],
+    cancel: Callable[[CancelOrder, int], Ack | VenueError],
+    submit: Callable[[NewOrder, int], Ack | VenueError],
+    req: CancelReplace,
+    now: int,
+) -> CancelReplaceResult | VenueError:
+    """Cancel an order, then place a new one (STOP_ON_FAILURE or ALLOW_FAILURE), on an engine
+    given by its `check` (shape and filters), `cancel` and `submit`: both backends' front.
+
+    The new order's shape and filters are checked first: a request that fails them does
+    nothing and gets that error. The new order goes to the back of its price level.
+    """
+    if not allowed:
+        return errors.CANCEL_REPLACE_NOT_SUPPORTED
+    mode: object = req.mode
+    if not isinstance(mode, CancelReplaceMode):
+        return errors.invalid_parameter("cancelReplaceMode")
+    if req.cancel.account != req.new.account:
+        return errors.invalid_parameter("account")
+    error = check(req.new, now)
+    if error is not None:
+        return error
+    cancelled = cancel(req.cancel, now)
+    if isinstance(cancelled, VenueError) and mode is CancelReplaceMode.STOP_ON_FAILURE:
+        return CancelReplaceResult(cancelled, None)
+    return CancelReplaceResult(cancelled, submit(req.new, now))
