@@ -541,19 +541,18 @@ impl PyEngine {
     }
 
     /// A list leg (`ListLeg`: type, price, stopPrice, trailingDelta, timeInForce, client id)
-    /// as the new order it stands for, through the new order's shape.
-    fn leg_request(
-        &self,
-        py: Python<'_>,
-        account: &Bound<'_, PyAny>,
-        side: &Bound<'_, PyAny>,
-        qty: &Bound<'_, PyAny>,
-        leg: &Bound<'_, PyAny>,
-        stp: &Bound<'_, PyAny>,
-    ) -> PyResult<Result<NewRequest, Refusal>> {
+    /// as the `NewOrder` tuple it stands for.
+    fn leg_order<'py>(
+        py: Python<'py>,
+        account: &Bound<'py, PyAny>,
+        side: &Bound<'py, PyAny>,
+        qty: &Bound<'py, PyAny>,
+        leg: &Bound<'py, PyAny>,
+        stp: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let item = |i: usize| leg.get_item(i);
         let zero = 0i64.into_pyobject(py)?.into_any();
-        let order = PyTuple::new(
+        PyTuple::new(
             py,
             [
                 account.clone(),
@@ -568,8 +567,7 @@ impl PyEngine {
                 item(2)?,
                 item(3)?,
             ],
-        )?;
-        self.new_request(&order)
+        )
     }
 
     /// A list client id: None, a string, or the refusal of another type.
@@ -989,8 +987,8 @@ impl PyEngine {
         let stp = item(6)?;
         let request = OcoRequest {
             legs: [
-                self.leg_request(py, &account, &side, &qty, &above, &stp)?,
-                self.leg_request(py, &account, &side, &qty, &below, &stp)?,
+                self.new_request(&Self::leg_order(py, &account, &side, &qty, &above, &stp)?)?,
+                self.new_request(&Self::leg_order(py, &account, &side, &qty, &below, &stp)?)?,
             ],
             list_client_order_id: Self::list_cid(&item(5)?)?,
         };
@@ -1049,27 +1047,7 @@ impl PyEngine {
         let none = py.None().into_bound(py);
         let pair = [&above, &below]
             .iter()
-            .map(|leg| -> PyResult<Bound<'_, PyAny>> {
-                let item = |i: usize| leg.get_item(i);
-                let zero = 0i64.into_pyobject(py)?.into_any();
-                Ok(PyTuple::new(
-                    py,
-                    [
-                        account.clone(),
-                        side.clone(),
-                        item(0)?,
-                        qty.clone(),
-                        item(1)?,
-                        item(4)?,
-                        zero,
-                        item(5)?,
-                        none.clone(),
-                        item(2)?,
-                        item(3)?,
-                    ],
-                )?
-                .into_any())
-            })
+            .map(|leg| Ok(Self::leg_order(py, &account, &side, &qty, leg, &none)?.into_any()))
             .collect::<PyResult<Vec<_>>>()?;
         self.triggering(py, &working, pair, &item(5)?, now)
     }
