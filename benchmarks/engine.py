@@ -180,7 +180,8 @@ from bot4.obs.observe import SymbolMetrics  # noqa: E402
 from bot4.obs.recorder import Recorder  # noqa: E402
 from bot4.venue.batch import encode_requests, refusals  # noqa: E402
 from bot4.venue.engine import MatchingEngine  # noqa: E402
-from bot4.venue.native import NativeEngine, NativeLedger  # noqa: E402
+from bot4.venue.native import NativeEngine  # noqa: E402
+from bot4.venue.nativeledger import NativeLedger  # noqa: E402
 from bot4.venue.requests import parse_cancel, parse_new_order  # noqa: E402
 from bot4.venue.stops import fires_on_rise  # noqa: E402
 

@@ -324,6 +324,11 @@ class FeeSchedule:
         sym = next((s for s in self.config.symbols if s.symbol == symbol), None)
         return sym is None or sym.discount_enabled
 
+    def rows(self) -> list[tuple[tuple[str | None, int], tuple[Rates, ...]]]:
+        """Every compiled row: ((symbol, or None for the defaults; level), the eight rates
+        at 4 * bnb_enabled + 2 * is_maker + is_buyer), as `rates` reads them."""
+        return list(self._table.items())
+
     def rates(
         self,
         account_tier: FeeTier | int,

@@ -1,10 +1,8 @@
 """The engine's two implementations: the Python specification and the native core.
 
-`new_ledger` and `new_engine` build either behind one API; `Venue` takes the same `backend`.
-The Python engine stays the executable specification of the venue; the native one
-(`bot4.venue.native`) answers the same, byte for byte, and is the default once it serves
-everything the Python one does (fee schedules are the last part: until then "python" is the
-default, and a native engine asked for a fee schedule raises NotImplementedError).
+`new_ledger`, `new_fee_book` and `new_engine` build either behind one API; `Venue` takes the
+same `backend`. The Python engine stays the executable specification of the venue; the native
+one (`bot4.venue.native`) answers the same, byte for byte.
 """
 
 from __future__ import annotations
@@ -12,11 +10,13 @@ from __future__ import annotations
 from typing import Literal, overload
 
 from bot4.core.accounts import Ledger
+from bot4.core.fees import FeeSchedule
 from bot4.core.instruments import Instrument
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
-from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.native import NativeEngine
+from bot4.venue.nativeledger import NativeFeeBook, NativeLedger
 from bot4.venue.rules import EventSink
 
 Backend = Literal["python", "native"]
@@ -44,6 +44,15 @@ def new_ledger(backend: Backend = DEFAULT_BACKEND) -> Ledger | NativeLedger:
     return NativeLedger() if check_backend(backend) == "native" else Ledger()
 
 
+def new_fee_book(
+    schedule: FeeSchedule | None, ledger: Ledger | NativeLedger
+) -> FeeBook | NativeFeeBook:
+    """The venue's fee book over `ledger`, of the ledger's backend."""
+    if isinstance(ledger, NativeLedger):
+        return NativeFeeBook(schedule, ledger)
+    return FeeBook(schedule, ledger)
+
+
 def new_engine(
     instrument: Instrument,
     ledger: Ledger | NativeLedger | None = None,
@@ -52,7 +61,7 @@ def new_engine(
     reference_price: int | None = None,
     history: int = 10_000,
     on_events: EventSink | None = None,
-    fees: FeeBook | None = None,
+    fees: FeeBook | NativeFeeBook | None = None,
     exchange: ExchangeLimits | None = None,
 ) -> MatchingEngine | NativeEngine:
     """A matching engine of `backend` on `ledger` (a new one of the same backend if None);
@@ -66,6 +75,8 @@ def new_engine(
         )  # fmt: skip
     if ledger is not None and not isinstance(ledger, Ledger):
         raise TypeError("a Python engine keeps its balances in a Ledger")
+    if fees is not None and not isinstance(fees, FeeBook):
+        raise TypeError("a Python engine charges through a FeeBook")
     return MatchingEngine(
         instrument, ledger, reference_price=reference_price, history=history,
         on_events=on_events, fees=fees, exchange=exchange,

@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 from bot4.core import errors
-from bot4.core.accounts import Ledger
 from bot4.core.enums import Side
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT
@@ -25,11 +24,18 @@ from bot4.core.instruments import Instrument
 from bot4.core.money import Number, format_units, parse_decimal, to_units
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack, ListAck
-from bot4.venue.backends import DEFAULT_BACKEND, Backend, check_backend, new_engine, new_ledger
+from bot4.venue.backends import (
+    DEFAULT_BACKEND,
+    Backend,
+    check_backend,
+    new_engine,
+    new_fee_book,
+    new_ledger,
+)
 from bot4.venue.engine import MatchingEngine
-from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
-from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.native import NativeEngine
+from bot4.venue.nativeledger import NativeLedger
 from bot4.venue.requests import (
     parse_amend,
     parse_cancel,
@@ -73,8 +79,7 @@ class Venue:
         self.backend = check_backend(backend)
         self.ledger = new_ledger(self.backend)
         self.exchange = ExchangeLimits.from_filters(exchange_filters)
-        python_ledger = self.ledger if isinstance(self.ledger, Ledger) else None
-        self.fees = FeeBook(fees, python_ledger)
+        self.fees = new_fee_book(fees, self.ledger)
         self.instruments = dict(instruments)
         self._asset_units: dict[str, Decimal] = {}
         if fees is not None:

@@ -109,9 +109,7 @@ class FeeBook:
 
     def set_price(self, base: str, quote: str, price: Decimal) -> None:
         """A price of `base` in `quote` for a pair not traded here (e.g. pushed from elsewhere)."""
-        if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
-            raise ValueError("a price is a positive, finite Decimal")
-        self._prices[(base, quote)] = Fraction(price)
+        self._prices[(base, quote)] = price_fraction(price)
 
     def price(self, base: str, quote: str) -> Fraction | None:
         """Quote per one `base`: a traded pair's last price, a set price, or an inverse one."""
@@ -152,10 +150,7 @@ class FeeBook:
 
     def pin_level(self, account: str, level: int | None) -> None:
         """Fix the account's VIP level (None: back to volume and BNB balance)."""
-        if self.schedule is None:
-            raise ValueError("this venue has no fee schedule, so it has no VIP levels")
-        if level is not None and all(t.level != level for t in self.schedule.tiers):
-            raise ValueError(f"no fee tier with level {level}")
+        check_level(self.schedule, level)
         if level is None:
             self._pinned.pop(account, None)
         else:
@@ -175,12 +170,11 @@ class FeeBook:
 
         It counts from the next re-tiering (`roll`), as on the venue.
         """
-        if self.schedule is None:
-            raise ValueError("this venue has no fee schedule, so volume is not tracked")
-        units = to_units(usd, self.schedule.volume_unit)
-        if units is None or units < 0:
-            raise ValueError(f"volume {usd} is negative or finer than the volume unit")
-        self.volumes.record(account, ts_ms, units)
+        self.volumes.record(account, ts_ms, volume_units(self.schedule, usd))
+
+    def volume(self, account: str, now_ms: int) -> int:
+        """The account's USD volume (in volume units) over the window ending at `now_ms`."""
+        return self.volumes.volume(account, now_ms)
 
     # ------------------------------------------------------------------ days
 
@@ -310,34 +304,89 @@ class FeeBook:
 
     def commission_rates(self, account: str, instrument: Instrument) -> dict[str, Any]:
         """`GET /api/v3/account/commission` for one account and symbol (rates as Decimals)."""
-        zero = RateSet()
-        if self.schedule is None:
-            (mn, md), (tn, td) = instrument.maker_rate, instrument.taker_rate
-            std = RateSet(maker=Decimal(mn) / Decimal(md), taker=Decimal(tn) / Decimal(td))
-            return _commission_shape(instrument.symbol, (std, zero, zero), False, False, "BNB",
-                                     Decimal(0))  # fmt: skip
-        std, tax, spc = self.schedule.rate_sets(self.level(account), instrument.symbol)
-        discount = self.schedule.config.discount
-        return _commission_shape(
-            instrument.symbol,
-            (std, tax, spc),
-            account in self._pay_bnb,
-            self.schedule.discount_for_symbol(instrument.symbol),
-            discount.asset,
-            discount.discount,
+        return commission_rates(
+            self.schedule, instrument, self.level(account), account in self._pay_bnb
         )
 
     def digest(self) -> str:
         """A hash of the tier state: day, levels, switches and today's volume per ref (a book
         without a schedule has no tier state: its refs, all level 0 with no volume, which
         only say who traded where, are left out)."""
-        h = hashlib.sha256()
-        h.update(f"{self.day}|{sorted(self._levels.items())}|{sorted(self._pinned.items())}|"
-                 f"{sorted(self._pay_bnb)}\n".encode())  # fmt: skip
-        for account in sorted(self._refs) if self.schedule is not None else ():
-            for ref in self._refs[account]:
-                h.update(f"{account}|{ref.instrument.symbol}|{ref.level}|{ref.volume}\n".encode())
-        return h.hexdigest()
+        refs = [
+            (account, [(r.instrument.symbol, r.level, r.volume) for r in self._refs[account]])
+            for account in (sorted(self._refs) if self.schedule is not None else ())
+        ]
+        return fee_digest(
+            self.day, sorted(self._levels.items()), sorted(self._pinned.items()),
+            sorted(self._pay_bnb), refs,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- shared by both books
+
+
+def check_level(schedule: FeeSchedule | None, level: int | None) -> None:
+    """`pin_level`'s checks: the venue has a schedule and `level` is one of its tiers."""
+    if schedule is None:
+        raise ValueError("this venue has no fee schedule, so it has no VIP levels")
+    if level is not None and all(t.level != level for t in schedule.tiers):
+        raise ValueError(f"no fee tier with level {level}")
+
+
+def volume_units(schedule: FeeSchedule | None, usd: Decimal) -> int:
+    """`record_volume`'s USD amount in the schedule's volume units, checked."""
+    if schedule is None:
+        raise ValueError("this venue has no fee schedule, so volume is not tracked")
+    units = to_units(usd, schedule.volume_unit)
+    if units is None or units < 0:
+        raise ValueError(f"volume {usd} is negative or finer than the volume unit")
+    return units
+
+
+def price_fraction(price: Decimal) -> Fraction:
+    """`set_price`'s price as an exact fraction, checked."""
+    if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+        raise ValueError("a price is a positive, finite Decimal")
+    return Fraction(price)
+
+
+def commission_rates(
+    schedule: FeeSchedule | None, instrument: Instrument, level: int, pays_bnb: bool
+) -> dict[str, Any]:
+    """`GET /api/v3/account/commission` of an account at `level` on one symbol."""
+    zero = RateSet()
+    if schedule is None:
+        (mn, md), (tn, td) = instrument.maker_rate, instrument.taker_rate
+        std = RateSet(maker=Decimal(mn) / Decimal(md), taker=Decimal(tn) / Decimal(td))
+        return _commission_shape(instrument.symbol, (std, zero, zero), False, False, "BNB",
+                                 Decimal(0))  # fmt: skip
+    std, tax, spc = schedule.rate_sets(level, instrument.symbol)
+    discount = schedule.config.discount
+    return _commission_shape(
+        instrument.symbol,
+        (std, tax, spc),
+        pays_bnb,
+        schedule.discount_for_symbol(instrument.symbol),
+        discount.asset,
+        discount.discount,
+    )
+
+
+def fee_digest(
+    day: int | None,
+    levels: list[tuple[str, int]],
+    pinned: list[tuple[str, int]],
+    pay_bnb: list[str],
+    refs: list[tuple[str, list[tuple[str, int, int]]]],
+) -> str:
+    """The fee state's hash from its parts, names sorted: each account's refs as (symbol,
+    level, today's volume) in the order they were made."""
+    h = hashlib.sha256()
+    h.update(f"{day}|{levels}|{pinned}|{pay_bnb}\n".encode())
+    for account, rows in refs:
+        for symbol, level, volume in rows:
+            h.update(f"{account}|{symbol}|{level}|{volume}\n".encode())
+    return h.hexdigest()
 
 
 def _commission_shape(

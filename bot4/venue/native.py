@@ -5,23 +5,20 @@ request tuples, `Ack`, `ExecutionReport` and `VenueError` values, for every orde
 in GTC/IOC/FOK, LIMIT_MAKER, MARKET by quantity or quoteOrderQty, stop-loss and take-profit,
 plain, limit and trailing, with their cascades), cancel, cancel-all, amend keep-priority,
 cancel-replace, order lists (OCO, OTO, OTOCO, their cancels and amending their legs), the
-six STP modes, the exchange filters and the symbol's own commission rates. What it does
-not serve yet (fee schedules: VIP tiers, BNB payment, tax and special commission) raises
-NotImplementedError: the Python engine (`backend="python"`) serves those. The request's shape
-is checked natively in the order of `check_shape`, then the filters in the venue's order.
+six STP modes, the exchange filters and commission: the symbol's own rates, or a fee
+schedule's (VIP tiers, BNB payment, tax and special commission) through the venue's
+`NativeFeeBook` (`bot4.venue.nativeledger`). The request's shape is checked natively in the
+order of `check_shape`, then the filters in the venue's order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from bot4._native import Engine as _Engine
-from bot4._native import Ledger as _Ledger
 from bot4.core import enums, errors
-from bot4.core.accounts import Balance
 from bot4.core.enums import Side, SymbolStatus
 from bot4.core.errors import VenueError
 from bot4.core.events import ExecutionReport, ListStatus
@@ -42,6 +39,7 @@ from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import decode_results, refusal
 from bot4.venue.feebook import FeeBook
 from bot4.venue.limits import ExchangeLimits
+from bot4.venue.nativeledger import NativeFeeBook, NativeLedger
 from bot4.venue.rules import (
     EventSink,
     _bad_client_id,
@@ -78,96 +76,6 @@ def rules(instrument: Instrument) -> dict[str, Any]:
     return out
 
 
-class LiveBalance:
-    """One balance in a native ledger, read live: `free` and `locked` are always current.
-
-    Read-only: balances change through `deposit`, `withdraw` and the engines only."""
-
-    __slots__ = ("_account", "_asset", "_core")
-
-    def __init__(self, core: _Ledger, account: str, asset: str) -> None:
-        self._core, self._account, self._asset = core, account, asset
-
-    @property
-    def free(self) -> int:
-        free: int = self._core.balance(self._account, self._asset)[0]
-        return free
-
-    @property
-    def locked(self) -> int:
-        locked: int = self._core.balance(self._account, self._asset)[1]
-        return locked
-
-    def __repr__(self) -> str:
-        return f"Balance(free={self.free}, locked={self.locked})"
-
-
-class NativeLedger:
-    """Balances of every account in native memory, with `Ledger`'s methods."""
-
-    def __init__(self) -> None:
-        self.core = _Ledger()
-
-    def open(self, account: str) -> None:
-        """Make an account known (with nothing in it)."""
-        self.core.open(account)
-
-    def set_trade_group(self, account: str, group: int) -> None:
-        """Put an account in a tradeGroupId (-1: none); a group self-trades as one account."""
-        self.core.set_trade_group(account, group)
-
-    def stp_key(self, account: str) -> str | int:
-        """What self-trade prevention compares: the tradeGroupId, or the account itself."""
-        group = self.core.trade_group(account)
-        return account if group is None else group
-
-    def knows(self, account: str) -> bool:
-        return type(account) is str and self.core.knows(account)
-
-    def deposit(self, account: str, asset: str, units: int) -> None:
-        """Credit `units` of `asset` to the account's free balance, opening it if needed."""
-        self.core.deposit(account, asset, units)
-
-    def withdraw(self, account: str, asset: str, units: int) -> None:
-        """Take `units` from the free balance; refuses to overdraw."""
-        self.core.withdraw(account, asset, units)
-
-    def balance(self, account: str, asset: str) -> LiveBalance:
-        """One balance, read live (`Ledger.balance` returns the live object too)."""
-        return LiveBalance(self.core, account, asset)
-
-    def accounts(self) -> list[str]:
-        return self.core.accounts()
-
-    def items(self) -> Iterator[tuple[str, str, Balance]]:
-        """Every non-empty balance, sorted by account then asset."""
-        for account, asset, free, locked in self.core.items():
-            yield account, asset, Balance(free, locked)
-
-    @property
-    def fees(self) -> dict[str, int]:
-        """Commission the venue collected, by asset (a copy)."""
-        return dict(self.core.fees())
-
-    @property
-    def known(self) -> set[str]:
-        """Accounts that may trade (a copy)."""
-        return set(self.core.accounts())
-
-    @property
-    def trade_groups(self) -> dict[str, int]:
-        """account -> tradeGroupId (a copy)."""
-        return dict(self.core.trade_groups())
-
-    def total(self, asset: str) -> int:
-        """Free + locked over all accounts, plus collected fees: conserved by trading."""
-        return self.core.total(asset)
-
-    def digest(self) -> str:
-        """The same hash as `Ledger.digest` for the same balances, fees and groups."""
-        return self.core.digest()
-
-
 class NativeEngine:
     """One symbol's matching engine in native code, with `MatchingEngine`'s methods."""
 
@@ -179,19 +87,23 @@ class NativeEngine:
         reference_price: int | None = None,
         history: int = 10_000,
         on_events: EventSink | None = None,
-        fees: FeeBook | None = None,
+        fees: NativeFeeBook | FeeBook | None = None,
         exchange: ExchangeLimits | None = None,
     ) -> None:
-        """As `MatchingEngine`: `fees` may be the venue's fee book when it has no schedule
-        (every account pays the symbol's rates); `exchange` holds the venue's exchange
-        filters, whose counts the native ledger keeps for all its engines."""
-        if fees is not None and fees.schedule is not None:
-            raise NotImplementedError(
-                'the native engine does not serve fee schedules (VIP tiers, BNB) yet: '
-                'use backend="python"'
+        """As `MatchingEngine`: `fees` is the venue's fee book on the same ledger (a Python
+        `FeeBook` only without a schedule: every account then pays the symbol's rates);
+        `exchange` holds the venue's exchange filters, whose counts the native ledger keeps
+        for all its engines."""
+        if isinstance(fees, FeeBook) and fees.schedule is not None:
+            raise TypeError(
+                "a native engine charges a fee schedule through a NativeFeeBook "
+                "(bot4.venue.backends.new_fee_book)"
             )
         self.instrument = instrument
         self.ledger = ledger if ledger is not None else NativeLedger()
+        if isinstance(fees, NativeFeeBook) and fees.ledger is not self.ledger:
+            raise ValueError("the fee book must use the engine's ledger")
+        self.fees = fees if fees is not None else NativeFeeBook(None, self.ledger)
         self.history = history
         if exchange is not None:
             self.ledger.core.set_exchange_limits(
@@ -206,6 +118,9 @@ class NativeEngine:
             reference_price,
             history,
         )
+        if isinstance(self.fees, NativeFeeBook) and fees is not None:
+            sizes = (instrument.tick, instrument.base_unit, instrument.quote_unit)
+            self._core.attach_fees(*(size.as_integer_ratio() for size in sizes))
         self.status = instrument.spec.status
         self.on_events = on_events
         # the hot calls go straight to the core (no Python frame between): same answers

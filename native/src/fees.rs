@@ -10,7 +10,7 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::ToPrimitive;
+use num_traits::{Signed, ToPrimitive, Zero};
 
 use crate::money::MoneyError;
 
@@ -44,6 +44,12 @@ impl std::error::Error for FeeError {}
 pub struct Ratio {
     num: i128,
     den: i128,
+}
+
+impl Default for Ratio {
+    fn default() -> Self {
+        Ratio::ZERO
+    }
 }
 
 fn gcd(mut a: i128, mut b: i128) -> i128 {
@@ -139,7 +145,7 @@ fn mul(a: i128, b: i128) -> Result<i128, MoneyError> {
 }
 
 /// One trade's effective rates (role and side already added), as `fees.Rates`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rates {
     pub standard: Ratio,
     pub tax: Ratio,
@@ -163,14 +169,16 @@ pub type Parts = [BigRational; 3];
 /// units per BNB unit; with it, a BNB discount in `rates`, and `bnb_balance` covering the
 /// rounded BNB amount, the commission is charged in BNB.
 pub fn commission(
-    received: i64,
+    received: i128,
     rates: &Rates,
     bnb_price: Option<Ratio>,
-    bnb_balance: i64,
+    bnb_balance: i128,
 ) -> Result<Commission, FeeError> {
     match commission_small(received, rates, bnb_price, bnb_balance) {
         Err(FeeError::Money(MoneyError::Overflow)) => {
-            let (units, in_bnb, _) = commission_parts(received, rates, bnb_price, bnb_balance)?;
+            let price = bnb_price.map(big);
+            let (units, in_bnb, _) =
+                commission_parts(received, rates, price.as_ref(), bnb_balance)?;
             let units = units.to_i128().ok_or(MoneyError::Overflow)?;
             Ok(Commission { units, in_bnb })
         }
@@ -178,12 +186,12 @@ pub fn commission(
     }
 }
 
-fn check(received: i64, rates: &Rates, bnb_price: Option<Ratio>) -> Result<bool, FeeError> {
+fn check(received: i128, rates: &Rates, bnb_price: Option<bool>) -> Result<bool, FeeError> {
     if received < 0 {
         return Err(FeeError::Invalid("received_units must not be negative"));
     }
     let bnb = bnb_price.is_some() && rates.discount.is_some();
-    if bnb && !bnb_price.is_some_and(|p| p.is_positive()) {
+    if bnb && bnb_price != Some(true) {
         return Err(FeeError::Invalid("bnb_price must be positive"));
     }
     Ok(bnb)
@@ -191,13 +199,13 @@ fn check(received: i64, rates: &Rates, bnb_price: Option<Ratio>) -> Result<bool,
 
 /// `commission` in `i128` fractions: an overflow error when they run out.
 fn commission_small(
-    received: i64,
+    received: i128,
     rates: &Rates,
     bnb_price: Option<Ratio>,
-    bnb_balance: i64,
+    bnb_balance: i128,
 ) -> Result<Commission, FeeError> {
-    let amount = Ratio::integer(i128::from(received))?;
-    if check(received, rates, bnb_price)? {
+    let amount = Ratio::integer(received)?;
+    if check(received, rates, bnb_price.map(|p| p.is_positive()))? {
         let (price, discount) = (
             bnb_price.unwrap_or(Ratio::ZERO),
             rates.discount.unwrap_or(Ratio::ZERO),
@@ -209,7 +217,7 @@ fn commission_small(
         let tax = amount.checked_mul(rates.tax)?.checked_div(price)?;
         let special = amount.checked_mul(rates.special)?.checked_div(price)?;
         let units = std.checked_add(tax)?.checked_add(special)?.ceil();
-        if units <= i128::from(bnb_balance) {
+        if units <= bnb_balance {
             return Ok(Commission {
                 units,
                 in_bnb: true,
@@ -226,23 +234,22 @@ fn commission_small(
     })
 }
 
-fn big(value: Ratio) -> BigRational {
+/// The same fraction, unbounded.
+pub fn big(value: Ratio) -> BigRational {
     BigRational::new(BigInt::from(value.num), BigInt::from(value.den))
 }
 
 /// `commission` in unbounded integers, with its exact parts: (units, in_bnb, parts).
 pub fn commission_parts(
-    received: i64,
+    received: i128,
     rates: &Rates,
-    bnb_price: Option<Ratio>,
-    bnb_balance: i64,
+    bnb_price: Option<&BigRational>,
+    bnb_balance: i128,
 ) -> Result<(BigInt, bool, Parts), FeeError> {
     let amount = BigRational::from_integer(BigInt::from(received));
-    if check(received, rates, bnb_price)? {
-        let (price, discount) = (
-            big(bnb_price.unwrap_or(Ratio::ZERO)),
-            big(rates.discount.unwrap_or(Ratio::ZERO)),
-        );
+    if check(received, rates, bnb_price.map(|p| p.is_positive()))? {
+        let discount = big(rates.discount.unwrap_or(Ratio::ZERO));
+        let price = bnb_price.cloned().unwrap_or_else(BigRational::zero);
         let parts = [
             &amount * big(rates.standard) * discount / &price,
             &amount * big(rates.tax) / &price,
@@ -274,10 +281,10 @@ pub enum FeeAsset {
 /// notional); the BNB amount comes from the quote notional for both sides.
 pub fn trade_commission(
     rates: &Rates,
-    base_units: i64,
-    quote_units: i64,
+    base_units: i128,
+    quote_units: i128,
     bnb_price_quote: Option<Ratio>,
-    bnb_balance: i64,
+    bnb_balance: i128,
 ) -> Result<(FeeAsset, Commission), FeeError> {
     if bnb_price_quote.is_some() && rates.discount.is_some() {
         let paid = commission(quote_units, rates, bnb_price_quote, bnb_balance)?;
@@ -290,6 +297,33 @@ pub fn trade_commission(
     } else {
         Ok((FeeAsset::Quote, commission(quote_units, rates, None, 0)?))
     }
+}
+
+/// `trade_commission` for a BNB price given unbounded (a fill's own price, a conversion):
+/// in `i128` fractions when the price fits them, else wholly in unbounded integers.
+pub fn trade_commission_exact(
+    rates: &Rates,
+    base_units: i128,
+    quote_units: i128,
+    bnb_price_quote: Option<&BigRational>,
+    bnb_balance: i128,
+) -> Result<(FeeAsset, Commission), FeeError> {
+    let Some(price) = bnb_price_quote else {
+        return trade_commission(rates, base_units, quote_units, None, bnb_balance);
+    };
+    if let (Some(num), Some(den)) = (price.numer().to_i128(), price.denom().to_i128()) {
+        if let Ok(small) = Ratio::new(num, den) {
+            return trade_commission(rates, base_units, quote_units, Some(small), bnb_balance);
+        }
+    }
+    if rates.discount.is_some() {
+        let (units, in_bnb, _) = commission_parts(quote_units, rates, Some(price), bnb_balance)?;
+        if in_bnb {
+            let units = units.to_i128().ok_or(MoneyError::Overflow)?;
+            return Ok((FeeAsset::Bnb, Commission { units, in_bnb }));
+        }
+    }
+    trade_commission(rates, base_units, quote_units, None, bnb_balance)
 }
 
 #[cfg(test)]
@@ -355,7 +389,7 @@ mod tests {
         // quote notional 2 600 000: standard 2 600 x 0.75 = 1 950, tax 260, both / 260
         let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 9).unwrap();
         assert_eq!((asset, paid.units, paid.in_bnb), (FeeAsset::Bnb, 9, true));
-        let (_, _, parts) = commission_parts(2_600_000, &buy, price, 9).unwrap();
+        let (_, _, parts) = commission_parts(2_600_000, &buy, price.map(big).as_ref(), 9).unwrap();
         assert_eq!(parts[0], big(r(15, 2)));
         // one unit short: the full commission in the received asset (base, for a BUY)
         let (asset, paid) = trade_commission(&buy, 100, 2_600_000, price, 8).unwrap();
@@ -381,11 +415,22 @@ mod tests {
         };
         let price = Some(r(1_000_000_000_000_000_003, 999_999_999_999_999_877));
         assert_eq!(
-            commission_small(i64::MAX, &odd, price, i64::MAX),
+            commission_small(i64::MAX.into(), &odd, price, i64::MAX.into()),
             Err(FeeError::Money(MoneyError::Overflow))
         );
-        let paid = commission(i64::MAX, &odd, price, i64::MAX).unwrap();
-        let (units, in_bnb, _) = commission_parts(i64::MAX, &odd, price, i64::MAX).unwrap();
+        let paid = commission(i64::MAX.into(), &odd, price, i64::MAX.into()).unwrap();
+        let big_price = price.map(big);
+        let (units, in_bnb, _) =
+            commission_parts(i64::MAX.into(), &odd, big_price.as_ref(), i64::MAX.into()).unwrap();
+        let (asset, exact) = trade_commission_exact(
+            &odd,
+            1,
+            i64::MAX.into(),
+            big_price.as_ref(),
+            i64::MAX.into(),
+        )
+        .unwrap();
+        assert_eq!((asset, exact.units), (FeeAsset::Bnb, paid.units));
         assert_eq!((BigInt::from(paid.units), paid.in_bnb), (units, in_bnb));
         assert!(paid.in_bnb && paid.units > 0);
     }

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::feebook::FeeBook;
 use crate::money::{MoneyError, checked_add};
 
 pub type AccountId = u32;
@@ -75,6 +76,8 @@ pub struct Ledger {
     fees: Vec<Option<i128>>,
     /// The venue's exchange filters and each account's open counts over all its symbols.
     pub exchange: Option<ExchangeLimits>,
+    /// Who pays which commission (`crate::feebook`).
+    pub feebook: FeeBook,
 }
 
 /// What one account has open on the whole exchange.
@@ -236,6 +239,18 @@ impl Ledger {
 
     pub fn get_mut(&mut self, id: BalanceId) -> &mut Balance {
         &mut self.balances[id as usize]
+    }
+
+    /// A balance by ids, without creating anything.
+    pub fn balance_of(&self, account: AccountId, asset: AssetId) -> Balance {
+        self.balance_ids
+            .get(&(account, asset))
+            .map_or_else(Balance::default, |&id| self.balances[id as usize])
+    }
+
+    /// How many account names were ever seen (ids run from 0 to this).
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
     }
 
     /// A balance by names, without creating anything.

@@ -6,6 +6,7 @@
 pub mod avgprice;
 pub mod book;
 pub mod engine;
+pub mod feebook;
 pub mod fees;
 pub mod ledger;
 pub mod money;
@@ -13,5 +14,7 @@ pub mod stops;
 
 #[cfg(feature = "python")]
 mod pyengine;
+#[cfg(feature = "python")]
+mod pyfees;
 #[cfg(feature = "python")]
 mod python;

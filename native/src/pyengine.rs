@@ -33,7 +33,7 @@ fn ledger_error(err: LedgerError) -> PyErr {
 /// The balances of one venue (`bot4.core.accounts.Ledger`, natively).
 #[pyclass(name = "Ledger", module = "bot4._native")]
 pub struct PyLedger {
-    inner: Ledger,
+    pub(crate) inner: Ledger,
 }
 
 #[pymethods]
@@ -1114,6 +1114,28 @@ impl PyEngine {
     #[setter]
     fn set_trading(&mut self, trading: bool) {
         self.inner.trading = trading;
+    }
+
+    /// Charge fills through the fee book of this engine's ledger (`bot4._native.FeeBook`):
+    /// the symbol's tick, base unit and quote unit as (numerator, denominator).
+    fn attach_fees(
+        &mut self,
+        py: Python<'_>,
+        tick: (i128, i128),
+        base_unit: (i128, i128),
+        quote_unit: (i128, i128),
+    ) -> PyResult<()> {
+        let ratio = |(n, d): (i128, i128)| {
+            crate::fees::Ratio::new(n, d)
+                .ok()
+                .filter(|r| r.is_positive())
+                .ok_or_else(|| PyValueError::new_err("a size is a positive fraction"))
+        };
+        let (tick, base_unit, quote_unit) = (ratio(tick)?, ratio(base_unit)?, ratio(quote_unit)?);
+        let mut ledger = self.ledger.borrow_mut(py);
+        self.inner
+            .attach_fees(&mut ledger.inner, tick, base_unit, quote_unit);
+        Ok(())
     }
 
     /// Called with each accepted request's reports, in order (the journal hook), or None.

@@ -160,13 +160,14 @@ fn rates(
 /// The commission the engine's path computes, with its exact parts beside it.
 fn commission_tuple(
     paid: fees::Commission,
-    received: i64,
+    received: i128,
     rates: &Rates,
     price: Option<Ratio>,
-    balance: i64,
+    balance: i128,
 ) -> PyResult<CommissionTuple> {
+    let price = price.map(fees::big);
     let (_, _, [standard, tax, special]) =
-        fees::commission_parts(received, rates, price, balance).map_err(fee_error)?;
+        fees::commission_parts(received, rates, price.as_ref(), balance).map_err(fee_error)?;
     let pair = |r: BigRational| (r.numer().clone(), r.denom().clone());
     Ok((
         paid.units,
@@ -182,14 +183,14 @@ fn commission_tuple(
 #[pyo3(signature = (received, standard, tax, special, discount, is_buyer, bnb_price=None, bnb_balance=0))]
 #[allow(clippy::too_many_arguments)]
 fn commission(
-    received: i64,
+    received: i128,
     standard: Pair,
     tax: Pair,
     special: Pair,
     discount: Option<Pair>,
     is_buyer: bool,
     bnb_price: Option<Pair>,
-    bnb_balance: i64,
+    bnb_balance: i128,
 ) -> PyResult<CommissionTuple> {
     let rates = rates(standard, tax, special, discount, is_buyer)?;
     let price = bnb_price.map(ratio).transpose()?;
@@ -207,10 +208,10 @@ fn trade_commission(
     special: Pair,
     discount: Option<Pair>,
     is_buyer: bool,
-    base_units: i64,
-    quote_units: i64,
+    base_units: i128,
+    quote_units: i128,
     bnb_price_quote: Option<Pair>,
-    bnb_balance: i64,
+    bnb_balance: i128,
 ) -> PyResult<(&'static str, CommissionTuple)> {
     let rates = rates(standard, tax, special, discount, is_buyer)?;
     let price = bnb_price_quote.map(ratio).transpose()?;
@@ -236,6 +237,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStopBook>()?;
     m.add_class::<crate::pyengine::PyLedger>()?;
     m.add_class::<crate::pyengine::PyEngine>()?;
+    m.add_class::<crate::pyfees::PyFeeBook>()?;
     m.add_function(wrap_pyfunction!(crate::pyengine::refusal_names, m)?)?;
     Ok(())
 }

@@ -56,7 +56,8 @@ from bot4.core.results import Ack, CancelReplaceResult, ListAck
 from bot4.venue.batch import refusal
 from bot4.venue.engine import MatchingEngine
 from bot4.venue.exchange import Venue
-from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.native import NativeEngine
+from bot4.venue.nativeledger import NativeFeeBook, NativeLedger
 from bot4.venue.stops import fires_on_rise
 from tests.support.streams import (
     BTC,
@@ -376,12 +377,11 @@ def test_bad_cancels_and_amends_are_refused_alike(op: str, req: object) -> None:
     assert isinstance(pair.run(op, req, now_of(1)), VenueError)
 
 
-def test_a_fee_schedule_is_what_the_native_engine_does_not_serve_yet() -> None:
+def test_a_venue_picks_its_backend() -> None:
     schedule = load_fees(ROOT / "configs" / "fees.toml")
-    with pytest.raises(NotImplementedError, match="fee schedules"):
-        Venue({"BTCUSDT": BTC.instrument}, fees=schedule, backend="native")
-    venue = Venue({"BTCUSDT": BTC.instrument}, backend="native")  # flat rates: served
+    venue = Venue({"BTCUSDT": BTC.instrument}, fees=schedule, backend="native")
     assert isinstance(venue.engines["BTCUSDT"], NativeEngine)
+    assert isinstance(venue.fees, NativeFeeBook) and venue.fees.ledger is venue.ledger
     with pytest.raises(ValueError, match="unknown engine backend"):
         Venue({"BTCUSDT": BTC.instrument}, backend="rust")  # type: ignore[arg-type]
 

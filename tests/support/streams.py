@@ -37,7 +37,8 @@ from bot4.core.instruments import Instrument, load_symbols
 from bot4.core.orders import CancelOrder, NewOrder
 from bot4.core.results import Ack
 from bot4.venue.engine import MatchingEngine
-from bot4.venue.native import NativeEngine, NativeLedger
+from bot4.venue.native import NativeEngine
+from bot4.venue.nativeledger import NativeLedger
 from tests.conftest import SYMBOLS_FILE, simple_spec
 from tests.support.backends import current
 from tests.support.reference_book import Fill, Prevented, ReferenceVenue, Transfer

@@ -15,15 +15,17 @@ from bot4.core.events import to_venue
 from bot4.core.fees import DAY_MS, FeeSchedule, FeesFile, ceil_fraction, load_fees
 from bot4.core.instruments import Instrument
 from bot4.core.orders import NewOrder
-from bot4.venue.engine import MatchingEngine
+from bot4.venue.backends import new_engine, new_fee_book, new_ledger
 from bot4.venue.exchange import Venue
-from bot4.venue.feebook import FeeBook
 from tests.conftest import ROOT, simple_spec
 from tests.core.test_fees import faq_schedule
+from tests.support.backends import current
 
-pytestmark = pytest.mark.python_engine_only(
-    "fee schedules (VIP tiers, BNB, tax, special commission) are not native yet"
-)
+
+def new_venue(*args: Any, **kwargs: Any) -> Venue:
+    """A venue on the backend this module runs on."""
+    return Venue(*args, backend=current(), **kwargs)
+
 
 FEES_FILE = ROOT / "configs" / "fees.toml"
 DAY = 20_000  # a UTC day number (2024-10-04); times below are ms within it
@@ -41,7 +43,7 @@ def market(side: str, quantity: str, symbol: str = "BTCUSDT") -> dict[str, objec
 
 def make_venue(instruments: dict[str, Instrument], fees: FeeSchedule | None, **refs: int) -> Venue:
     prices = {"BTCUSDT": 3_500_000, "BNBUSDT": 26_000, **refs}
-    return Venue(instruments, reference_prices=prices, fees=fees)
+    return new_venue(instruments, reference_prices=prices, fees=fees)
 
 
 def faq_trade(venue: Venue, bnb: str | None = None) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def test_too_little_bnb_pays_the_full_commission_in_the_received_asset(
 def test_without_a_bnb_price_the_commission_stays_in_the_received_asset(
     instruments: dict[str, Instrument],
 ) -> None:
-    venue = Venue(
+    venue = new_venue(
         instruments, reference_prices={"BTCUSDT": 3_500_000}, fees=faq_schedule("multiply_by")
     )
     venue.fees.set_pay_with_bnb("t", True)
@@ -133,7 +135,7 @@ def test_bnb_price_comes_from_the_bnb_book(instruments: dict[str, Instrument]) -
 
 def test_execution_report_shows_the_bnb_commission(instruments: dict[str, Instrument]) -> None:
     log: list[Any] = []
-    venue = Venue(
+    venue = new_venue(
         instruments,
         reference_prices={"BTCUSDT": 3_500_000},
         fees=faq_schedule("multiply_by"),
@@ -151,7 +153,7 @@ def test_maker_pays_its_own_rates_in_the_asset_it_receives(
     instruments: dict[str, Instrument],
 ) -> None:
     log: list[Any] = []
-    venue = Venue(
+    venue = new_venue(
         instruments,
         reference_prices={"BTCUSDT": 3_500_000},
         fees=faq_schedule("multiply_by"),
@@ -346,7 +348,7 @@ def test_volume_in_another_quote_asset_counts_at_its_usd_price() -> None:
                     baseAssetPrecision=8, quoteAssetPrecision=8)
     )  # fmt: skip
     btc_usdt = Instrument.compile(simple_spec(symbol="BTCUSDT", baseAsset="BTC"))
-    venue = Venue({"ETHBTC": eth_btc, "BTCUSDT": btc_usdt}, fees=load_fees(FEES_FILE))
+    venue = new_venue({"ETHBTC": eth_btc, "BTCUSDT": btc_usdt}, fees=load_fees(FEES_FILE))
     for account in ("a", "b"):
         venue.deposit(account, "ETH", "100")
         venue.deposit(account, "BTC", "100")
@@ -358,20 +360,20 @@ def test_volume_in_another_quote_asset_counts_at_its_usd_price() -> None:
     book = venue.fees
     book.roll(T0 + DAY_MS)
     usd = 10**8  # volume units per USD
-    assert book.volumes.volume("a", T0 + DAY_MS) == (15_000 + 30) * usd
-    assert book.volumes.volume("b", T0 + DAY_MS) == (15_000 + 30) * usd
+    assert book.volume("a", T0 + DAY_MS) == (15_000 + 30) * usd
+    assert book.volume("b", T0 + DAY_MS) == (15_000 + 30) * usd
 
 
 def test_volume_without_a_usd_price_is_not_counted() -> None:
     eth_btc = Instrument.compile(simple_spec(symbol="ETHBTC", baseAsset="ETH", quoteAsset="BTC"))
-    venue = Venue({"ETHBTC": eth_btc}, fees=load_fees(FEES_FILE))
+    venue = new_venue({"ETHBTC": eth_btc}, fees=load_fees(FEES_FILE))
     for account in ("a", "b"):
         venue.deposit(account, "ETH", "100")
         venue.deposit(account, "BTC", "100")
     venue.place("a", gtc("SELL", "0.05", "10", "ETHBTC"), T0)
     venue.place("b", market("BUY", "10", "ETHBTC"), T0)
     venue.fees.roll(T0 + DAY_MS)
-    assert venue.fees.volumes.volume("a", T0 + DAY_MS) == 0
+    assert venue.fees.volume("a", T0 + DAY_MS) == 0
     venue.fees.set_price("BTC", "USDT", Decimal("30000"))  # too late for the closed day
     with pytest.raises(ValueError, match="positive"):
         venue.fees.set_price("BTC", "USDT", Decimal(0))
@@ -398,7 +400,7 @@ def test_bought_bnb_pays_its_own_discounted_commission(
 
 def test_on_a_bnb_quoted_pair_bnb_is_worth_one_bnb() -> None:
     eth_bnb = Instrument.compile(simple_spec(symbol="ETHBNB", baseAsset="ETH", quoteAsset="BNB"))
-    venue = Venue({"ETHBNB": eth_bnb}, fees=load_fees(FEES_FILE))
+    venue = new_venue({"ETHBNB": eth_bnb}, fees=load_fees(FEES_FILE))
     venue.fees.set_pay_with_bnb("a", True)
     venue.deposit("a", "ETH", "1")
     venue.deposit("b", "BNB", "100")
@@ -444,7 +446,11 @@ def test_a_schedule_without_the_discount_never_takes_bnb(
 
 def test_engine_refuses_a_fee_book_of_another_ledger(instruments: dict[str, Instrument]) -> None:
     with pytest.raises(ValueError, match="ledger"):
-        MatchingEngine(instruments["BTCUSDT"], fees=FeeBook(None))
+        new_engine(
+            instruments["BTCUSDT"],
+            backend=current(),
+            fees=new_fee_book(None, new_ledger(current())),
+        )
 
 
 def test_fee_asset_precision_must_agree_with_its_symbol(
@@ -457,7 +463,7 @@ def test_fee_asset_precision_must_agree_with_its_symbol(
         )
     )  # fmt: skip
     with pytest.raises(ValueError, match="BNB precision"):
-        Venue(instruments, fees=coarse)
+        new_venue(instruments, fees=coarse)
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -491,7 +497,7 @@ def run_stream(
         }
     )
     log: list[Any] = []
-    venue = Venue(
+    venue = new_venue(
         instruments,
         reference_prices={"BTCUSDT": 3_000_000},
         fees=FeeSchedule(config),
@@ -549,6 +555,6 @@ def test_a_fill_counts_once_for_each_side_of_the_trade(instruments: dict[str, In
         set(),
     )
     venue.fees.roll(T0 + DAY_MS)
-    assert venue.fees.volumes.volume("a", T0 + DAY_MS) == 300 * 10**8
-    assert venue.fees.volumes.volume("b", T0 + DAY_MS) == 300 * 10**8
+    assert venue.fees.volume("a", T0 + DAY_MS) == 300 * 10**8
+    assert venue.fees.volume("b", T0 + DAY_MS) == 300 * 10**8
     assert venue.fees.level("a") == venue.fees.level("b") == 1

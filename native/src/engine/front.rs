@@ -124,6 +124,9 @@ impl Engine {
         list_id: i64,
     ) -> OrderRef {
         let (base_bal, quote_bal) = self.account(ledger, account);
+        if self.scheduled() {
+            self.fee_ref(ledger, account);
+        }
         self.last_order_id += 1;
         let order_id = self.last_order_id;
         let cid: Arc<str> = match req.client_order_id.as_deref() {

@@ -98,7 +98,18 @@ impl Engine {
             i128::from(self.rules.quote_per_ticklot),
             i128::from(self.rules.base_per_lot),
         );
-        let (maker_rate, taker_rate) = (self.rules.maker_rate, self.rules.taker_rate);
+        let scheduled = self.scheduled();
+        if scheduled && now >= ledger.feebook.next_roll {
+            ledger.fee_roll(now);
+        }
+        let (mut maker_rate, mut taker_rate) = (self.rules.maker_rate, self.rules.taker_rate);
+        let (mut t_ref, mut t_simple, mut m_simple) = (0, true, true);
+        if scheduled {
+            t_ref = self.fee_ref(ledger, self.order(taker).account);
+            let r = &ledger.feebook.refs[t_ref as usize];
+            (t_simple, taker_rate) = (r.simple, r.taker);
+        }
+        let mut t_volume = 0i128;
         let t = self.order(taker);
         let buying = t.side == Side::Buy;
         let (t_base, t_quote) = (t.base_bal, t.quote_bal);
@@ -159,7 +170,17 @@ impl Engine {
                 m.leaves -= fill;
                 m.cum_qty += fill;
                 m.cum_quote += notional;
-                let (m_base, m_quote) = (m.base_bal, m.quote_bal);
+                let (m_base, m_quote, m_account) = (m.base_bal, m.quote_bal, m.account);
+                let mut m_ref = 0;
+                if scheduled {
+                    t_volume += quote_units;
+                    m_ref = self.fee_ref(ledger, m_account);
+                    let r = &mut ledger.feebook.refs[m_ref as usize];
+                    r.volume += quote_units;
+                    (m_simple, maker_rate) = (r.simple, r.maker);
+                }
+                // (units, asset) of each side's commission: simple rates inline, the rest
+                // through the fee book, which also credits what the side receives
                 let (t_fee, m_fee);
                 if buying {
                     let release = lock_price.map_or(quote_units, |p| {
@@ -169,24 +190,52 @@ impl Engine {
                     b.locked -= release;
                     b.free += release - quote_units;
                     self.order_mut(taker).locked -= release;
-                    t_fee = fee(base_units, taker_rate);
-                    ledger.get_mut(t_base).free += base_units - t_fee;
+                    if t_simple {
+                        t_fee = (fee(base_units, taker_rate), t_recv);
+                        ledger.get_mut(t_base).free += base_units - t_fee.0;
+                        t_fees += t_fee.0;
+                    } else {
+                        t_fee =
+                            ledger.fee_charge(t_ref, false, true, base_units, quote_units, t_base);
+                    }
                     ledger.get_mut(m_base).locked -= base_units;
                     self.order_mut(maker).locked -= base_units;
-                    m_fee = fee(quote_units, maker_rate);
-                    ledger.get_mut(m_quote).free += quote_units - m_fee;
+                    if m_simple {
+                        m_fee = (fee(quote_units, maker_rate), m_recv);
+                        ledger.get_mut(m_quote).free += quote_units - m_fee.0;
+                        m_fees += m_fee.0;
+                    } else {
+                        m_fee =
+                            ledger.fee_charge(m_ref, true, false, base_units, quote_units, m_quote);
+                    }
                 } else {
                     ledger.get_mut(t_base).locked -= base_units;
                     self.order_mut(taker).locked -= base_units;
-                    t_fee = fee(quote_units, taker_rate);
-                    ledger.get_mut(t_quote).free += quote_units - t_fee;
+                    if t_simple {
+                        t_fee = (fee(quote_units, taker_rate), t_recv);
+                        ledger.get_mut(t_quote).free += quote_units - t_fee.0;
+                        t_fees += t_fee.0;
+                    } else {
+                        t_fee = ledger.fee_charge(
+                            t_ref,
+                            false,
+                            false,
+                            base_units,
+                            quote_units,
+                            t_quote,
+                        );
+                    }
                     ledger.get_mut(m_quote).locked -= quote_units;
                     self.order_mut(maker).locked -= quote_units;
-                    m_fee = fee(base_units, maker_rate);
-                    ledger.get_mut(m_base).free += base_units - m_fee;
+                    if m_simple {
+                        m_fee = (fee(base_units, maker_rate), m_recv);
+                        ledger.get_mut(m_base).free += base_units - m_fee.0;
+                        m_fees += m_fee.0;
+                    } else {
+                        m_fee =
+                            ledger.fee_charge(m_ref, true, true, base_units, quote_units, m_base);
+                    }
                 }
-                t_fees += t_fee;
-                m_fees += m_fee;
                 self.last_trade_id += 1;
                 let trade_id = self.last_trade_id;
                 let t = self.order_mut(taker);
@@ -218,8 +267,7 @@ impl Engine {
                 let mut report = self.report(taker, ExecType::Trade, now);
                 report.last_qty = fill;
                 report.last_price = price;
-                report.commission = t_fee;
-                report.commission_asset = Some(t_recv);
+                (report.commission, report.commission_asset) = (t_fee.0, Some(t_fee.1));
                 report.trade_id = trade_id;
                 report.is_working = t_working;
                 out.push(report);
@@ -227,8 +275,7 @@ impl Engine {
                 let mut report = self.report(maker, ExecType::Trade, now);
                 report.last_qty = fill;
                 report.last_price = price;
-                report.commission = m_fee;
-                report.commission_asset = Some(m_recv);
+                (report.commission, report.commission_asset) = (m_fee.0, Some(m_fee.1));
                 report.trade_id = trade_id;
                 report.is_maker = true;
                 report.is_working = !maker_done;
@@ -247,6 +294,7 @@ impl Engine {
                 traded += i128::from(level_fill) * i128::from(price);
                 // the reference window's sums stay far inside 128 bits for i64 trades
                 let _ = self.avg_price_mut().record(now, price, level_fill);
+                self.fee_traded(ledger, price);
                 if !self.stops.is_empty() {
                     self.trade_prices.push(price);
                 }
@@ -256,6 +304,9 @@ impl Engine {
             }
         }
         self.traded_ticklots += traded;
+        if t_volume != 0 {
+            ledger.feebook.refs[t_ref as usize].volume += t_volume;
+        }
         if t_fees != 0 || m_fees != 0 {
             ledger.add_fee(t_recv, t_fees);
             ledger.add_fee(m_recv, m_fees);

@@ -380,6 +380,20 @@ pub struct Engine {
     band_ref: Option<(i128, i128)>,
     bid_band: (i128, i128),
     ask_band: (i128, i128),
+    /// The venue's fee book, when the engine was given one (`attach_fees`).
+    fee_link: Option<FeeLink>,
+    /// Each account's ref in the fee book (only with a fee schedule).
+    fee_refs: HashMap<AccountId, u32>,
+}
+
+/// How an engine reaches the venue's fee book in the ledger.
+#[derive(Debug, Clone)]
+struct FeeLink {
+    /// The engine's pair in the book (its last price feeds conversions).
+    pair: u32,
+    symbol: crate::feebook::Symbol,
+    /// The book has a schedule: fills go through the accounts' refs.
+    scheduled: bool,
 }
 
 /// Every refusal the engine gives (the Python side checks each names a real error).

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::avgprice::AveragePrice;
 use crate::book::{BookSide, OrderRef};
+use crate::fees::Ratio;
 use crate::ledger::{AccountId, BalanceId, Ledger, hex};
 
 impl Slab {
@@ -107,7 +108,62 @@ impl Engine {
             band_ref: None,
             bid_band: (0, 0),
             ask_band: (0, 0),
+            fee_link: None,
+            fee_refs: HashMap::default(),
         })
+    }
+
+    /// Charge fills through the venue's fee book in `ledger` (its schedule, if it has one,
+    /// must be installed first). `tick`, `base_unit` and `quote_unit` are the symbol's sizes
+    /// as fractions, for price conversions.
+    pub fn attach_fees(
+        &mut self,
+        ledger: &mut Ledger,
+        tick: Ratio,
+        base_unit: Ratio,
+        quote_unit: Ratio,
+    ) {
+        let symbol = crate::feebook::Symbol {
+            name: self.rules.symbol.clone(),
+            base: self.base,
+            quote: self.quote,
+            tick,
+            base_unit,
+            quote_unit,
+            maker: self.rules.maker_rate,
+            taker: self.rules.taker_rate,
+        };
+        let pair = ledger.fee_attach(&symbol, self.avg_price.last());
+        self.fee_link = Some(super::FeeLink {
+            pair,
+            symbol,
+            scheduled: ledger.feebook.schedule.is_some(),
+        });
+    }
+
+    /// Whether fills go through the fee book's per-account refs.
+    pub(super) fn scheduled(&self) -> bool {
+        self.fee_link.as_ref().is_some_and(|l| l.scheduled)
+    }
+
+    /// The account's ref in the fee book, registered on first use (`_fee_ref`).
+    pub(super) fn fee_ref(&mut self, ledger: &mut Ledger, account: AccountId) -> u32 {
+        if let Some(&id) = self.fee_refs.get(&account) {
+            return id;
+        }
+        let Some(link) = self.fee_link.as_ref() else {
+            return 0;
+        };
+        let id = ledger.fee_ref(account, &link.symbol);
+        self.fee_refs.insert(account, id);
+        id
+    }
+
+    /// The engine's last trade price moved: tell the fee book (other pairs convert by it).
+    pub(super) fn fee_traded(&self, ledger: &mut Ledger, price: i64) {
+        if let Some(link) = self.fee_link.as_ref() {
+            ledger.feebook.traded(link.pair, price);
+        }
     }
 
     pub(super) fn order(&self, r: OrderRef) -> &Order {
