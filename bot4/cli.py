@@ -360,7 +360,7 @@ def _flow(args: argparse.Namespace) -> int:
     from bot4.core.money import to_units
     from bot4.market.certify import ALPHA
     from bot4.market.flow import FlowGenerator, taker_arrays
-    from bot4.venue.engine import MatchingEngine
+    from bot4.venue.backends import new_engine
 
     model = load_model(args.calibration)
     instruments = load_symbols(args.symbols)
@@ -372,7 +372,7 @@ def _flow(args: argparse.Namespace) -> int:
     price = Decimal(doc["data"]["last_price"])
     mid = to_units(price.quantize(inst.tick), inst.tick) or 1
     start = int(doc["data"].get("end_us", 0))
-    engine = MatchingEngine(inst, reference_price=mid)
+    engine = new_engine(inst, reference_price=mid)
     generator = FlowGenerator(model, engine, args.seed)
     end = start + args.seconds * 1_000_000
     orders = generator.taker_orders(start, end)
@@ -383,7 +383,7 @@ def _flow(args: argparse.Namespace) -> int:
     print(f"  taker orders {result.takers} ({int(is_buy.sum())} buy), maker quotes "
           f"{result.makers}, trades {result.trades}, refused {refused}")  # fmt: skip
     print(f"  book: bid {engine.best_bid()} ask {engine.best_ask()} ticks, last "
-          f"{engine.avg_price.last}")  # fmt: skip
+          f"{engine.last_price()}")  # fmt: skip
     gen_sizes = np.asarray([o.lots for o in orders], dtype=np.float64) * float(inst.step)
     checks = [("sizes", gen_sizes, model.sizes.dist.cdf)]
     for side, flag, rate in (("buy", True, model.arrivals.buy_rate),

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bot4.core.accounts import Ledger
 from bot4.core.errors import VenueError
 from bot4.core.events import FEE_ASSET_UNIT, commission_unit
 from bot4.core.instruments import Instrument
@@ -23,15 +22,26 @@ from bot4.obs.catalogue import BY_NAME
 from bot4.obs.recorder import Recorder
 
 
-class EngineTotals(Protocol):
-    """What the metrics read of a symbol's engine: its running totals (a `MatchingEngine`, or
-    any engine with the same counters)."""
-
-    last_trade_id: int
-    traded_ticklots: int  # price x quantity over every trade
+class FeeTotals(Protocol):
+    """What the metrics read of a ledger: the commission collected, by asset."""
 
     @property
-    def ledger(self) -> Ledger: ...
+    def fees(self) -> Mapping[str, int]: ...
+
+
+class EngineTotals(Protocol):
+    """What the metrics read of a symbol's engine: its running totals (a `MatchingEngine`, a
+    `NativeEngine`, or any engine with the same counters)."""
+
+    @property
+    def last_trade_id(self) -> int: ...
+
+    @property
+    def traded_ticklots(self) -> int:  # price x quantity over every trade
+        ...
+
+    @property
+    def ledger(self) -> FeeTotals: ...
 
 
 MATCH = "bot4_match_latency_seconds"

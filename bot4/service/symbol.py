@@ -60,7 +60,7 @@ from bot4.service.idempotency import (
     order_key,
 )
 from bot4.service.journal import Journal
-from bot4.venue.engine import MatchingEngine
+from bot4.venue.backends import DEFAULT_BACKEND, Backend, new_engine
 
 _KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method, request)
     "submit": ("submit", NewOrder),
@@ -110,8 +110,11 @@ class SymbolService:
         risk: RiskEngine | None = None,
         desk: Desk | None = None,
         breaker: CircuitBreaker | None = None,
+        backend: Backend = DEFAULT_BACKEND,
     ) -> None:
         """`keep_events` bounds the reports kept for subscribers (the oldest go first).
+        `backend` is the engine's implementation (`bot4.venue.backends`): both answer the
+        same and replay the same journal to the same state.
 
         With an `idempotency` store, a new order that carries a client order id is keyed by
         (account, clientOrderId). A retry of it, even after a restart, gets its first answer
@@ -145,8 +148,8 @@ class SymbolService:
         self.now = 0  # the latest command time seen
         self._recent: deque[ExecutionReport] = deque(maxlen=keep_events)
         self._fresh: list[ExecutionReport] = []  # reports of the command being applied
-        self.engine = MatchingEngine(
-            instrument, reference_price=reference_price, on_events=self._keep
+        self.engine = new_engine(
+            instrument, backend=backend, reference_price=reference_price, on_events=self._keep
         )
         if risk is not None and reference_price is not None:
             risk.reference.setdefault(self.symbol, reference_price)

@@ -1,8 +1,9 @@
 """The engine's two implementations: the Python specification and the native core.
 
-`new_ledger`, `new_fee_book` and `new_engine` build either behind one API; `Venue` takes the
-same `backend`. The Python engine stays the executable specification of the venue; the native
-one (`bot4.venue.native`) answers the same, byte for byte.
+`new_ledger`, `new_fee_book` and `new_engine` build either behind one API; `Venue` and
+`SymbolService` take the same `backend`. The native one (`bot4.venue.native`) is the default;
+the Python engine stays the executable specification of the venue, and the native one answers
+the same, byte for byte.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot4.venue.rules import EventSink
 
 Backend = Literal["python", "native"]
 BACKENDS: tuple[Backend, ...] = ("python", "native")
-DEFAULT_BACKEND: Backend = "python"
+DEFAULT_BACKEND: Backend = "native"
 
 
 def check_backend(backend: object) -> Backend:
