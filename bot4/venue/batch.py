@@ -1,7 +1,8 @@
 """The native engine's batch form: many requests as bytes in, compact answers out.
 
-`encode_requests` writes (now, request) pairs (`NewOrder`, `CancelOrder`, `AmendOrder`) in the
-binary form `NativeEngine.submit_batch` reads (native/src/engine/batch.rs documents it);
+`encode_requests` writes (now, request) pairs (`NewOrder`, `CancelOrder`, `AmendOrder`, and the
+order lists `NewOco`, `NewOto`, `NewOtoco`, `CancelOrderList`) in the binary form
+`NativeEngine.submit_batch` reads (native/src/engine/batch.rs documents it);
 `RESULT_DTYPE` reads the answers as a NumPy structured array without copying, and `refusals`
 turns an answer's refusal index back into the `VenueError` the per-call path returns.
 A request must have the types its NamedTuple promises (enumeration members, ints within 64
@@ -18,12 +19,29 @@ import numpy as np
 
 from bot4._native import refusal_names
 from bot4.core import errors
-from bot4.core.enums import CancelRestriction, OrderStatus, OrderType, Side, StpMode, TimeInForce
+from bot4.core.enums import (
+    CancelRestriction,
+    ListOrderStatus,
+    OrderStatus,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 from bot4.core.errors import VenueError
-from bot4.core.orders import AmendOrder, CancelOrder, NewOrder
+from bot4.core.orders import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    ListLeg,
+    NewOco,
+    NewOrder,
+    NewOto,
+    NewOtoco,
+)
 from bot4.venue.rules import _TYPE_NAMES, CLIENT_ID_PATTERN
 
-Request = NewOrder | CancelOrder | AmendOrder
+Request = NewOrder | CancelOrder | AmendOrder | NewOco | NewOto | NewOtoco | CancelOrderList
 
 RESULT_DTYPE = np.dtype(
     [
@@ -39,9 +57,12 @@ RESULT_DTYPE = np.dtype(
 )
 """One answer: refused (0/1), the order's status (index in `STATUSES`), the refusal (index in
 `refusals()`), how many reports, order id, executed quantity, and the cumulative quote as the
-low and high halves of a 128-bit integer (`cum_quote`)."""
+low and high halves of a 128-bit integer (`cum_quote`). An order list's answer holds the list's
+status (index in `LIST_STATUSES`) and its orderListId, with the executed quantity and the
+cumulative quote of its orders summed."""
 
 STATUSES = tuple(OrderStatus)
+LIST_STATUSES = tuple(ListOrderStatus)
 _INDEX: dict[type, dict[object, int]] = {
     enum: {member: i for i, member in enumerate(enum)}
     for enum in (Side, OrderType, TimeInForce, StpMode, CancelRestriction)
@@ -81,18 +102,61 @@ def _opt_int(value: object) -> bytes:
     return b"\x00" if value is None else b"\x01" + _I64.pack(_int(value))
 
 
+def _new(kind: int, now: int, req: NewOrder) -> bytes:
+    """A new order's fields, after the kind and the time (kind 0) or alone (kind None)."""
+    head = _NEW.pack(
+        kind, _int(now), _index(Side, req.side), _index(OrderType, req.type),
+        _index(TimeInForce, req.time_in_force), _index(StpMode, req.stp_mode),
+        _int(req.quantity), _int(req.price), _int(req.quote_order_qty),
+        _int(req.stop_price), _int(req.trailing_delta),
+    )  # fmt: skip
+    return head + _str(req.account, optional=False) + _str(req.client_order_id)
+
+
+def _order(req: object) -> bytes:
+    """A list's working or pending order: a new order's fields without kind and time."""
+    if not isinstance(req, NewOrder):
+        raise ValueError(f"{req!r} is not a NewOrder")
+    return _new(0, 0, req)[9:]
+
+
+def _leg(leg: object) -> bytes:
+    if not isinstance(leg, ListLeg):
+        raise ValueError(f"{leg!r} is not a ListLeg")
+    out = bytes((_index(OrderType, leg.type), _index(TimeInForce, leg.time_in_force)))
+    out += _I64.pack(_int(leg.price)) + _I64.pack(_int(leg.stop_price))
+    return out + _I64.pack(_int(leg.trailing_delta)) + _str(leg.client_order_id)
+
+
+def _required(enum: type, value: object) -> int:
+    if value is None:
+        raise ValueError(f"None is not a {enum.__name__}")
+    return _index(enum, value)
+
+
 def encode_requests(requests: Iterable[tuple[int, Request]]) -> bytes:
     """The binary form of (now, request) pairs, in order."""
     out = bytearray()
     for now, req in requests:
         if isinstance(req, NewOrder):
-            out += _NEW.pack(
-                0, _int(now), _index(Side, req.side), _index(OrderType, req.type),
-                _index(TimeInForce, req.time_in_force), _index(StpMode, req.stp_mode),
-                _int(req.quantity), _int(req.price), _int(req.quote_order_qty),
-                _int(req.stop_price), _int(req.trailing_delta),
-            )  # fmt: skip
-            out += _str(req.account, optional=False) + _str(req.client_order_id)
+            out += _new(0, now, req)
+        elif isinstance(req, NewOco):
+            out += b"\x03" + _I64.pack(_int(now)) + _str(req.account, optional=False)
+            out += bytes((_required(Side, req.side),)) + _I64.pack(_int(req.quantity))
+            out += bytes((_index(StpMode, req.stp_mode),)) + _str(req.list_client_order_id)
+            out += _leg(req.above) + _leg(req.below)
+        elif isinstance(req, NewOto):
+            out += b"\x04" + _I64.pack(_int(now)) + _order(req.working) + _order(req.pending)
+            out += _str(req.list_client_order_id)
+        elif isinstance(req, NewOtoco):
+            out += b"\x05" + _I64.pack(_int(now)) + _order(req.working)
+            out += bytes((_required(Side, req.pending_side),))
+            out += _I64.pack(_int(req.pending_quantity)) + _leg(req.above) + _leg(req.below)
+            out += _str(req.list_client_order_id)
+        elif isinstance(req, CancelOrderList):
+            out += b"\x06" + _I64.pack(_int(now)) + _str(req.account, optional=False)
+            out += _opt_int(req.order_list_id) + _str(req.list_client_order_id)
+            out += _str(req.new_client_order_id)
         elif isinstance(req, CancelOrder):
             out += b"\x01" + _I64.pack(_int(now)) + _str(req.account, optional=False)
             out += _opt_int(req.order_id) + _str(req.orig_client_order_id)

@@ -313,6 +313,8 @@ class Matching(RequestChecks):
             out.append(
                 self._prevented(maker, maker_q, match_id, price, taker, True, maker.leaves > 0, now)
             )
+            if not maker.leaves and maker.list_id >= 0:
+                self._oco_activated(maker, now, out, inherit=False)
 
     def _take_away(self, order: Order, qty: int, unlock: bool) -> None:
         """Remove prevented quantity from an order, releasing what it locked for it."""

@@ -317,10 +317,15 @@ class OrderState:
 
     # Ending an order-list leg: an OCO leg that activated (triggered, or filled at all) ends
     # its sibling at once, in the middle of the fill that activated it, so that the same taker
-    # cannot go on to fill the sibling too. Matching and the contingent layer both call it.
+    # cannot go on to fill the sibling too. So does a leg that self-trade prevention expired,
+    # so that no trigger later in the same request activates the sibling, which shares the
+    # lock the expired leg gave back. Matching and the contingent layer both call it.
 
-    def _oco_activated(self, order: Order, now: int, out: list[ExecutionReport]) -> None:
-        """One OCO leg activated (triggered, or filled at all): its sibling expires.
+    def _oco_activated(
+        self, order: Order, now: int, out: list[ExecutionReport], inherit: bool = True
+    ) -> None:
+        """One OCO leg activated (triggered, or filled at all) or, with `inherit` False, was
+        expired in a match: its sibling expires.
 
         A triggered leg takes over its sibling's lock; a filled limit leg lets it go.
         """
@@ -328,10 +333,11 @@ class OrderState:
         if lst is None or lst.oco_done or order not in lst.oco:
             return
         lst.oco_done = True
+        heir = order if inherit else None
         for sibling in lst.oco:
             if sibling is order or not sibling.leaves or sibling.status is OrderStatus.PENDING_NEW:
                 continue
-            self._expire_leg(sibling, ExpiryReason.OCO_TRIGGER, now, out, heir=order)
+            self._expire_leg(sibling, ExpiryReason.OCO_TRIGGER, now, out, heir=heir)
 
     def _expire_leg(
         self,

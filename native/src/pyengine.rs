@@ -16,7 +16,8 @@ use crate::engine::{
     Ack, AmendRequest, CancelListRequest, CancelRequest, Contingency, Engine, ExecType, Expiry,
     ListAck, ListEvent, ListOrderStatus, ListStatusType, NewRequest, OcoRequest, OrderType,
     OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
-    bad_client_id, check_oco_legs, check_oco_prices, client_id_ok, decode, level,
+    bad_client_id, client_id_ok, decode, gate_cancel_list, gate_oco, gate_oto, gate_otoco,
+    gate_triggering,
 };
 use crate::ledger::{ExchangeLimits, Ledger, LedgerError};
 
@@ -586,20 +587,6 @@ impl PyEngine {
         Ok(index_of(&self.t.otype, &leg.get_item(0)?).and_then(OrderType::from_index))
     }
 
-    /// The leg rules of an OCO pair on `side` (the edge's part of them).
-    fn oco_legs(
-        &self,
-        side: &Bound<'_, PyAny>,
-        above: &Bound<'_, PyAny>,
-        below: &Bound<'_, PyAny>,
-    ) -> PyResult<Result<(), Refusal>> {
-        let side = index_of(&self.t.side, side).and_then(Side::from_index);
-        let (Some(a), Some(b)) = (self.leg_type(above)?, self.leg_type(below)?) else {
-            return Ok(Err(Refusal::Error("OCO_TYPE_REJECTED")));
-        };
-        Ok(check_oco_legs(side, a, b))
-    }
-
     /// OTO and OTOCO: the working leg's type and the legs' accounts, then the core.
     fn triggering(
         &mut self,
@@ -611,14 +598,13 @@ impl PyEngine {
     ) -> PyResult<PyObject> {
         let working_type =
             index_of(&self.t.otype, &working.get_item(2)?).and_then(OrderType::from_index);
-        if !matches!(working_type, Some(OrderType::Limit | OrderType::LimitMaker)) {
-            return self.refuse(py, Refusal::Error("WORKING_TYPE_REJECTED"));
-        }
         let account = working.get_item(0)?;
+        let mut same = true;
         for p in &pending {
-            if p.get_item(0)?.ne(&account)? {
-                return self.refuse(py, Refusal::Call("invalid_parameter", "account"));
-            }
+            same = same && p.get_item(0)?.eq(&account)?;
+        }
+        if let Err(refusal) = gate_triggering(working_type, same) {
+            return self.refuse(py, refusal);
         }
         let request = OtoRequest {
             working: self.new_request(working.downcast::<PyTuple>()?)?,
@@ -976,12 +962,11 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        if !self.inner.rules.oco_allowed {
-            return self.refuse(py, Refusal::Call("not_supported", "OCO orders"));
-        }
         let item = |i| req.get_item(i);
         let (account, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
-        if let Err(refusal) = self.oco_legs(&side, &above, &below)? {
+        let side_of = index_of(&self.t.side, &side).and_then(Side::from_index);
+        let (a, b) = (self.leg_type(&above)?, self.leg_type(&below)?);
+        if let Err(refusal) = gate_oco(&self.inner.rules, side_of, a, b) {
             return self.refuse(py, refusal);
         }
         let stp = item(6)?;
@@ -1006,14 +991,12 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        if !self.inner.rules.oto_allowed {
-            return self.refuse(py, Refusal::Call("not_supported", "OTO orders"));
-        }
         let (working, pending) = (req.get_item(0)?, req.get_item(1)?);
         let market =
             index_of(&self.t.otype, &pending.get_item(2)?) == Some(OrderType::Market as u8);
-        if market && pending.get_item(6)?.is_truthy()? {
-            return self.refuse(py, Refusal::Error("PENDING_QUOTE_QTY"));
+        let by_quote = market && pending.get_item(6)?.is_truthy()?;
+        if let Err(refusal) = gate_oto(&self.inner.rules, by_quote) {
+            return self.refuse(py, refusal);
         }
         self.triggering(py, &working, vec![pending], &req.get_item(2)?, now)
     }
@@ -1025,23 +1008,17 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        if !self.inner.rules.oto_allowed || !self.inner.rules.oco_allowed {
-            return self.refuse(py, Refusal::Call("not_supported", "OTOCO orders"));
-        }
         let item = |i| req.get_item(i);
         let (working, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
-        if let Err(refusal) = self.oco_legs(&side, &above, &below)? {
-            return self.refuse(py, refusal);
-        }
-        // the pair's prices, before their own checks (no last price: the pair waits)
-        let lvl = |leg: &Bound<'_, PyAny>| -> PyResult<i64> {
-            let t = self.leg_type(leg)?.unwrap_or(OrderType::StopLoss);
+        // the pair's prices are checked before their own checks (no last price: it waits)
+        let leg = |leg: &Bound<'_, PyAny>| -> PyResult<(Option<OrderType>, i64, i64)> {
             let n =
                 |i: usize| -> PyResult<i64> { Ok(leg.get_item(i)?.extract::<i64>().unwrap_or(0)) };
-            Ok(level(t, n(1)?, n(2)?))
+            Ok((self.leg_type(leg)?, n(1)?, n(2)?))
         };
-        if check_oco_prices(lvl(&above)?, lvl(&below)?, None).is_err() {
-            return self.refuse(py, Refusal::Error("BAD_PRICES"));
+        let side_of = index_of(&self.t.side, &side).and_then(Side::from_index);
+        if let Err(refusal) = gate_otoco(&self.inner.rules, side_of, leg(&above)?, leg(&below)?) {
+            return self.refuse(py, refusal);
         }
         let account = working.get_item(0)?;
         let none = py.None().into_bound(py);
@@ -1067,14 +1044,8 @@ impl PyEngine {
                 .borrow(py)
                 .inner
                 .knows(&account.extract::<String>()?);
-        if !known {
-            return self.refuse(py, Refusal::Error("UNKNOWN_ACCOUNT"));
-        }
-        if list_id.is_none() && list_cid.is_none() {
-            return self.refuse(
-                py,
-                Refusal::Call2("one_of_params", "orderListId", "listClientOrderId"),
-            );
+        if let Err(refusal) = gate_cancel_list(known, !list_id.is_none(), !list_cid.is_none()) {
+            return self.refuse(py, refusal);
         }
         if !list_id.is_none() && !list_id.is_exact_instance_of::<PyInt>() {
             return self.refuse(py, Refusal::Call("invalid_parameter", "orderListId"));

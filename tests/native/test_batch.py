@@ -1,30 +1,42 @@
 """The native engine's batch entry point against the Python engine, request by request.
 
-A stream (tests/support/streams.py, plus amends) goes once through the Python engine, one
-call per request, and once through `NativeEngine.submit_batch` as bytes: the batch's event
-log must be the Python reports' canonical encoding byte for byte, each answer must carry the
-same outcome (the same `VenueError`, or the same order id, status, executed and quote
-quantities and number of reports), and the final state digests must be equal.
+A stream (tests/support/streams.py, plus amends; on markets with stops, stop orders and order
+lists too) goes once through the Python engine, one call per request, and once through
+`NativeEngine.submit_batch` as bytes: the batch's event log must be the Python reports'
+canonical encoding byte for byte, each answer must carry the same outcome (the same
+`VenueError`, or the same order or list id, status, executed and quote quantities and number
+of reports), and the final state digests must be equal.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
 from bot4.core.enums import OrderType, Side, TimeInForce
 from bot4.core.events import encode
 from bot4.core.orders import AmendOrder, CancelOrder, NewOrder
-from bot4.core.results import Ack
+from bot4.core.results import Ack, ListAck
 from bot4.venue.batch import (
+    LIST_STATUSES,
     STATUSES,
     Request,
     cum_quote,
     encode_requests,
     refusals,
 )
-from tests.support.streams import BTC, MARKETS, Market, build_engine, now_of, seeded_scenario
+from tests.native.test_engine import STOP_MARKETS, _list, _stop
+from tests.support.streams import (
+    BTC,
+    MARKETS,
+    Market,
+    build_engine,
+    now_of,
+    seeded_scenario,
+    send,
+)
 
 
 def _encodable(req: Request) -> bool:
@@ -83,6 +95,52 @@ def test_a_batch_answers_and_logs_as_the_python_engine_does(market: Market, seed
     assert log == bytes(expected)
     assert python.state_digest() == native.state_digest()
     assert accepted > 100 and refused > 10
+
+
+@pytest.mark.parametrize("market", STOP_MARKETS, ids=lambda m: m.name)
+@pytest.mark.parametrize("seed", range(3))
+def test_order_lists_in_a_batch_answer_and_log_as_the_python_engine_does(
+    market: Market, seed: int
+) -> None:
+    rng = random.Random(seed)
+    accounts = ("alice", "bob", "carol")
+    python = build_engine(market, accounts)
+    stream: list[tuple[int, Request]] = []
+    answers: list[object] = []
+    for i, req in enumerate(seeded_scenario(seed, 1200, market, n_accounts=3).requests):
+        now = now_of(i)
+        if rng.random() < 0.35:  # drawn from the reference's state as it stands
+            op, extra = (
+                _list(rng, python, accounts, market.mid) if rng.random() < 0.75
+                else ("submit", _stop(rng, python, accounts, market.mid))
+            )  # fmt: skip
+            stream.append((now, extra))  # type: ignore[arg-type]
+            answers.append(getattr(python, op)(extra, now))
+        if _encodable(req):
+            stream.append((now, req))
+            answers.append(send(python, req, now))
+    native = build_engine(market, accounts, backend="native")
+    rows, log = native.submit_batch(encode_requests(stream), log=True)
+    expected = bytearray()
+    lists = Counter[str]()
+    for answer, row in zip(answers, rows, strict=True):
+        if isinstance(answer, ListAck):
+            lists[answer.contingency_type.value] += 1
+            assert not row["refused"]
+            assert LIST_STATUSES[row["status"]] == answer.list_order_status
+            assert row["order_id"] == answer.order_list_id
+            assert row["executed_qty"] == sum(v.executed_qty for v in answer.orders)
+            assert cum_quote(row) == sum(v.cum_quote for v in answer.orders)
+        elif isinstance(answer, Ack):
+            assert not row["refused"] and row["order_id"] == answer.order_id
+        else:
+            assert row["refused"] and refusals()[row["refusal"]] == answer
+            continue
+        assert row["reports"] == len(answer.reports)
+        expected += b"".join(encode(r) for r in answer.reports)
+    assert log == bytes(expected)
+    assert python.state_digest() == native.state_digest()
+    assert lists["OCO"] > 10 and lists["OTO"] > 10, lists
 
 
 def test_without_the_log_a_batch_answers_the_same() -> None:

@@ -14,6 +14,7 @@ from bot4.core.enums import (
     OrderStatus,
     OrderType,
     Side,
+    StpMode,
     TimeInForce,
 )
 from bot4.core.errors import VenueError
@@ -442,3 +443,28 @@ def test_max_num_order_lists_counts_open_lists_per_account() -> None:
     assert second == errors.filter_failure("MAX_NUM_ORDER_LISTS")
     ok(engine.cancel_list(CancelOrderList("user", first.order_list_id), 3))
     ok(engine.submit_oco(sell_oco(), 4))
+
+
+def test_a_leg_that_self_trade_prevention_expires_ends_its_pair_at_once(
+    engine: MatchingEngine,
+) -> None:
+    # a trailing stop-loss leg tracks the high; the LIMIT_MAKER leg holds the pair's lock
+    trailing = ListLeg(SLL, price=9_000, trailing_delta=100, time_in_force=GTC)
+    pair = NewOco("user", SELL, 10, ListLeg(MAKER, price=10_050), trailing)
+    legs = [v.order_id for v in ok(engine.submit_oco(pair, 1)).orders]
+    trade_at(engine, 10_040, 2)  # the high the trailing leg keeps
+    engine.submit(NewOrder("t", BUY, LIMIT, 10, 9_500, GTC), 3)  # a bid for the stop leg
+    engine.submit(NewOrder("m", SELL, LIMIT, 1, 9_900, GTC), 3)
+    # the account's own buy trades at 99.00 (1% under the high: the trailing leg would fire)
+    # and then meets its own LIMIT_MAKER leg, which EXPIRE_MAKER takes away
+    buy = NewOrder("user", BUY, LIMIT, 2, 10_060, GTC, stp_mode=StpMode.EXPIRE_MAKER)
+    ack = engine.submit(buy, 4)
+    assert isinstance(ack, Ack)
+    events = [(r.order_id, r.execution_type, r.status) for r in ack.reports]
+    prevented = events.index((legs[0], ExecutionType.TRADE_PREVENTION,
+                              OrderStatus.EXPIRED_IN_MATCH))  # fmt: skip
+    # the sibling ends right after it, so no trigger can take it to the book
+    assert events[prevented + 1] == (legs[1], ExecutionType.EXPIRED, OrderStatus.EXPIRED)
+    assert all(order_id != legs[1] or x is not ExecutionType.TRADE for order_id, x, _ in events)
+    base = engine.ledger.balance("user", engine.instrument.base)
+    assert base.locked == 0 and engine.list_status(0, 5) is None

@@ -6,8 +6,8 @@
 //! - bytes 3..5: u16 LE; the low 15 bits are the length S of the structured part, the top bit
 //!   says whether the raw part's account names are remapped onto the funded accounts;
 //! - the next S bytes: the structured part, decoded by hand into well-formed requests (new
-//!   orders of every type, stops included, cancels, amends over funded accounts, prices near
-//!   a mid);
+//!   orders of every type, stops included, cancels, amends, OCO, OTO and OTOCO lists and list
+//!   cancels over funded accounts, prices near a mid);
 //! - the rest: raw bytes given to `decode` as they are (the wire form of `bot4.venue.batch`).
 //!
 //! The structured requests are encoded to the wire form and decoded back (the round trip must
@@ -15,7 +15,8 @@
 //! - A: one request at a time on a fresh ledger and engine, checking after every request that
 //!   each asset's total (free + locked over accounts + fees) equals what was deposited, that
 //!   no free or locked balance is negative, that every account's locked amount is what its
-//!   open orders lock, that the book's depth is the sum of the open orders and is never crossed
+//!   open orders lock (at least that, for an account with list legs open, whose legs share
+//!   locks), that the book's depth is the sum of the open orders and is never crossed
 //!   (best bid < best ask), that a refusal changes nothing (same `state_digest`) and names a
 //!   refusal in `REFUSALS`;
 //! - B: the whole batch in one `run_batch` with the event log (if the engine refuses a batch
@@ -29,8 +30,9 @@
 //! event log is checked line by line (`check_log`).
 
 use _native::engine::{
-    AmendRequest, CancelRequest, Engine, NewRequest, OrderType, REFUSALS, RESULT_SIZE, Refusal,
-    Request, Restriction, Rules, Side, Stp, Tif, decode,
+    AmendRequest, CancelListRequest, CancelRequest, Engine, Leg, NewRequest, OcoBatch, OrderType,
+    OtoBatch, OtocoBatch, REFUSALS, RESULT_SIZE, Refusal, Request, Restriction, Rules, Side, Stp,
+    Tif, decode,
 };
 use _native::ledger::Ledger;
 
@@ -141,8 +143,7 @@ impl Config {
             max_num_orders: (b & 4 != 0).then_some(5),
             max_num_amends: (b & 8 != 0).then_some(2),
             max_num_algo_orders: (c & 2 != 0).then_some(3),
-            // order lists do not come through the batch path
-            max_num_order_lists: None,
+            max_num_order_lists: (a & 0x0C == 0x0C).then_some(1),
             oco_allowed: true,
             oto_allowed: true,
             trailing_above: (c & 1 != 0).then_some((10, 2_000)),
@@ -260,8 +261,23 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
             _ => now + i64::from(dt) * 100,
         };
         let account = ACCOUNTS[usize::from(src.u8() % 8)].to_owned();
-        let kind = op % 12;
+        let kind = op % 14;
         let req = match kind {
+            12 => list(&mut src, account, news),
+            13 => {
+                let sel = src.u8();
+                let c = src.u8();
+                Request::CancelList(CancelListRequest {
+                    account,
+                    order_list_id: (sel & 3 != 1).then_some(i64::from(sel >> 4) - 1),
+                    list_client_order_id: (sel & 3 != 0).then(|| CIDS[usize::from(c % 8)].into()),
+                    new_client_order_id: if sel & 4 != 0 {
+                        cid(c >> 3, news)
+                    } else {
+                        None
+                    },
+                })
+            }
             0..=7 => {
                 let flags = src.u8();
                 let off = src.u8() as i8;
@@ -435,6 +451,169 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
     out
 }
 
+/// A list leg standing 1-16 steps above or below the mid: a take-profit or LIMIT_MAKER
+/// (`profit`) or a stop-loss, now and then trailing.
+fn leg(src: &mut Src, profit: bool, above: bool, news: i64) -> Leg {
+    let t = src.u8();
+    let off = 1 + i64::from(t & 15);
+    let at = if above {
+        MID + off * STEP
+    } else {
+        MID - off * STEP
+    };
+    let otype = match (profit, t >> 6) {
+        (true, 0) => OrderType::LimitMaker,
+        (true, 1) => OrderType::TakeProfit,
+        (true, _) => OrderType::TakeProfitLimit,
+        (false, 0 | 1) => OrderType::StopLoss,
+        (false, _) => OrderType::StopLossLimit,
+    };
+    let limit = matches!(otype, OrderType::StopLossLimit | OrderType::TakeProfitLimit);
+    let trailing = t & 0x30 == 0x30 && otype != OrderType::LimitMaker;
+    Leg {
+        otype,
+        tif: limit.then_some(Tif::Gtc),
+        price: if limit || otype == OrderType::LimitMaker {
+            at
+        } else {
+            0
+        },
+        stop_price: if otype == OrderType::LimitMaker || (trailing && t & 8 != 0) {
+            0
+        } else {
+            at
+        },
+        trailing_delta: if trailing {
+            10 * (1 + i64::from(t & 7))
+        } else {
+            0
+        },
+        client_order_id: if t & 0x10 != 0 { cid(t, news) } else { None },
+    }
+}
+
+/// An OCO pair for `side`: for a SELL the profit leg above and the loss leg below, for a BUY
+/// the other way round, and (flags bit 0x40) now and then the wrong way.
+fn pair(src: &mut Src, side: Side, flags: u8, news: i64) -> (Leg, Leg) {
+    let profit_above = (side == Side::Sell) != (flags & 0x40 != 0);
+    (
+        leg(src, profit_above, true, news),
+        leg(src, !profit_above, false, news),
+    )
+}
+
+/// A working order of an OTO or OTOCO: a LIMIT (GTC) or LIMIT_MAKER near the mid.
+fn working(src: &mut Src, account: &str, side: Side, news: i64) -> NewRequest {
+    let w = src.u8();
+    let maker = w & 1 != 0;
+    NewRequest {
+        account: account.to_owned(),
+        side,
+        otype: if maker {
+            OrderType::LimitMaker
+        } else {
+            OrderType::Limit
+        },
+        quantity: 1 + i64::from(w >> 2) * 8,
+        price: MID + i64::from((w as i8) >> 4) * STEP,
+        tif: (!maker).then_some(Tif::Gtc),
+        quote_order_qty: 0,
+        client_order_id: if w & 2 != 0 { cid(w, news) } else { None },
+        stp_mode: None,
+        stop_price: 0,
+        trailing_delta: 0,
+    }
+}
+
+/// An OCO, OTO or OTOCO of `account`.
+fn list(src: &mut Src, account: String, news: i64) -> Request {
+    let flags = src.u8();
+    let q = src.u8();
+    let side = if flags & 1 == 0 {
+        Side::Buy
+    } else {
+        Side::Sell
+    };
+    let other = if side == Side::Buy {
+        Side::Sell
+    } else {
+        Side::Buy
+    };
+    let quantity = 1 + i64::from(q) * 8;
+    let list_client_order_id = if flags & 0x80 != 0 {
+        Some(CIDS[usize::from(q % 8)].to_owned())
+    } else {
+        None
+    };
+    match (flags >> 1) % 3 {
+        0 => {
+            let (above, below) = pair(src, side, flags, news);
+            Request::Oco(OcoBatch {
+                account,
+                side,
+                quantity,
+                stp_mode: stp_of(flags >> 3),
+                list_client_order_id,
+                above,
+                below,
+            })
+        }
+        1 => {
+            let working = working(src, &account, side, news);
+            let p = src.u8();
+            let (otype, price, tif, stop_price) = match p & 3 {
+                0 => (OrderType::Market, 0, None, 0),
+                1 => (
+                    OrderType::StopLoss,
+                    0,
+                    None,
+                    MID + i64::from((p as i8) >> 3) * STEP,
+                ),
+                _ => (
+                    OrderType::Limit,
+                    MID + i64::from((p as i8) >> 3) * STEP,
+                    Some(Tif::Gtc),
+                    0,
+                ),
+            };
+            let pending = NewRequest {
+                account,
+                side: other,
+                otype,
+                quantity: working.quantity,
+                price,
+                tif,
+                quote_order_qty: if otype == OrderType::Market && p & 4 != 0 {
+                    1_000
+                } else {
+                    0
+                },
+                client_order_id: None,
+                stp_mode: None,
+                stop_price,
+                trailing_delta: 0,
+            };
+            Request::Oto(OtoBatch {
+                working,
+                pending,
+                list_client_order_id,
+            })
+        }
+        _ => {
+            let working = working(src, &account, side, news);
+            let (above, below) = pair(src, other, flags, news);
+            Request::Otoco(OtocoBatch {
+                quantity: working.quantity,
+                working,
+                side: other,
+                above,
+                below,
+                list_client_order_id,
+            })
+        }
+    }
+}
+
 // ------------------------------------------------------------------ the wire form
 
 fn put_str(out: &mut Vec<u8>, s: Option<&str>) {
@@ -457,6 +636,33 @@ fn put_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
     }
 }
 
+fn put_new(out: &mut Vec<u8>, n: &NewRequest) {
+    out.push(n.side as u8);
+    out.push(n.otype as u8);
+    out.push(n.tif.map_or(255, |t| t as u8));
+    out.push(n.stp_mode.map_or(255, |s| s as u8));
+    for v in [
+        n.quantity,
+        n.price,
+        n.quote_order_qty,
+        n.stop_price,
+        n.trailing_delta,
+    ] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    put_str(out, Some(&n.account));
+    put_str(out, n.client_order_id.as_deref());
+}
+
+fn put_leg(out: &mut Vec<u8>, l: &Leg) {
+    out.push(l.otype as u8);
+    out.push(l.tif.map_or(255, |t| t as u8));
+    for v in [l.price, l.stop_price, l.trailing_delta] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    put_str(out, l.client_order_id.as_deref());
+}
+
 /// The wire form of `bot4.venue.batch.encode_requests` (the inverse of `decode`).
 pub fn encode(batch: &[(i64, Request)]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -465,21 +671,43 @@ pub fn encode(batch: &[(i64, Request)]) -> Vec<u8> {
             Request::New(n) => {
                 out.push(0);
                 out.extend_from_slice(&now.to_le_bytes());
-                out.push(n.side as u8);
-                out.push(n.otype as u8);
-                out.push(n.tif.map_or(255, |t| t as u8));
-                out.push(n.stp_mode.map_or(255, |s| s as u8));
-                for v in [
-                    n.quantity,
-                    n.price,
-                    n.quote_order_qty,
-                    n.stop_price,
-                    n.trailing_delta,
-                ] {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
-                put_str(&mut out, Some(&n.account));
-                put_str(&mut out, n.client_order_id.as_deref());
+                put_new(&mut out, n);
+            }
+            Request::Oco(o) => {
+                out.push(3);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_str(&mut out, Some(&o.account));
+                out.push(o.side as u8);
+                out.extend_from_slice(&o.quantity.to_le_bytes());
+                out.push(o.stp_mode.map_or(255, |s| s as u8));
+                put_str(&mut out, o.list_client_order_id.as_deref());
+                put_leg(&mut out, &o.above);
+                put_leg(&mut out, &o.below);
+            }
+            Request::Oto(o) => {
+                out.push(4);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_new(&mut out, &o.working);
+                put_new(&mut out, &o.pending);
+                put_str(&mut out, o.list_client_order_id.as_deref());
+            }
+            Request::Otoco(o) => {
+                out.push(5);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_new(&mut out, &o.working);
+                out.push(o.side as u8);
+                out.extend_from_slice(&o.quantity.to_le_bytes());
+                put_leg(&mut out, &o.above);
+                put_leg(&mut out, &o.below);
+                put_str(&mut out, o.list_client_order_id.as_deref());
+            }
+            Request::CancelList(c) => {
+                out.push(6);
+                out.extend_from_slice(&now.to_le_bytes());
+                put_str(&mut out, Some(&c.account));
+                put_opt_i64(&mut out, c.order_list_id);
+                put_str(&mut out, c.list_client_order_id.as_deref());
+                put_str(&mut out, c.new_client_order_id.as_deref());
             }
             Request::Cancel(c) => {
                 out.push(1);
@@ -510,11 +738,16 @@ fn is_stop(req: &Request) -> bool {
     matches!(req, Request::New(n) if is_stop_type(n.otype))
 }
 
-fn account_of(req: &mut Request) -> &mut String {
+/// The account names a request carries (an OTO's two orders each name one).
+fn accounts_of(req: &mut Request) -> Vec<&mut String> {
     match req {
-        Request::New(n) => &mut n.account,
-        Request::Cancel(c) => &mut c.account,
-        Request::Amend(a) => &mut a.account,
+        Request::New(n) => vec![&mut n.account],
+        Request::Cancel(c) => vec![&mut c.account],
+        Request::Amend(a) => vec![&mut a.account],
+        Request::Oco(o) => vec![&mut o.account],
+        Request::Oto(o) => vec![&mut o.working.account, &mut o.pending.account],
+        Request::Otoco(o) => vec![&mut o.working.account],
+        Request::CancelList(c) => vec![&mut c.account],
     }
 }
 
@@ -580,16 +813,22 @@ pub fn check_state(
             o.order_id,
             ctx()
         );
+        // an OTO's pending orders wait, off the book, for the working order to fill
+        let pending = o.list_id >= 0 && o.status == _native::engine::Status::PendingNew;
         assert!(
-            matches!(
-                o.status,
-                _native::engine::Status::New | _native::engine::Status::PartiallyFilled
-            ),
+            pending
+                || matches!(
+                    o.status,
+                    _native::engine::Status::New | _native::engine::Status::PartiallyFilled
+                ),
             "open order {} with status {:?}; {}",
             o.order_id,
             o.status,
             ctx()
         );
+        if pending {
+            continue;
+        }
         assert!(engine.is_open(o.order_id));
         let stop = is_stop_type(o.otype);
         let market_stop = matches!(o.otype, OrderType::StopLoss | OrderType::TakeProfit);
@@ -601,6 +840,8 @@ pub fn check_state(
         // a market-type stop that is open waits; a stop-limit waits until its working time
         let waiting = market_stop || (stop && o.working_time == -1);
         let (base, quote, exact) = match o.side {
+            // list legs share their locks: the account's lock is only bounded below
+            _ if o.list_id >= 0 => (0, 0, false),
             Side::Sell => (i128::from(leaves) * i128::from(rules.base_per_lot), 0, true),
             Side::Buy => {
                 let at = if market_stop { o.stop_price } else { o.price };
@@ -619,12 +860,20 @@ pub fn check_state(
             }
             None => locked.push((o.account, base, quote, exact)),
         }
+        // the symbol's count filters are checked when an order or a list is placed; an OTO's
+        // pending legs, checked with the list, count from when they go to work (as in the
+        // Python engine), so only orders outside lists are held to the limits here
+        let counted = o.list_id < 0;
         match per_account.iter_mut().find(|e| e.0 == o.account) {
             Some(e) => {
-                e.1 += i64::from(!stop);
-                e.2 += i64::from(waiting);
+                e.1 += i64::from(!stop && counted);
+                e.2 += i64::from(waiting && counted);
             }
-            None => per_account.push((o.account, i64::from(!stop), i64::from(waiting))),
+            None => per_account.push((
+                o.account,
+                i64::from(!stop && counted),
+                i64::from(waiting && counted),
+            )),
         }
         if !waiting {
             assert!(
@@ -654,7 +903,7 @@ pub fn check_state(
             ledger.balance(name, QUOTE).locked,
         );
         assert!(
-            lb == base && (lq == quote || (!exact && lq >= quote)),
+            (lb == base || (!exact && lb >= base)) && (lq == quote || (!exact && lq >= quote)),
             "account {name} locks ({lb}, {lq}) but its open orders hold ({base}, {quote}); {}",
             ctx()
         );
@@ -884,9 +1133,10 @@ pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Requ
             assert_eq!(encode(&reqs), raw, "decode is not the inverse of encode");
             if remap {
                 for (_, req) in &mut reqs {
-                    let name = account_of(req);
-                    let pick = ["a", "b", "c", "e", "d"][name.len() % 5];
-                    *name = pick.to_owned();
+                    for name in accounts_of(req) {
+                        let pick = ["a", "b", "c", "e", "d"][name.len() % 5];
+                        *name = pick.to_owned();
+                    }
                 }
             }
             Some(reqs)
@@ -984,11 +1234,12 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
     // the digest after the last request is the one before the next
     let mut before = initial.clone();
     let mut results_a: Vec<u8> = Vec::new();
-    let mut last_order_id = 0i64;
     let mut time_minus_one = false;
     for (i, one) in batch.iter().enumerate() {
         let ctx = || format!("after request {i} {one:?}");
         let at = results_a.len();
+        // order lists take order ids too: a new order's is the next after the last one
+        let last_order_id = engine_a.last_order_id;
         let answer = engine_a.run_batch(
             &mut ledger_a,
             std::slice::from_ref(one),
@@ -1049,7 +1300,6 @@ pub fn run(config: &Config, batch: &[(i64, Request)]) -> (Vec<u8>, String) {
                             "order ids are consecutive; {}",
                             ctx()
                         );
-                        last_order_id = order_id;
                     }
                 }
             }

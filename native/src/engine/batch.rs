@@ -3,14 +3,24 @@
 //! (`bot4.core.events.encode`, byte for byte) when asked, and no object per report.
 //!
 //! Requests, little-endian, one after another (`bot4.venue.batch.encode_requests` writes
-//! them): a kind byte (0 new order, 1 cancel, 2 amend), the time `now` (i64), then
+//! them): a kind byte (0 new order, 1 cancel, 2 amend, 3 OCO, 4 OTO, 5 OTOCO, 6 list
+//! cancel), the time `now` (i64), then
 //! - new order: side, type, time in force, STP mode (u8 indices of the Python enumerations,
 //!   255 for None), quantity, price, quoteOrderQty, stopPrice, trailingDelta (i64), the
 //!   account (string), the client id (optional string);
 //! - cancel: the account, the order id (optional i64), the original and the new client
 //!   ids (optional strings), the restriction (u8, 255 for None);
 //! - amend: the account, the new quantity (i64), the order id (optional i64), the original
-//!   and the new client ids (optional strings).
+//!   and the new client ids (optional strings);
+//! - OCO: the account, side (u8), quantity (i64), STP mode (u8), the list client id
+//!   (optional string), then the above and the below leg, each: type, time in force (u8),
+//!   price, stopPrice, trailingDelta (i64), client id (optional string);
+//! - OTO: the working and the pending order (each a new order's fields after its `now`),
+//!   the list client id;
+//! - OTOCO: the working order, the pair's side (u8) and quantity (i64), the above and the
+//!   below leg, the list client id;
+//! - list cancel: the account, the orderListId (optional i64), the list client id and the
+//!   new client id (optional strings).
 //!
 //! A string is a u16 length and UTF-8 bytes; an optional string has length 0xFFFF for None;
 //! an optional i64 is a flag byte (0 None, 1 a value) and the value.
@@ -18,13 +28,16 @@
 //! Each answer is `RESULT_SIZE` bytes: outcome (u8: 0 accepted, 1 refused), the order's
 //! status (u8), the refusal's index in `REFUSALS` (u16, 0xFFFF when accepted), the number
 //! of reports (u32), the order id, the executed quantity (i64) and the cumulative quote
-//! (i128). The whole batch is decoded before anything runs: a malformed one changes nothing.
+//! (i128). A list request's answer holds the list's status (`ListOrderStatus` index) and its
+//! orderListId, with the executed quantity and cumulative quote of its orders summed. The
+//! whole batch is decoded before anything runs: a malformed one changes nothing.
 
 use std::fmt::Write;
 
 use super::{
-    AmendRequest, CancelRequest, Engine, NewRequest, OrderType, REFUSALS, Refusal, Report,
-    Restriction, Side, Stp, Tif,
+    AmendRequest, CancelListRequest, CancelRequest, Engine, ListAck, NewRequest, OcoRequest,
+    OrderType, OtoRequest, REFUSALS, Refusal, Report, Restriction, Side, Stp, Tif,
+    gate_cancel_list, gate_oco, gate_oto, gate_otoco, gate_triggering,
 };
 use crate::ledger::Ledger;
 
@@ -50,6 +63,75 @@ pub enum Request {
     New(NewRequest),
     Cancel(CancelRequest),
     Amend(AmendRequest),
+    Oco(OcoBatch),
+    Oto(OtoBatch),
+    Otoco(OtocoBatch),
+    CancelList(CancelListRequest),
+}
+
+/// One OCO leg as the batch carries it (the list gives account, side and quantity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leg {
+    pub otype: OrderType,
+    pub tif: Option<Tif>,
+    pub price: i64,
+    pub stop_price: i64,
+    pub trailing_delta: i64,
+    pub client_order_id: Option<String>,
+}
+
+/// POST orderList/oco as the batch carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcoBatch {
+    pub account: String,
+    pub side: Side,
+    pub quantity: i64,
+    pub stp_mode: Option<Stp>,
+    pub list_client_order_id: Option<String>,
+    pub above: Leg,
+    pub below: Leg,
+}
+
+/// POST orderList/oto as the batch carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtoBatch {
+    pub working: NewRequest,
+    pub pending: NewRequest,
+    pub list_client_order_id: Option<String>,
+}
+
+/// POST orderList/otoco as the batch carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtocoBatch {
+    pub working: NewRequest,
+    pub side: Side,
+    pub quantity: i64,
+    pub above: Leg,
+    pub below: Leg,
+    pub list_client_order_id: Option<String>,
+}
+
+impl Leg {
+    /// The leg as the new order it stands for.
+    fn order(&self, account: &str, side: Side, quantity: i64, stp: Option<Stp>) -> NewRequest {
+        NewRequest {
+            account: account.to_owned(),
+            side,
+            otype: self.otype,
+            quantity,
+            price: self.price,
+            tif: self.tif,
+            quote_order_qty: 0,
+            client_order_id: self.client_order_id.clone(),
+            stp_mode: stp,
+            stop_price: self.stop_price,
+            trailing_delta: self.trailing_delta,
+        }
+    }
+
+    fn level(&self) -> (Option<OrderType>, i64, i64) {
+        (Some(self.otype), self.price, self.stop_price)
+    }
 }
 
 struct Reader<'a> {
@@ -112,6 +194,49 @@ impl Reader<'_> {
             .ok_or_else(|| self.error("a mandatory string is missing"))
     }
 
+    /// A new order's fields after its kind and time.
+    fn new_order(&mut self) -> Result<NewRequest, BatchError> {
+        let side = self.index(Side::from_index)?;
+        let otype = self.index(OrderType::from_index)?;
+        let (Some(side), Some(otype)) = (side, otype) else {
+            return Err(self.error("a new order has a side and a type"));
+        };
+        let tif = self.index(Tif::from_index)?;
+        let stp_mode = self.index(Stp::from_index)?;
+        Ok(NewRequest {
+            side,
+            otype,
+            tif,
+            stp_mode,
+            quantity: self.i64()?,
+            price: self.i64()?,
+            quote_order_qty: self.i64()?,
+            stop_price: self.i64()?,
+            trailing_delta: self.i64()?,
+            account: self.str()?,
+            client_order_id: self.opt_str()?,
+        })
+    }
+
+    fn side(&mut self) -> Result<Side, BatchError> {
+        self.index(Side::from_index)?
+            .ok_or_else(|| self.error("a list has a side"))
+    }
+
+    fn leg(&mut self) -> Result<Leg, BatchError> {
+        let Some(otype) = self.index(OrderType::from_index)? else {
+            return Err(self.error("a leg has a type"));
+        };
+        Ok(Leg {
+            otype,
+            tif: self.index(Tif::from_index)?,
+            price: self.i64()?,
+            stop_price: self.i64()?,
+            trailing_delta: self.i64()?,
+            client_order_id: self.opt_str()?,
+        })
+    }
+
     fn index<T>(&mut self, from: fn(u8) -> Option<T>) -> Result<Option<T>, BatchError> {
         match self.u8()? {
             255 => Ok(None),
@@ -128,11 +253,42 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
     let mut out = Vec::new();
     while r.at < data.len() {
         let kind = r.u8()?;
-        if kind > 2 {
-            return Err(r.error("a request kind is 0, 1 or 2"));
+        if kind > 6 {
+            return Err(r.error("a request kind is 0 to 6"));
         }
         let now = r.i64()?;
         let req = match kind {
+            3 => {
+                let (account, side, quantity) = (r.str()?, r.side()?, r.i64()?);
+                Request::Oco(OcoBatch {
+                    account,
+                    side,
+                    quantity,
+                    stp_mode: r.index(Stp::from_index)?,
+                    list_client_order_id: r.opt_str()?,
+                    above: r.leg()?,
+                    below: r.leg()?,
+                })
+            }
+            4 => Request::Oto(OtoBatch {
+                working: r.new_order()?,
+                pending: r.new_order()?,
+                list_client_order_id: r.opt_str()?,
+            }),
+            5 => Request::Otoco(OtocoBatch {
+                working: r.new_order()?,
+                side: r.side()?,
+                quantity: r.i64()?,
+                above: r.leg()?,
+                below: r.leg()?,
+                list_client_order_id: r.opt_str()?,
+            }),
+            6 => Request::CancelList(CancelListRequest {
+                account: r.str()?,
+                order_list_id: r.opt_i64()?,
+                list_client_order_id: r.opt_str()?,
+                new_client_order_id: r.opt_str()?,
+            }),
             1 => Request::Cancel(CancelRequest {
                 account: r.str()?,
                 order_id: r.opt_i64()?,
@@ -147,28 +303,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
                 orig_client_order_id: r.opt_str()?,
                 new_client_order_id: r.opt_str()?,
             }),
-            _ => {
-                let side = r.index(Side::from_index)?;
-                let otype = r.index(OrderType::from_index)?;
-                let (Some(side), Some(otype)) = (side, otype) else {
-                    return Err(r.error("a new order has a side and a type"));
-                };
-                let tif = r.index(Tif::from_index)?;
-                let stp_mode = r.index(Stp::from_index)?;
-                Request::New(NewRequest {
-                    side,
-                    otype,
-                    tif,
-                    stp_mode,
-                    quantity: r.i64()?,
-                    price: r.i64()?,
-                    quote_order_qty: r.i64()?,
-                    stop_price: r.i64()?,
-                    trailing_delta: r.i64()?,
-                    account: r.str()?,
-                    client_order_id: r.opt_str()?,
-                })
-            }
+            _ => Request::New(r.new_order()?),
         };
         out.push((now, req));
     }
@@ -199,6 +334,11 @@ impl Engine {
                 Request::New(new) => self.submit(ledger, new, *now),
                 Request::Cancel(cancel) => self.cancel(ledger, cancel, *now),
                 Request::Amend(amend) => self.amend(ledger, amend, *now),
+                list => {
+                    let answer = self.run_list(ledger, list, *now);
+                    self.list_result(ledger, answer, results, log.as_deref_mut());
+                    continue;
+                }
             };
             match answer {
                 Ok(ack) => {
@@ -224,6 +364,115 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// An order-list request of a batch: the edge's checks, then the engine's.
+    fn run_list(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &Request,
+        now: i64,
+    ) -> Result<ListAck, Refusal> {
+        match req {
+            Request::Oco(oco) => {
+                let (above, below) = (&oco.above, &oco.below);
+                gate_oco(
+                    &self.rules,
+                    Some(oco.side),
+                    Some(above.otype),
+                    Some(below.otype),
+                )?;
+                let leg = |l: &Leg| Ok(l.order(&oco.account, oco.side, oco.quantity, oco.stp_mode));
+                let request = OcoRequest {
+                    legs: [leg(above), leg(below)],
+                    list_client_order_id: Ok(oco.list_client_order_id.clone()),
+                };
+                self.submit_oco(ledger, &request, now)
+            }
+            Request::Oto(oto) => {
+                let pending = &oto.pending;
+                gate_oto(
+                    &self.rules,
+                    pending.otype == OrderType::Market && pending.quote_order_qty != 0,
+                )?;
+                gate_triggering(
+                    Some(oto.working.otype),
+                    pending.account == oto.working.account,
+                )?;
+                let request = OtoRequest {
+                    working: Ok(oto.working.clone()),
+                    pending: vec![Ok(pending.clone())],
+                    list_client_order_id: Ok(oto.list_client_order_id.clone()),
+                };
+                self.submit_triggering(ledger, &request, now)
+            }
+            Request::Otoco(otoco) => {
+                let (above, below) = (&otoco.above, &otoco.below);
+                gate_otoco(&self.rules, Some(otoco.side), above.level(), below.level())?;
+                gate_triggering(Some(otoco.working.otype), true)?;
+                let account = &otoco.working.account;
+                let leg = |l: &Leg| Ok(l.order(account, otoco.side, otoco.quantity, None));
+                let request = OtoRequest {
+                    working: Ok(otoco.working.clone()),
+                    pending: vec![leg(above), leg(below)],
+                    list_client_order_id: Ok(otoco.list_client_order_id.clone()),
+                };
+                self.submit_triggering(ledger, &request, now)
+            }
+            Request::CancelList(cancel) => {
+                let known = ledger.knows(&cancel.account);
+                let (by_id, by_cid) = (
+                    cancel.order_list_id.is_some(),
+                    cancel.list_client_order_id.is_some(),
+                );
+                gate_cancel_list(known, by_id, by_cid)?;
+                self.cancel_list(ledger, cancel, now)
+            }
+            // the plain requests never come here
+            Request::New(_) | Request::Cancel(_) | Request::Amend(_) => {
+                Err(Refusal::Internal("not an order-list request"))
+            }
+        }
+    }
+
+    /// A list request's answer row, and its reports in the log.
+    fn list_result(
+        &self,
+        ledger: &Ledger,
+        answer: Result<ListAck, Refusal>,
+        results: &mut Vec<u8>,
+        log: Option<&mut String>,
+    ) {
+        let ack = match answer {
+            Ok(ack) => ack,
+            Err(refusal) => {
+                results.push(1);
+                results.push(0);
+                results.extend_from_slice(&refusal_index(refusal).to_le_bytes());
+                results.extend_from_slice(&[0u8; RESULT_SIZE - 4]);
+                return;
+            }
+        };
+        let executed = ack
+            .orders
+            .iter()
+            .fold(0i64, |sum, v| sum.saturating_add(v.executed_qty));
+        let quote = ack
+            .orders
+            .iter()
+            .fold(0i128, |sum, v| sum.saturating_add(v.cum_quote));
+        results.push(0);
+        results.push(ack.status as u8);
+        results.extend_from_slice(&0xFFFFu16.to_le_bytes());
+        results.extend_from_slice(&(ack.reports.len() as u32).to_le_bytes());
+        results.extend_from_slice(&ack.list_id.to_le_bytes());
+        results.extend_from_slice(&executed.to_le_bytes());
+        results.extend_from_slice(&quote.to_le_bytes());
+        if let Some(out) = log {
+            for report in &ack.reports {
+                self.encode_report(ledger, report, out);
+            }
+        }
     }
 
     /// One report in the canonical form of `bot4.core.events.encode`.

@@ -598,6 +598,19 @@ impl Engine {
         now: i64,
         out: &mut Vec<Report>,
     ) {
+        self.oco_ended(ledger, r, now, out, true);
+    }
+
+    /// One OCO leg activated (`inherit`) or was expired in a match: its sibling expires at
+    /// once (`_oco_activated`), taking the lock over only from an activated leg.
+    pub(super) fn oco_ended(
+        &mut self,
+        ledger: &mut Ledger,
+        r: OrderRef,
+        now: i64,
+        out: &mut Vec<Report>,
+        inherit: bool,
+    ) {
         let list_id = self.order(r).list_id;
         let Some(lst) = self.lists.get_mut(&list_id) else {
             return;
@@ -617,7 +630,7 @@ impl Engine {
                 Expiry::OcoTrigger,
                 now,
                 out,
-                Some(r),
+                inherit.then_some(r),
                 Status::Expired,
                 None,
             );
@@ -873,7 +886,7 @@ impl Engine {
                 Vec::new(),
             ),
         };
-        ListAck {
+        let ack = ListAck {
             list_id,
             client_id,
             contingency,
@@ -882,7 +895,9 @@ impl Engine {
             transact_time: now,
             reports,
             list_statuses,
-        }
+        };
+        self.drop_closed(closed);
+        ack
     }
 }
 

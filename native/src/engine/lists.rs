@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{OrderType, Refusal, Side};
+use super::{OrderType, Refusal, Rules, Side};
 use crate::book::OrderRef;
 use crate::ledger::AccountId;
 
@@ -65,6 +65,88 @@ pub fn check_oco_legs(
         if take_profit(above) {
             return Err(Refusal::Error("BUY_PROFIT_MUST_BE_BELOW"));
         }
+    }
+    Ok(())
+}
+
+/// An OCO request's checks before its legs' own: the symbol allows OCO, and the pair's
+/// types (None: not an order type) and positions are a pair's.
+pub fn gate_oco(
+    rules: &Rules,
+    side: Option<Side>,
+    above: Option<OrderType>,
+    below: Option<OrderType>,
+) -> Result<(), Refusal> {
+    if !rules.oco_allowed {
+        return Err(Refusal::Call("not_supported", "OCO orders"));
+    }
+    pair_types(side, above, below)
+}
+
+fn pair_types(
+    side: Option<Side>,
+    above: Option<OrderType>,
+    below: Option<OrderType>,
+) -> Result<(), Refusal> {
+    let (Some(above), Some(below)) = (above, below) else {
+        return Err(Refusal::Error("OCO_TYPE_REJECTED"));
+    };
+    check_oco_legs(side, above, below)
+}
+
+/// An OTO request's checks before its legs' own: the symbol allows OTO, and a MARKET
+/// pending order is not given by quoteOrderQty.
+pub fn gate_oto(rules: &Rules, pending_market_by_quote: bool) -> Result<(), Refusal> {
+    if !rules.oto_allowed {
+        return Err(Refusal::Call("not_supported", "OTO orders"));
+    }
+    if pending_market_by_quote {
+        return Err(Refusal::Error("PENDING_QUOTE_QTY"));
+    }
+    Ok(())
+}
+
+/// An OTOCO request's checks before its legs' own: the symbol allows OTO and OCO, the pair
+/// is a pair, and its levels (type, price, stopPrice of each leg) are in order.
+pub fn gate_otoco(
+    rules: &Rules,
+    side: Option<Side>,
+    above: (Option<OrderType>, i64, i64),
+    below: (Option<OrderType>, i64, i64),
+) -> Result<(), Refusal> {
+    if !rules.oto_allowed || !rules.oco_allowed {
+        return Err(Refusal::Call("not_supported", "OTOCO orders"));
+    }
+    pair_types(side, above.0, below.0)?;
+    let at = |(t, price, stop): (Option<OrderType>, i64, i64)| {
+        level(t.unwrap_or(OrderType::StopLoss), price, stop)
+    };
+    check_oco_prices(at(above), at(below), None)
+}
+
+/// An OTO or OTOCO's working order is a LIMIT or LIMIT_MAKER, and every leg is the same
+/// account's.
+pub fn gate_triggering(working: Option<OrderType>, same_account: bool) -> Result<(), Refusal> {
+    if !matches!(working, Some(OrderType::Limit | OrderType::LimitMaker)) {
+        return Err(Refusal::Error("WORKING_TYPE_REJECTED"));
+    }
+    if !same_account {
+        return Err(Refusal::Call("invalid_parameter", "account"));
+    }
+    Ok(())
+}
+
+/// A list cancel names a known account and the list (by id, client id or both).
+pub fn gate_cancel_list(known: bool, by_id: bool, by_client_id: bool) -> Result<(), Refusal> {
+    if !known {
+        return Err(Refusal::Error("UNKNOWN_ACCOUNT"));
+    }
+    if !by_id && !by_client_id {
+        return Err(Refusal::Call2(
+            "one_of_params",
+            "orderListId",
+            "listClientOrderId",
+        ));
     }
     Ok(())
 }

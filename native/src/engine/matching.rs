@@ -388,6 +388,9 @@ impl Engine {
                 left > 0,
                 now,
             ));
+            if left == 0 && self.order(maker).list_id >= 0 {
+                self.oco_ended(ledger, maker, now, out, false);
+            }
         }
     }
 

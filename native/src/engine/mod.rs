@@ -34,11 +34,13 @@ use crate::ledger::{AccountId, AssetId, BalanceId};
 use crate::money::MoneyError;
 use crate::stops::StopBook;
 
-pub use batch::{BatchError, RESULT_SIZE, Request, decode, refusal_index};
+pub use batch::{
+    BatchError, Leg, OcoBatch, OtoBatch, OtocoBatch, RESULT_SIZE, Request, decode, refusal_index,
+};
 pub use checks::{bad_client_id, client_id_ok};
 pub use contingent::{CancelListRequest, OcoRequest, OtoRequest};
 pub use front::{AmendRequest, CancelRequest, NewRequest};
-pub use lists::{ListEvent, check_oco_legs, check_oco_prices, level};
+pub use lists::{ListEvent, gate_cancel_list, gate_oco, gate_oto, gate_otoco, gate_triggering};
 
 macro_rules! names {
     ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
@@ -377,6 +379,9 @@ pub struct Engine {
     list_events: Vec<lists::ListEvent>,
     /// Lists that ended in the request in progress (its answer still shows them).
     closed: Vec<lists::OrderList>,
+    /// Legs of lists still shown (open, or closed in this request) that left the history:
+    /// their slots are freed once the list is gone, never while a list can read them.
+    held: HashMap<i64, Vec<OrderRef>>,
     band_ref: Option<(i128, i128)>,
     bid_band: (i128, i128),
     ask_band: (i128, i128),

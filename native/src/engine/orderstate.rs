@@ -104,6 +104,7 @@ impl Engine {
             ended_legs: VecDeque::new(),
             list_events: Vec::new(),
             closed: Vec::new(),
+            held: HashMap::default(),
             firing: rustc_hash::FxHashSet::default(),
             band_ref: None,
             bid_band: (0, 0),
@@ -263,11 +264,18 @@ impl Engine {
             };
             if let Some(old) = self.done.remove(&old_id) {
                 let o = self.slab.get(old);
-                let key = (o.account, o.client_order_id.clone());
+                let (key, list_id) = ((o.account, o.client_order_id.clone()), o.list_id);
                 if self.done_by_client.get(&key) == Some(&old) {
                     self.done_by_client.remove(&key);
                 }
-                self.slab.remove(old);
+                let shown = list_id >= 0
+                    && (self.lists.contains_key(&list_id)
+                        || self.closed.iter().any(|l| l.list_id == list_id));
+                if shown {
+                    self.held.entry(list_id).or_default().push(old);
+                } else {
+                    self.slab.remove(old);
+                }
             }
         }
     }
@@ -699,9 +707,20 @@ impl Engine {
         report
     }
 
+    /// Forget the lists that ended in this request, with the slots of their legs that had
+    /// already left the history.
+    pub(super) fn drop_closed(&mut self, closed: Vec<super::lists::OrderList>) {
+        for lst in closed {
+            for r in self.held.remove(&lst.list_id).unwrap_or_default() {
+                self.slab.remove(r);
+            }
+        }
+    }
+
     pub(super) fn finish(&mut self, r: OrderRef, now: i64, reports: Vec<Report>) -> Ack {
         let list_statuses = std::mem::take(&mut self.list_events);
-        self.closed.clear();
+        let closed = std::mem::take(&mut self.closed);
+        self.drop_closed(closed);
         let o = self.slab.get(r);
         Ack {
             list_statuses,
