@@ -3,38 +3,17 @@
 //! passes its integers and fractions; names are interned in the ledger.
 
 use num_bigint::BigInt;
-use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::feebook::{FeeState, Schedule, Tier};
-use crate::fees::{FeeError, Rates, Ratio};
+use crate::fees::Rates;
 use crate::pyengine::PyLedger;
+use crate::python::{Pair, fee_error, rates, ratio};
 
-type Pair = (i128, i128);
 /// (standard, tax, special, discount, is_buyer) of one trade's rates.
 type RateTuple = (Pair, Pair, Pair, Option<Pair>, bool);
-
-fn fee_error(err: FeeError) -> PyErr {
-    match err {
-        FeeError::Money(err) => PyOverflowError::new_err(err.to_string()),
-        FeeError::Invalid(what) => PyValueError::new_err(what),
-    }
-}
-
-fn ratio((num, den): Pair) -> PyResult<Ratio> {
-    Ratio::new(num, den).map_err(fee_error)
-}
-
-fn rates((standard, tax, special, discount, is_buyer): RateTuple) -> PyResult<Rates> {
-    Ok(Rates {
-        standard: ratio(standard)?,
-        tax: ratio(tax)?,
-        special: ratio(special)?,
-        discount: discount.map(ratio).transpose()?,
-        is_buyer,
-    })
-}
 
 /// The fee state of the venue whose balances a native `Ledger` holds.
 #[pyclass(name = "FeeBook", module = "bot4._native")]
@@ -73,7 +52,10 @@ impl PyFeeBook {
         }
         let mut rows = HashMap::default();
         for (symbol, level, row) in table {
-            let row: Vec<Rates> = row.into_iter().map(rates).collect::<PyResult<_>>()?;
+            let row: Vec<Rates> = row
+                .into_iter()
+                .map(|(s, t, x, d, b)| rates(s, t, x, d, b))
+                .collect::<PyResult<_>>()?;
             let row: [Rates; 8] = row
                 .try_into()
                 .map_err(|_| PyValueError::new_err("a rate row holds eight rates"))?;

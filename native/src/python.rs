@@ -123,16 +123,16 @@ impl PyStopBook {
     }
 }
 
-fn fee_error(err: FeeError) -> PyErr {
+pub(crate) fn fee_error(err: FeeError) -> PyErr {
     match err {
         FeeError::Money(err) => overflow(err),
         FeeError::Invalid(what) => PyValueError::new_err(what),
     }
 }
 
-type Pair = (i128, i128);
+pub(crate) type Pair = (i128, i128);
 
-fn ratio((num, den): Pair) -> PyResult<Ratio> {
+pub(crate) fn ratio((num, den): Pair) -> PyResult<Ratio> {
     Ratio::new(num, den).map_err(fee_error)
 }
 
@@ -141,7 +141,7 @@ type BigPair = (BigInt, BigInt);
 /// (units, in_bnb, standard, tax, special): the exact parts before rounding.
 type CommissionTuple = (i128, bool, BigPair, BigPair, BigPair);
 
-fn rates(
+pub(crate) fn rates(
     standard: Pair,
     tax: Pair,
     special: Pair,

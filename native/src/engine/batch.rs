@@ -310,6 +310,27 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
     Ok(out)
 }
 
+/// An accepted request's answer: (status, order or list id, executed quantity, cumulative
+/// quote) and how many reports it made.
+fn accepted_row(results: &mut Vec<u8>, row: (u8, i64, i64, i128), reports: usize) {
+    let (status, id, executed, quote) = row;
+    results.push(0);
+    results.push(status);
+    results.extend_from_slice(&0xFFFFu16.to_le_bytes());
+    results.extend_from_slice(&(reports as u32).to_le_bytes());
+    results.extend_from_slice(&id.to_le_bytes());
+    results.extend_from_slice(&executed.to_le_bytes());
+    results.extend_from_slice(&quote.to_le_bytes());
+}
+
+/// A refused request's answer: its refusal, zeros elsewhere.
+fn refused_row(results: &mut Vec<u8>, refusal: Refusal) {
+    results.push(1);
+    results.push(0);
+    results.extend_from_slice(&refusal_index(refusal).to_le_bytes());
+    results.extend_from_slice(&[0u8; RESULT_SIZE - 4]);
+}
+
 /// The index of a refusal in `REFUSALS` (0xFFFE for one missing there, a bug the tests
 /// look for).
 pub fn refusal_index(refusal: Refusal) -> u16 {
@@ -342,25 +363,20 @@ impl Engine {
             };
             match answer {
                 Ok(ack) => {
-                    results.push(0);
-                    results.push(ack.status as u8);
-                    results.extend_from_slice(&0xFFFFu16.to_le_bytes());
-                    results.extend_from_slice(&(ack.reports.len() as u32).to_le_bytes());
-                    results.extend_from_slice(&ack.order_id.to_le_bytes());
-                    results.extend_from_slice(&ack.executed_qty.to_le_bytes());
-                    results.extend_from_slice(&ack.cum_quote.to_le_bytes());
+                    let row = (
+                        ack.status as u8,
+                        ack.order_id,
+                        ack.executed_qty,
+                        ack.cum_quote,
+                    );
+                    accepted_row(results, row, ack.reports.len());
                     if let Some(out) = log.as_deref_mut() {
                         for report in &ack.reports {
                             self.encode_report(ledger, report, out);
                         }
                     }
                 }
-                Err(refusal) => {
-                    results.push(1);
-                    results.push(0);
-                    results.extend_from_slice(&refusal_index(refusal).to_le_bytes());
-                    results.extend_from_slice(&[0u8; RESULT_SIZE - 4]);
-                }
+                Err(refusal) => refused_row(results, refusal),
             }
         }
         Ok(())
@@ -445,13 +461,7 @@ impl Engine {
     ) {
         let ack = match answer {
             Ok(ack) => ack,
-            Err(refusal) => {
-                results.push(1);
-                results.push(0);
-                results.extend_from_slice(&refusal_index(refusal).to_le_bytes());
-                results.extend_from_slice(&[0u8; RESULT_SIZE - 4]);
-                return;
-            }
+            Err(refusal) => return refused_row(results, refusal),
         };
         let executed = ack
             .orders
@@ -461,13 +471,8 @@ impl Engine {
             .orders
             .iter()
             .fold(0i128, |sum, v| sum.saturating_add(v.cum_quote));
-        results.push(0);
-        results.push(ack.status as u8);
-        results.extend_from_slice(&0xFFFFu16.to_le_bytes());
-        results.extend_from_slice(&(ack.reports.len() as u32).to_le_bytes());
-        results.extend_from_slice(&ack.list_id.to_le_bytes());
-        results.extend_from_slice(&executed.to_le_bytes());
-        results.extend_from_slice(&quote.to_le_bytes());
+        let row = (ack.status as u8, ack.list_id, executed, quote);
+        accepted_row(results, row, ack.reports.len());
         if let Some(out) = log {
             for report in &ack.reports {
                 self.encode_report(ledger, report, out);
