@@ -24,6 +24,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot4 tests benchmarks
+	$(BIN)/ruff format --check bot4 tests benchmarks
 	$(BIN)/lint-imports  # the layers: [tool.importlinter] in pyproject.toml
 
 typecheck: $(STAMP)

@@ -88,8 +88,12 @@ def funding(symbol: str) -> list[Command]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--orders", type=int, default=20_000)
-    parser.add_argument("--round-trips", type=int, default=None,
-                        help="latency samples of each kind (default 2000/5000/4000/1000)")
+    parser.add_argument(
+        "--round-trips",
+        type=int,
+        default=None,
+        help="latency samples of each kind (default 2000/5000/4000/1000)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     n = args.orders
@@ -143,10 +147,17 @@ def main() -> int:
     out["batched_orders_per_s"] = round(batched({"BTCUSDT": pairs("BTCUSDT", n, 10_000)}, False))
     out["batched_lean_orders_per_s"] = round(batched({"BTCUSDT": pairs("BTCUSDT", n, 50_000)},
                                                      True))  # fmt: skip
-    out["two_actor_orders_per_s"] = round(batched(
-        {"BTCUSDT": pairs("BTCUSDT", n, 100_000), "ETHUSDT": pairs("ETHUSDT", n, 100_000)}, False))
-    out["two_actor_lean_orders_per_s"] = round(batched(
-        {"BTCUSDT": pairs("BTCUSDT", n, 200_000), "ETHUSDT": pairs("ETHUSDT", n, 200_000)}, True))
+    out["two_actor_orders_per_s"] = round(
+        batched(
+            {"BTCUSDT": pairs("BTCUSDT", n, 100_000), "ETHUSDT": pairs("ETHUSDT", n, 100_000)},
+            False,
+        )
+    )
+    out["two_actor_lean_orders_per_s"] = round(
+        batched(
+            {"BTCUSDT": pairs("BTCUSDT", n, 200_000), "ETHUSDT": pairs("ETHUSDT", n, 200_000)}, True
+        )
+    )
 
     instrument = load_symbols(ROOT / "configs" / "symbols.toml")["BTCUSDT"]
     local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"])

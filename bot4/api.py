@@ -197,8 +197,9 @@ class Client:
 
     async def submit_async(self, symbol: str, order: NewOrder, now_ms: int) -> Ack:
         """`submit` for asyncio code."""
-        blob = await self.send(symbol, "handle_wire",
-                               wire.encode_commands([Command("submit", order, now_ms)]))
+        blob = await self.send(
+            symbol, "handle_wire", wire.encode_commands([Command("submit", order, now_ms)])
+        )
         ack: Ack = self._result(_single(wire.decode_results(blob)))
         return ack
 

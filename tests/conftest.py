@@ -112,8 +112,10 @@ def _seed_line(config: pytest.Config) -> str:
     profile = settings.get_current_profile_name()
     seed = config.stash.get(_SEED, "?")
     if profile == "fuzz":
-        replay = (f"make fuzz {SEED_ENV}={seed} FUZZ_SCALE={FUZZ_SCALE} (or HYPOTHESIS_PROFILE="
-                  f"fuzz {FUZZ_SCALE_ENV}={FUZZ_SCALE} pytest TESTS --hypothesis-seed={seed})")
+        replay = (
+            f"make fuzz {SEED_ENV}={seed} FUZZ_SCALE={FUZZ_SCALE} (or HYPOTHESIS_PROFILE="
+            f"fuzz {FUZZ_SCALE_ENV}={FUZZ_SCALE} pytest TESTS --hypothesis-seed={seed})"
+        )
     else:
         env = "" if profile == "ci" else f"HYPOTHESIS_PROFILE={profile} "
         replay = f"{env}{SEED_ENV}={seed} make test (or {env}pytest TESTS --hypothesis-seed={seed})"
@@ -300,10 +302,15 @@ def ray_local() -> Iterator[None]:
 
     # address="local": a Ray of its own, never a head already running on the machine (a
     # `bot4 up` or `ray start --head` of someone else's)
-    ray.init(address="local", num_cpus=2, include_dashboard=True, namespace="bot4",
-             log_to_driver=False,
-             resources={"symbol_BNBUSDT": 1},  # a node resource to pin a symbol to
-             _system_config={"metrics_report_interval_ms": 1000})  # metrics out every 1 s
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=True,
+        namespace="bot4",
+        log_to_driver=False,
+        resources={"symbol_BNBUSDT": 1},  # a node resource to pin a symbol to
+        _system_config={"metrics_report_interval_ms": 1000},
+    )  # metrics out every 1 s
     try:
         yield
     finally:

@@ -27,7 +27,7 @@ def run_script(name: str, *args: str, timeout: float = TIMEOUT) -> dict[str, Any
     run = run_isolated([sys.executable, str(BENCH / name), *args, "--json"], timeout=timeout,
                        env=env)  # fmt: skip
     assert run.returncode == 0, f"{name} exited {run.returncode}:\n{run.stderr[-3000:]}"
-    doc = json.loads(run.stdout[run.stdout.index("{"):])
+    doc = json.loads(run.stdout[run.stdout.index("{") :])
     assert isinstance(doc, dict), run.stdout[-2000:]
     return doc
 

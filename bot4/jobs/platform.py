@@ -195,8 +195,9 @@ def _trade(
                         fills += 1
                         unit = commission_unit(instruments[symbol], report.commission_asset,
                                                FEE_ASSET_UNIT)  # fmt: skip
-                        paid[report.commission_asset] = paid.get(
-                            report.commission_asset, Decimal(0)) + report.commission * unit
+                        paid[report.commission_asset] = (
+                            paid.get(report.commission_asset, Decimal(0)) + report.commission * unit
+                        )
             for order_id in quotes[symbol]:
                 if order_id in filled:
                     continue

@@ -121,7 +121,8 @@ class SymbolMetrics:
             unit = self._fee_units.get(asset)
             if unit is None:
                 unit = self._fee_units[asset] = float(
-                    commission_unit(self.instrument, asset, self.fee_unit))
+                    commission_unit(self.instrument, asset, self.fee_unit)
+                )
             rec.advance("bot4_fees", (symbol, asset), units * unit)
 
 

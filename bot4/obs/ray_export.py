@@ -27,8 +27,11 @@ def _inside(bounds: tuple[float, ...], index: int) -> float:
         return bounds[-1] * 2
     if index == 0:
         return bounds[0] / 2 if bounds[0] > 0 else bounds[0] - 1
-    return (bounds[index - 1] * bounds[index]) ** 0.5 if bounds[index - 1] > 0 else (
-        bounds[index - 1] + bounds[index]) / 2
+    return (
+        (bounds[index - 1] * bounds[index]) ** 0.5
+        if bounds[index - 1] > 0
+        else (bounds[index - 1] + bounds[index]) / 2
+    )
 
 
 class RayExporter:

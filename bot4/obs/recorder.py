@@ -150,17 +150,20 @@ class PromCollector:
         for (name, tags), value in sorted(rec.counters.items()):
             spec = rec.specs[name]
             fam = families.get(name) or families.setdefault(
-                name, CounterMetricFamily(name, spec.help, labels=spec.tags))
+                name, CounterMetricFamily(name, spec.help, labels=spec.tags)
+            )
             fam.add_metric(list(tags), value)
         for (name, tags), value in sorted(rec.gauges.items()):
             spec = rec.specs[name]
             fam = families.get(name) or families.setdefault(
-                name, GaugeMetricFamily(name, spec.help, labels=spec.tags))
+                name, GaugeMetricFamily(name, spec.help, labels=spec.tags)
+            )
             fam.add_metric(list(tags), value)
         for (name, tags), hist in sorted(rec.histograms.items()):
             spec = rec.specs[name]
             fam = families.get(name) or families.setdefault(
-                name, HistogramMetricFamily(name, spec.help, labels=spec.tags))
+                name, HistogramMetricFamily(name, spec.help, labels=spec.tags)
+            )
             cumulative, buckets = 0, []
             for bound, count in zip((*hist.bounds, float("inf")), hist.counts, strict=True):
                 cumulative += count

@@ -166,8 +166,10 @@ def encode_part(request_id: str, fingerprint: str, size: int, lines: list[tuple[
         raise TypeError("a part's request id and fingerprint are str, its size an int")
     inner = ",".join(f"[{_int(index)},{line.decode().rstrip()}]" for index, line in lines)
     rest = _json([[index, _answer(a)] for index, a in answers])
-    return (f'{{"k":"part","n":{_int(now)},"r":{{"f":[{_quote(request_id)},{_quote(fingerprint)},'
-            f'{size},[{inner}],{rest}],"t":"Part"}}}}\n').encode()
+    return (
+        f'{{"k":"part","n":{_int(now)},"r":{{"f":[{_quote(request_id)},{_quote(fingerprint)},'
+        f'{size},[{inner}],{rest}],"t":"Part"}}}}\n'
+    ).encode()
 
 
 def fingerprint(commands: list[Command]) -> str:

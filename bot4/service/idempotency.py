@@ -75,9 +75,7 @@ class TimingWheel(Generic[K]):
         self.slots = slots
         self.levels = levels
         self.spans = [slots**level for level in range(levels + 1)]
-        self.wheels: list[list[dict[K, int]]] = [
-            [{} for _ in range(slots)] for _ in range(levels)
-        ]
+        self.wheels: list[list[dict[K, int]]] = [[{} for _ in range(slots)] for _ in range(levels)]
         self.where: dict[K, dict[K, int]] = {}  # item -> its slot
         self.now_tick = start_ms // tick_ms
 

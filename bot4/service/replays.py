@@ -66,4 +66,3 @@ class ReplayMemory:
         for _, key in self._wheel.advance(now_us // 1_000):
             del last[key]  # due at the first ms after its last µs: now_us > last_us
             self.expired += 1
-

@@ -191,7 +191,10 @@ def _deposit(item: tuple[Any, ...]) -> Command:
 
 
 _COMMAND_DECODERS: dict[int, _Decoder] = {
-    _NEW_ORDER: _new_order, _CANCEL: _cancel, _DEPOSIT: _deposit, _OBJECT: _object
+    _NEW_ORDER: _new_order,
+    _CANCEL: _cancel,
+    _DEPOSIT: _deposit,
+    _OBJECT: _object,
 }
 
 

@@ -105,8 +105,14 @@ def test_the_kill_switch_reaches_every_symbol_and_survives_restarts(client: Clie
     for actor in (client.actors["BTCUSDT"], client.risk):
         os.kill(ray.get(actor.pid.remote(), timeout=30), signal.SIGKILL)
     assert until(lambda: _answer(lambda: client.risk_states())) == {"u": "KILLED"}
-    assert until(lambda: _answer(lambda: code_of(
-        lambda: client.submit("BTCUSDT", limit("u", BUY, 10, BTC), 4)))) == Code.RISK_KILL_SWITCH
+    assert (
+        until(
+            lambda: _answer(
+                lambda: code_of(lambda: client.submit("BTCUSDT", limit("u", BUY, 10, BTC), 4))
+            )
+        )
+        == Code.RISK_KILL_SWITCH
+    )
     client.reset("u", 5)
     assert client.risk_states() == {}
     assert isinstance(client.submit("BTCUSDT", limit("u", BUY, 1_000, BTC - 1_000), 6), Ack)
@@ -137,8 +143,10 @@ def test_a_loss_over_symbols_moves_the_account_to_reduce_only(client: Client) ->
 
 
 def test_idempotent_batches_and_deposits_run_once(client: Client) -> None:
-    orders = {"BTCUSDT": [limit("u", BUY, 1_000, BTC - 1_000)],
-              "ETHUSDT": [limit("u", BUY, 1_000, ETH - 100), limit("u", SELL, 1_000, ETH + 100)]}
+    orders = {
+        "BTCUSDT": [limit("u", BUY, 1_000, BTC - 1_000)],
+        "ETHUSDT": [limit("u", BUY, 1_000, ETH - 100), limit("u", SELL, 1_000, ETH + 100)],
+    }
     first = client.submit_batch(orders, 1, request_id="r-1")
     again = client.submit_batch(orders, 1, request_id="r-1")
     assert again == first and all(isinstance(a, Ack) for v in first.values() for a in v)
@@ -150,6 +158,7 @@ def test_idempotent_batches_and_deposits_run_once(client: Client) -> None:
     for _ in range(3):
         client.deposit("x", "BTCUSDT", "USDT", 500, request_id="d-1")
     assert client.balances("BTCUSDT", "x")["USDT"][0] == before[0] + 500
+
     # a retry while the first run is still going is told to come back later
     def inner() -> int:
         return code_of(lambda: client.once("k-1", b"f", 1, lambda: 1))

@@ -218,7 +218,9 @@ def test_cli_calibrate_then_flow(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out, plots = tmp_path / "out" / "calib.json", tmp_path / "plots"
     symbols = tmp_path / "symbols.toml"
     symbols.write_text(
-        (ROOT / "configs" / "symbols.toml").read_text().replace('"BTCUSDT"', '"ABCUSDT"')
+        (ROOT / "configs" / "symbols.toml")
+        .read_text()
+        .replace('"BTCUSDT"', '"ABCUSDT"')
         .replace('baseAsset = "BTC"', 'baseAsset = "ABC"')
     )
     code = main(["calibrate", *map(str, files), "--out", str(out), "--plots", str(plots),

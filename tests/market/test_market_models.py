@@ -387,6 +387,7 @@ def test_passive_fill_simulation_uses_the_fill_model_and_the_queue() -> None:
     nibble = FillModel(0.0, 0.5, 20.0)  # trades take about 2.5 % of the level
     one = simulate_passive_fill(nibble, rng_for(2), ahead=1_000, qty=100, behind=0, trades=5)
     assert one.filled == 0 and one.ahead < 1_000
+
     def filled(seed: int, trades: int) -> int:
         return simulate_passive_fill(nibble, rng_for(seed), 1_000, 100, 500, trades).filled
 

@@ -68,8 +68,12 @@ def test_every_dashboard_expression_returns_data(tmp_path: Path,
                     "submit", limit("m", SELL, 1_000, ETH + 100 + i), 8)))  # fmt: skip
         ray.get(sends, timeout=60)
         simulator = SimulatorActor.remote(  # type: ignore[attr-defined]
-            str(SYMBOLS_FILE), "BTCUSDT", demo_model("BTCUSDT", Decimal(30_000), 20).to_dict(),
-            1, {"levels": 3})
+            str(SYMBOLS_FILE),
+            "BTCUSDT",
+            demo_model("BTCUSDT", Decimal(30_000), 20).to_dict(),
+            1,
+            {"levels": 3},
+        )
         ray.get(simulator.step.remote(1_000_000, 2_000_000, BTC), timeout=120)
         deadline = time.monotonic() + 60
         while client.risk_states().get("u") != "REDUCE_ONLY":

@@ -151,7 +151,8 @@ def test_each_check_refuses_with_its_own_code(instruments: dict[str, Instrument]
     assert code(gate.submit("BTCUSDT", limit(BUY, LOT * 3 // 2, PRICE * 5 // 2), 1)) in (
         -9102, -9103)  # fmt: skip
     assert code(gate.submit("ETHUSDT", NewOrder("u", BUY, LIMIT, 600_000, 200_000, GTC), 1)) == (
-        -9102)  # 600 ETH x 2000 = 1.2M > 100k
+        -9102
+    )  # 600 ETH x 2000 = 1.2M > 100k
     assert code(gate.submit("BTCUSDT", limit(BUY, LOT, PRICE * 106 // 100), 1)) == -9103
     assert snapshot(gate) == before  # refusals change nothing
     for _ in range(3):
@@ -344,15 +345,29 @@ def test_no_accepted_order_breaks_a_limit(
             budget = acct.budget
             assert budget is not None and book.lease is not None
             assert book.lease.used + book.lease.reserved <= book.lease.granted or not (
-                book.lease.reserved)  # a reducing order reserves nothing
+                book.lease.reserved
+            )  # a reducing order reserves nothing
             assert budget.granted <= budget.limit
-            assert sum(min(b.lease.used + b.lease.reserved, b.lease.granted)
-                       for b in acct.books.values() if b.lease is not None) <= budget.limit
+            assert (
+                sum(
+                    min(b.lease.used + b.lease.reserved, b.lease.granted)
+                    for b in acct.books.values()
+                    if b.lease is not None
+                )
+                <= budget.limit
+            )
             held, buying, selling = book.asset
             cap = 2 * 10**8 if symbol == "BTCUSDT" else 30 * 10**8
             reducing = (book.position.lots > 0) != buy and book.position.lots != 0
-            assert reducing or (held + buying + qty * book.per_lot if buy
-                                else selling + qty * book.per_lot - held) <= cap
+            assert (
+                reducing
+                or (
+                    held + buying + qty * book.per_lot
+                    if buy
+                    else selling + qty * book.per_lot - held
+                )
+                <= cap
+            )
             result = gate.venue.submit(symbol, req, now)
             risk.on_result(symbol, result, result.reports if isinstance(result, Ack) else (), now)
         book = acct.books[symbol]
@@ -389,8 +404,12 @@ def test_position_limit_is_per_asset_over_every_symbol() -> None:
 def test_leases_follow_cancels_marks_and_fills_risk_did_not_place(
     instruments: dict[str, Instrument],
 ) -> None:
-    cfg = config(max_gross_exposure="100000", max_daily_loss="1000", max_open_orders=50,
-                 order_rate=[{"interval": "10s", "limit": 50}, {"interval": "1d", "limit": 3}])
+    cfg = config(
+        max_gross_exposure="100000",
+        max_daily_loss="1000",
+        max_open_orders=50,
+        order_rate=[{"interval": "10s", "limit": 50}, {"interval": "1d", "limit": 3}],
+    )
     gate = gate_for(instruments, cfg)  # fmt: skip
     risk = gate.risk
     resting = gate.submit("BTCUSDT", limit(BUY, LOT, PRICE - 100), 1)

@@ -255,6 +255,7 @@ def test_kill_switch_cancels_blocks_and_survives_replay(deployment: Deployment) 
     assert d.services["BTCUSDT"].set_state("u", "KILLED", "again") == []  # already: no-op
     # a restart replays the journal: the account is still killed, the book is the same
     for symbol, svc in d.services.items():
+
         def never(account: str, amount: int) -> int:
             raise AssertionError("replay must not ask the desk")
 

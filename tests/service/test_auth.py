@@ -451,14 +451,20 @@ def test_replay_memory_lasts_each_request_its_own_window() -> None:
 @given(
     capacity=st.integers(1, 6),
     steps=st.lists(
-        st.tuples(st.integers(0, 3_000), st.integers(0, 12), st.sampled_from(["0", "1500", "5000"]),
-                  st.integers(-999, 4_000), st.none() | st.integers(0, 59)),
+        st.tuples(
+            st.integers(0, 3_000),
+            st.integers(0, 12),
+            st.sampled_from(["0", "1500", "5000"]),
+            st.integers(-999, 4_000),
+            st.none() | st.integers(0, 59),
+        ),
         min_size=1,
         max_size=60,
     ),
 )
-@example(capacity=1, steps=[(0, 0, "5000", 0, None), (0, 1, "5000", 0, None),
-                            (1_000, 0, "5000", 0, 0)])  # the LRU's hole: the first, replayed
+@example(
+    capacity=1, steps=[(0, 0, "5000", 0, None), (0, 1, "5000", 0, None), (1_000, 0, "5000", 0, 0)]
+)  # the LRU's hole: the first, replayed
 def test_no_request_ever_passes_twice_inside_its_window(
     capacity: int, steps: list[tuple[int, int, str, int, int | None]]
 ) -> None:

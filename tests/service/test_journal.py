@@ -82,8 +82,13 @@ def test_every_kind_of_command_round_trips() -> None:
         assert decode(line) == command and encode(decode(line)) == line
 
 
-@given(st.integers(0, 10**12), st.integers(0, 10**9), st.sampled_from(list(OrderType)),
-       st.none() | st.text(alphabet="ab-_1", max_size=36), st.integers(0, 2**40))
+@given(
+    st.integers(0, 10**12),
+    st.integers(0, 10**9),
+    st.sampled_from(list(OrderType)),
+    st.none() | st.text(alphabet="ab-_1", max_size=36),
+    st.integers(0, 2**40),
+)
 def test_orders_round_trip(qty: int, price: int, otype: OrderType, cid: str | None,
                            now: int) -> None:  # fmt: skip
     command = Command("submit", NewOrder("acct", SELL, otype, qty, price, None, 0, cid), now)
@@ -186,7 +191,8 @@ def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrum
     # a plain order (no client id) is never keyed
     plain = order._replace(client_order_id=None)
     assert second.handle(Command("submit", plain, 60)) != second.handle(
-        Command("submit", plain, 61))
+        Command("submit", plain, 61)
+    )
 
 
 # ------------------------------------------------- encode's fast path against the generic one

@@ -168,7 +168,8 @@ def test_engine_results_decode_equal_with_the_same_enum_members(results: list[An
     assert back[2].category is Category.VALIDATION
     fast = {wire._ACK, wire._ERROR}
     assert [t in fast for t in tags(wire._RESULTS, blob)] == [
-        type(r) in (Ack, VenueError) and not getattr(r, "list_statuses", ()) for r in results]
+        type(r) in (Ack, VenueError) and not getattr(r, "list_statuses", ()) for r in results
+    ]
 
 
 def test_the_codec_handles_each_enum_field_of_a_report() -> None:

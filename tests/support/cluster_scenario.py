@@ -55,13 +55,19 @@ def main() -> int:
                     raise
                 time.sleep(0.5)
     recovered = {s: ray.get(client.actors[s].state_digest.remote(), timeout=60) for s in moved}
-    print(json.dumps({
-        "nodes_used": len(set(placed.values())),
-        "moved": moved,
-        "new_nodes_differ": all(after[s] != victim_node.node_id for s in moved),
-        "state_equal": all(recovered[s] == digests[s] for s in moved),
-        "recovered": {s: ray.get(client.actors[s].recovered.remote(), timeout=60) for s in moved},
-    }))
+    print(
+        json.dumps(
+            {
+                "nodes_used": len(set(placed.values())),
+                "moved": moved,
+                "new_nodes_differ": all(after[s] != victim_node.node_id for s in moved),
+                "state_equal": all(recovered[s] == digests[s] for s in moved),
+                "recovered": {
+                    s: ray.get(client.actors[s].recovered.remote(), timeout=60) for s in moved
+                },
+            }
+        )
+    )
     ray.shutdown()
     cluster.shutdown()
     return 0
