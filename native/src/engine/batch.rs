@@ -23,8 +23,8 @@
 use std::fmt::Write;
 
 use super::{
-    AmendRequest, CancelRequest, Engine, NewRequest, OrderType, REFUSALS, Refusal, Report,
-    Restriction, Side, Stp, Tif,
+    AmendRequest, CancelRequest, CompactString, Engine, NewRequest, OrderType, REFUSALS, Refusal,
+    Report, Restriction, Side, Stp, Tif,
 };
 use crate::ledger::Ledger;
 
@@ -94,7 +94,8 @@ impl Reader<'_> {
         }
     }
 
-    fn opt_str(&mut self) -> Result<Option<String>, BatchError> {
+    /// An optional string, inline when short (no heap string for the usual ids and names).
+    fn opt_str(&mut self) -> Result<Option<CompactString>, BatchError> {
         let b = self.bytes(2)?;
         let n = u16::from_le_bytes([b[0], b[1]]);
         if n == 0xFFFF {
@@ -102,12 +103,12 @@ impl Reader<'_> {
         }
         let raw = self.bytes(usize::from(n))?;
         match std::str::from_utf8(raw) {
-            Ok(s) => Ok(Some(s.to_owned())),
+            Ok(s) => Ok(Some(CompactString::from(s))),
             Err(_) => Err(self.error("a string is not UTF-8")),
         }
     }
 
-    fn str(&mut self) -> Result<String, BatchError> {
+    fn str(&mut self) -> Result<CompactString, BatchError> {
         self.opt_str()?
             .ok_or_else(|| self.error("a mandatory string is missing"))
     }
@@ -125,7 +126,8 @@ impl Reader<'_> {
 /// Decode a whole batch: (now, request) pairs.
 pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
     let mut r = Reader { data, at: 0 };
-    let mut out = Vec::new();
+    // a new order takes at least 57 bytes, a cancel or an amend 17: about right, no regrowth
+    let mut out = Vec::with_capacity(data.len() / 48);
     while r.at < data.len() {
         let kind = r.u8()?;
         if kind > 2 {
@@ -194,23 +196,28 @@ impl Engine {
         mut log: Option<&mut String>,
     ) -> Result<(), Refusal> {
         results.reserve(batch.len() * RESULT_SIZE);
+        // one report buffer for the whole batch: no allocation per request
+        let mut reports: Vec<Report> = Vec::with_capacity(16);
         for (now, req) in batch {
+            reports.clear();
             let answer = match req {
-                Request::New(new) => self.submit(ledger, new, *now),
-                Request::Cancel(cancel) => self.cancel(ledger, cancel, *now),
-                Request::Amend(amend) => self.amend(ledger, amend, *now),
+                Request::New(new) => self.submit_into(ledger, new, *now, &mut reports),
+                Request::Cancel(cancel) => self.cancel_into(ledger, cancel, *now, &mut reports),
+                Request::Amend(amend) => self.amend_into(ledger, amend, *now, &mut reports),
             };
             match answer {
-                Ok(ack) => {
+                Ok(r) => {
+                    self.end_request();
+                    let o = self.order(r);
                     results.push(0);
-                    results.push(ack.status as u8);
+                    results.push(o.status as u8);
                     results.extend_from_slice(&0xFFFFu16.to_le_bytes());
-                    results.extend_from_slice(&(ack.reports.len() as u32).to_le_bytes());
-                    results.extend_from_slice(&ack.order_id.to_le_bytes());
-                    results.extend_from_slice(&ack.executed_qty.to_le_bytes());
-                    results.extend_from_slice(&ack.cum_quote.to_le_bytes());
+                    results.extend_from_slice(&(reports.len() as u32).to_le_bytes());
+                    results.extend_from_slice(&o.order_id.to_le_bytes());
+                    results.extend_from_slice(&o.cum_qty.to_le_bytes());
+                    results.extend_from_slice(&o.cum_quote().to_le_bytes());
                     if let Some(out) = log.as_deref_mut() {
-                        for report in &ack.reports {
+                        for report in &reports {
                             self.encode_report(ledger, report, out);
                         }
                     }
