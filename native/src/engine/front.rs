@@ -145,7 +145,7 @@ impl Engine {
         let cid = match &req.client_order_id {
             Some(c) => c.clone(),
             None => {
-                let mut c = compact_str::format_compact!("bot4-{order_id}");
+                let mut c = super::numbered("bot4-", order_id);
                 while self.client_id_taken(account, &c) {
                     c.insert(0, 'x');
                 }

@@ -696,7 +696,7 @@ impl Engine {
         report.orig_client_order_id = Some(o.client_order_id.clone());
         report.client_order_id = match cancel_id {
             Some(c) => ClientId::from(c),
-            None => compact_str::format_compact!("cancel-{}", o.order_id),
+            None => super::numbered("cancel-", o.order_id),
         };
         report
     }
