@@ -13,9 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::engine::{
-    Ack, AmendRequest, CancelListRequest, CancelRequest, Contingency, Engine, ExecType, Expiry,
-    ListAck, ListEvent, ListOrderStatus, ListStatusType, NewRequest, OcoRequest, OrderType,
-    OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
+    Ack, AmendRequest, CancelListRequest, CancelRequest, CompactString, Contingency, Engine,
+    ExecType, Expiry, ListAck, ListEvent, ListOrderStatus, ListStatusType, NewRequest, OcoRequest,
+    OrderType, OrderView, OtoRequest, Refusal, Report, Restriction, Rules, Side, Status, Stp, Tif,
     bad_client_id, client_id_ok, decode, gate_cancel_list, gate_oco, gate_oto, gate_otoco,
     gate_triggering,
 };
@@ -255,6 +255,20 @@ fn opt_str(obj: Bound<'_, PyAny>) -> PyResult<Option<String>> {
     }
 }
 
+/// A Python str as an inline-when-short string (client ids, account names).
+fn text(obj: &Bound<'_, PyAny>) -> PyResult<CompactString> {
+    let s: pyo3::pybacked::PyBackedStr = obj.extract()?;
+    Ok(CompactString::from(&*s))
+}
+
+fn opt_text(obj: Bound<'_, PyAny>) -> PyResult<Option<CompactString>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        Ok(Some(text(&obj)?))
+    }
+}
+
 /// A Python int as i64, or `outside` when it does not fit.
 fn int_or(obj: &Bound<'_, PyAny>, outside: i64) -> PyResult<i64> {
     match obj.extract::<i64>() {
@@ -277,7 +291,7 @@ pub struct PyEngine {
 
 /// A cached report head and what it was built from.
 struct Head {
-    cid: std::sync::Arc<str>,
+    cid: CompactString,
     qty: i64,
     working_time: i64,
     fields: Py<PyTuple>,
@@ -345,9 +359,7 @@ impl PyEngine {
     /// The 16 leading fields of a report (what the order is), cached while the order lives.
     fn head(&mut self, py: Python<'_>, r: &Report) -> PyResult<Py<PyTuple>> {
         if let Some(h) = self.heads.get(&r.order) {
-            if std::sync::Arc::ptr_eq(&h.cid, &r.client_order_id)
-                && h.qty == r.orig_qty
-                && h.working_time == r.working_time
+            if h.cid == r.client_order_id && h.qty == r.orig_qty && h.working_time == r.working_time
             {
                 return Ok(h.fields.clone_ref(py));
             }
@@ -739,7 +751,7 @@ impl PyEngine {
             })
         };
         let mut request = NewRequest {
-            account: String::new(),
+            account: CompactString::default(),
             side,
             otype,
             quantity: clamp(&qty)?,
@@ -757,14 +769,14 @@ impl PyEngine {
         let client_order_id = if cid.is_none() {
             None
         } else if cid.is_exact_instance_of::<PyString>() {
-            Some(cid.extract::<String>()?)
+            Some(text(&cid)?)
         } else {
             return Ok(Err(Refusal::Call("invalid_parameter", "newClientOrderId")));
         };
         if !account.is_exact_instance_of::<PyString>() {
             return Ok(Err(Refusal::Error("UNKNOWN_ACCOUNT")));
         }
-        request.account = account.extract()?;
+        request.account = text(&account)?;
         request.client_order_id = client_order_id;
         Ok(Ok(request))
     }
@@ -1189,14 +1201,14 @@ impl PyEngine {
             return self.refuse(py, refusal);
         }
         let request = CancelRequest {
-            account: account.extract()?,
+            account: text(&account)?,
             order_id: if order_id.is_none() {
                 None
             } else {
                 Some(int_or(&order_id, -1)?)
             },
-            orig_client_order_id: opt_str(orig)?,
-            new_client_order_id: opt_str(new_cid)?,
+            orig_client_order_id: opt_text(orig)?,
+            new_client_order_id: opt_text(new_cid)?,
             restriction: index_of(&self.t.restriction, &restriction)
                 .and_then(Restriction::from_index),
         };
@@ -1229,7 +1241,7 @@ impl PyEngine {
     fn amend(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
         let order_id = req.get_item(2)?;
         let request = AmendRequest {
-            account: req.get_item(0)?.extract()?,
+            account: text(&req.get_item(0)?)?,
             // a quantity beyond 64 bits is above the order's: refused as an increase
             new_qty: int_or(&req.get_item(1)?, i64::MAX)?,
             order_id: if order_id.is_none() {
@@ -1237,8 +1249,8 @@ impl PyEngine {
             } else {
                 Some(int_or(&order_id, -1)?)
             },
-            orig_client_order_id: opt_str(req.get_item(3)?)?,
-            new_client_order_id: opt_str(req.get_item(4)?)?,
+            orig_client_order_id: opt_text(req.get_item(3)?)?,
+            new_client_order_id: opt_text(req.get_item(4)?)?,
         };
         let result = {
             let mut ledger = self.ledger.borrow_mut(py);

@@ -30,9 +30,9 @@
 //! event log is checked line by line (`check_log`).
 
 use _native::engine::{
-    AmendRequest, CancelListRequest, CancelRequest, Engine, Leg, NewRequest, OcoBatch, OrderType,
-    OtoBatch, OtocoBatch, REFUSALS, RESULT_SIZE, Refusal, Request, Restriction, Rules, Side, Stp,
-    Tif, decode,
+    AmendRequest, CancelListRequest, CancelRequest, CompactString, Engine, Leg, NewRequest,
+    OcoBatch, OrderType, OtoBatch, OtocoBatch, REFUSALS, RESULT_SIZE, Refusal, Request,
+    Restriction, Rules, Side, Stp, Tif, decode,
 };
 use _native::ledger::Ledger;
 
@@ -213,12 +213,12 @@ fn deposited(asset: &str) -> i128 {
 }
 
 /// A client id from a byte: mostly valid ones, now and then a bad one, often none.
-fn cid(b: u8, news: i64) -> Option<String> {
+fn cid(b: u8, news: i64) -> Option<CompactString> {
     match b % 16 {
-        0..=3 => Some(CIDS[usize::from(b % 16)].to_owned()),
-        4 | 5 => Some(format!("bot4-{}", 1 + i64::from(b >> 4) % news.max(1))),
-        6 => Some(CIDS[4].to_owned()),
-        7 if b & 0x30 == 0 => Some(CIDS[5 + usize::from(b >> 6) % 3].to_owned()),
+        0..=3 => Some(CIDS[usize::from(b % 16)].into()),
+        4 | 5 => Some(format!("bot4-{}", 1 + i64::from(b >> 4) % news.max(1)).into()),
+        6 => Some(CIDS[4].into()),
+        7 if b & 0x30 == 0 => Some(CIDS[5 + usize::from(b >> 6) % 3].into()),
         _ => None,
     }
 }
@@ -260,7 +260,7 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
             250..=254 => now + 600_000,
             _ => now + i64::from(dt) * 100,
         };
-        let account = ACCOUNTS[usize::from(src.u8() % 8)].to_owned();
+        let account = CompactString::from(ACCOUNTS[usize::from(src.u8() % 8)]);
         let kind = op % 14;
         let req = match kind {
             12 => list(&mut src, account, news),
@@ -268,11 +268,11 @@ pub fn structured(data: &[u8]) -> Vec<(i64, Request)> {
                 let sel = src.u8();
                 let c = src.u8();
                 Request::CancelList(CancelListRequest {
-                    account,
+                    account: account.into(),
                     order_list_id: (sel & 3 != 1).then_some(i64::from(sel >> 4) - 1),
                     list_client_order_id: (sel & 3 != 0).then(|| CIDS[usize::from(c % 8)].into()),
                     new_client_order_id: if sel & 4 != 0 {
-                        cid(c >> 3, news)
+                        cid(c >> 3, news).map(Into::into)
                     } else {
                         None
                     },
@@ -507,7 +507,7 @@ fn working(src: &mut Src, account: &str, side: Side, news: i64) -> NewRequest {
     let w = src.u8();
     let maker = w & 1 != 0;
     NewRequest {
-        account: account.to_owned(),
+        account: account.into(),
         side,
         otype: if maker {
             OrderType::LimitMaker
@@ -526,7 +526,7 @@ fn working(src: &mut Src, account: &str, side: Side, news: i64) -> NewRequest {
 }
 
 /// An OCO, OTO or OTOCO of `account`.
-fn list(src: &mut Src, account: String, news: i64) -> Request {
+fn list(src: &mut Src, account: CompactString, news: i64) -> Request {
     let flags = src.u8();
     let q = src.u8();
     let side = if flags & 1 == 0 {
@@ -541,7 +541,7 @@ fn list(src: &mut Src, account: String, news: i64) -> Request {
     };
     let quantity = 1 + i64::from(q) * 8;
     let list_client_order_id = if flags & 0x80 != 0 {
-        Some(CIDS[usize::from(q % 8)].to_owned())
+        Some(CIDS[usize::from(q % 8)].into())
     } else {
         None
     };
@@ -738,16 +738,23 @@ fn is_stop(req: &Request) -> bool {
     matches!(req, Request::New(n) if is_stop_type(n.otype))
 }
 
-/// The account names a request carries (an OTO's two orders each name one).
-fn accounts_of(req: &mut Request) -> Vec<&mut String> {
+/// Map the account names a request carries (an OTO's two orders each name one) onto the
+/// known ones, by their length.
+fn remap_accounts(req: &mut Request) {
+    fn pick(name: &str) -> &'static str {
+        ["a", "b", "c", "e", "d"][name.len() % 5]
+    }
     match req {
-        Request::New(n) => vec![&mut n.account],
-        Request::Cancel(c) => vec![&mut c.account],
-        Request::Amend(a) => vec![&mut a.account],
-        Request::Oco(o) => vec![&mut o.account],
-        Request::Oto(o) => vec![&mut o.working.account, &mut o.pending.account],
-        Request::Otoco(o) => vec![&mut o.working.account],
-        Request::CancelList(c) => vec![&mut c.account],
+        Request::New(n) => n.account = pick(&n.account).into(),
+        Request::Cancel(c) => c.account = pick(&c.account).into(),
+        Request::Amend(a) => a.account = pick(&a.account).into(),
+        Request::Oco(o) => o.account = pick(&o.account).into(),
+        Request::Oto(o) => {
+            o.working.account = pick(&o.working.account).into();
+            o.pending.account = pick(&o.pending.account).into();
+        }
+        Request::Otoco(o) => o.working.account = pick(&o.working.account).into(),
+        Request::CancelList(c) => c.account = pick(&c.account).into(),
     }
 }
 
@@ -1133,10 +1140,7 @@ pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Requ
             assert_eq!(encode(&reqs), raw, "decode is not the inverse of encode");
             if remap {
                 for (_, req) in &mut reqs {
-                    for name in accounts_of(req) {
-                        let pick = ["a", "b", "c", "e", "d"][name.len() % 5];
-                        *name = pick.to_owned();
-                    }
+                    remap_accounts(req);
                 }
             }
             Some(reqs)

@@ -35,8 +35,8 @@
 use std::fmt::Write;
 
 use super::{
-    AmendRequest, CancelListRequest, CancelRequest, Engine, ListAck, NewRequest, OcoRequest,
-    OrderType, OtoRequest, REFUSALS, Refusal, Report, Restriction, Side, Stp, Tif,
+    AmendRequest, CancelListRequest, CancelRequest, CompactString, Engine, ListAck, NewRequest,
+    OcoRequest, OrderType, OtoRequest, REFUSALS, Refusal, Report, Restriction, Side, Stp, Tif,
     gate_cancel_list, gate_oco, gate_oto, gate_otoco, gate_triggering,
 };
 use crate::ledger::Ledger;
@@ -77,17 +77,17 @@ pub struct Leg {
     pub price: i64,
     pub stop_price: i64,
     pub trailing_delta: i64,
-    pub client_order_id: Option<String>,
+    pub client_order_id: Option<CompactString>,
 }
 
 /// POST orderList/oco as the batch carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcoBatch {
-    pub account: String,
+    pub account: CompactString,
     pub side: Side,
     pub quantity: i64,
     pub stp_mode: Option<Stp>,
-    pub list_client_order_id: Option<String>,
+    pub list_client_order_id: Option<CompactString>,
     pub above: Leg,
     pub below: Leg,
 }
@@ -97,7 +97,7 @@ pub struct OcoBatch {
 pub struct OtoBatch {
     pub working: NewRequest,
     pub pending: NewRequest,
-    pub list_client_order_id: Option<String>,
+    pub list_client_order_id: Option<CompactString>,
 }
 
 /// POST orderList/otoco as the batch carries it.
@@ -108,14 +108,14 @@ pub struct OtocoBatch {
     pub quantity: i64,
     pub above: Leg,
     pub below: Leg,
-    pub list_client_order_id: Option<String>,
+    pub list_client_order_id: Option<CompactString>,
 }
 
 impl Leg {
     /// The leg as the new order it stands for.
     fn order(&self, account: &str, side: Side, quantity: i64, stp: Option<Stp>) -> NewRequest {
         NewRequest {
-            account: account.to_owned(),
+            account: account.into(),
             side,
             otype: self.otype,
             quantity,
@@ -176,7 +176,8 @@ impl Reader<'_> {
         }
     }
 
-    fn opt_str(&mut self) -> Result<Option<String>, BatchError> {
+    /// An optional string, inline when short (no heap string for the usual ids and names).
+    fn opt_str(&mut self) -> Result<Option<CompactString>, BatchError> {
         let b = self.bytes(2)?;
         let n = u16::from_le_bytes([b[0], b[1]]);
         if n == 0xFFFF {
@@ -184,12 +185,12 @@ impl Reader<'_> {
         }
         let raw = self.bytes(usize::from(n))?;
         match std::str::from_utf8(raw) {
-            Ok(s) => Ok(Some(s.to_owned())),
+            Ok(s) => Ok(Some(CompactString::from(s))),
             Err(_) => Err(self.error("a string is not UTF-8")),
         }
     }
 
-    fn str(&mut self) -> Result<String, BatchError> {
+    fn str(&mut self) -> Result<CompactString, BatchError> {
         self.opt_str()?
             .ok_or_else(|| self.error("a mandatory string is missing"))
     }
@@ -250,7 +251,8 @@ impl Reader<'_> {
 /// Decode a whole batch: (now, request) pairs.
 pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
     let mut r = Reader { data, at: 0 };
-    let mut out = Vec::new();
+    // a new order takes at least 57 bytes, a cancel or an amend 17: about right, no regrowth
+    let mut out = Vec::with_capacity(data.len() / 48);
     while r.at < data.len() {
         let kind = r.u8()?;
         if kind > 6 {
@@ -284,10 +286,10 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
                 list_client_order_id: r.opt_str()?,
             }),
             6 => Request::CancelList(CancelListRequest {
-                account: r.str()?,
+                account: r.str()?.into(),
                 order_list_id: r.opt_i64()?,
-                list_client_order_id: r.opt_str()?,
-                new_client_order_id: r.opt_str()?,
+                list_client_order_id: r.opt_str()?.map(Into::into),
+                new_client_order_id: r.opt_str()?.map(Into::into),
             }),
             1 => Request::Cancel(CancelRequest {
                 account: r.str()?,
@@ -308,6 +310,11 @@ pub fn decode(data: &[u8]) -> Result<Vec<(i64, Request)>, BatchError> {
         out.push((now, req));
     }
     Ok(out)
+}
+
+/// A list client id as the list requests hold it.
+fn text(id: &Option<CompactString>) -> Option<String> {
+    id.as_ref().map(|c| c.to_string())
 }
 
 /// An accepted request's answer: (status, order or list id, executed quantity, cumulative
@@ -350,11 +357,14 @@ impl Engine {
         mut log: Option<&mut String>,
     ) -> Result<(), Refusal> {
         results.reserve(batch.len() * RESULT_SIZE);
+        // one report buffer for the whole batch: no allocation per request
+        let mut reports: Vec<Report> = Vec::with_capacity(16);
         for (now, req) in batch {
+            reports.clear();
             let answer = match req {
-                Request::New(new) => self.submit(ledger, new, *now),
-                Request::Cancel(cancel) => self.cancel(ledger, cancel, *now),
-                Request::Amend(amend) => self.amend(ledger, amend, *now),
+                Request::New(new) => self.submit_into(ledger, new, *now, &mut reports),
+                Request::Cancel(cancel) => self.cancel_into(ledger, cancel, *now, &mut reports),
+                Request::Amend(amend) => self.amend_into(ledger, amend, *now, &mut reports),
                 list => {
                     let answer = self.run_list(ledger, list, *now);
                     self.list_result(ledger, answer, results, log.as_deref_mut());
@@ -362,16 +372,13 @@ impl Engine {
                 }
             };
             match answer {
-                Ok(ack) => {
-                    let row = (
-                        ack.status as u8,
-                        ack.order_id,
-                        ack.executed_qty,
-                        ack.cum_quote,
-                    );
-                    accepted_row(results, row, ack.reports.len());
+                Ok(r) => {
+                    self.end_request();
+                    let o = self.order(r);
+                    let row = (o.status as u8, o.order_id, o.cum_qty, o.cum_quote());
+                    accepted_row(results, row, reports.len());
                     if let Some(out) = log.as_deref_mut() {
-                        for report in &ack.reports {
+                        for report in &reports {
                             self.encode_report(ledger, report, out);
                         }
                     }
@@ -401,7 +408,7 @@ impl Engine {
                 let leg = |l: &Leg| Ok(l.order(&oco.account, oco.side, oco.quantity, oco.stp_mode));
                 let request = OcoRequest {
                     legs: [leg(above), leg(below)],
-                    list_client_order_id: Ok(oco.list_client_order_id.clone()),
+                    list_client_order_id: Ok(text(&oco.list_client_order_id)),
                 };
                 self.submit_oco(ledger, &request, now)
             }
@@ -418,7 +425,7 @@ impl Engine {
                 let request = OtoRequest {
                     working: Ok(oto.working.clone()),
                     pending: vec![Ok(pending.clone())],
-                    list_client_order_id: Ok(oto.list_client_order_id.clone()),
+                    list_client_order_id: Ok(text(&oto.list_client_order_id)),
                 };
                 self.submit_triggering(ledger, &request, now)
             }
@@ -431,7 +438,7 @@ impl Engine {
                 let request = OtoRequest {
                     working: Ok(otoco.working.clone()),
                     pending: vec![leg(above), leg(below)],
-                    list_client_order_id: Ok(otoco.list_client_order_id.clone()),
+                    list_client_order_id: Ok(text(&otoco.list_client_order_id)),
                 };
                 self.submit_triggering(ledger, &request, now)
             }

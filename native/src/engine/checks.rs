@@ -206,15 +206,7 @@ impl Engine {
             }
             if let Some(name) = r.percent_filter {
                 if let Some(reference) = self.avg_price_mut().reference(now) {
-                    if Some(reference) != self.band_ref {
-                        self.set_bands(reference);
-                    }
-                    let (low, high) = if req.side == Side::Buy {
-                        self.bid_band
-                    } else {
-                        self.ask_band
-                    };
-                    if i128::from(price) < low || i128::from(price) > high {
+                    if !self.in_band(req.side, price, reference) {
                         return Err(filter(name));
                     }
                 }
@@ -280,6 +272,43 @@ impl Engine {
             return Err(filter("MIN_NOTIONAL"));
         }
         Ok(())
+    }
+
+    /// Whether `price` is inside the PERCENT_PRICE(_BY_SIDE) band of `side` for the
+    /// reference (total, lots). The reference moves with every trade, so the bands are not
+    /// worth dividing out each time: low = ceil(total*dn / (lots*dd)) <= price is
+    /// total*dn <= price*lots*dd for a positive divisor (and price <= floor(total*un /
+    /// (lots*ud)) likewise), exact and without a division; what does not fit 128 bits goes
+    /// through the bands (`set_bands`).
+    fn in_band(&mut self, side: Side, price: i64, reference: (i128, i128)) -> bool {
+        let (total, lots) = reference;
+        let [bid_up, bid_down, ask_up, ask_down] = self.rules.bands;
+        let ((un, ud), (dn, dd)) = if side == Side::Buy {
+            (bid_up, bid_down)
+        } else {
+            (ask_up, ask_down)
+        };
+        let p = i128::from(price);
+        let products = || {
+            let (low_den, high_den) = (lots.checked_mul(dd)?, lots.checked_mul(ud)?);
+            if low_den <= 0 || high_den <= 0 {
+                return None;
+            }
+            let (low_num, high_num) = (total.checked_mul(dn)?, total.checked_mul(un)?);
+            Some(low_num <= p.checked_mul(low_den)? && p.checked_mul(high_den)? <= high_num)
+        };
+        if let Some(inside) = products() {
+            return inside;
+        }
+        if Some(reference) != self.band_ref {
+            self.set_bands(reference);
+        }
+        let (low, high) = if side == Side::Buy {
+            self.bid_band
+        } else {
+            self.ask_band
+        };
+        low <= p && p <= high
     }
 
     /// PERCENT_PRICE(_BY_SIDE) as inclusive tick ranges for the reference (total, lots).
@@ -375,7 +404,7 @@ impl Engine {
                 for &r in &level.orders {
                     if self.live(r) {
                         let o = self.order(r);
-                        if !visit(price, o.leaves, o.stp_key == key) {
+                        if !visit(price, o.leaves, o.stp_key() == key) {
                             return;
                         }
                     }

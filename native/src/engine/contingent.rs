@@ -32,7 +32,8 @@ impl Engine {
         req: &NewRequest,
         account: AccountId,
         now: i64,
-    ) -> Result<super::Ack, Refusal> {
+        out: &mut Vec<Report>,
+    ) -> Result<OrderRef, Refusal> {
         if self
             .rules
             .max_num_algo_orders
@@ -78,8 +79,8 @@ impl Engine {
         self.park(r);
         self.algo_added(ledger, account);
         self.seq += 1;
-        let report = self.event(r, ExecType::New, Expiry::None, now, false);
-        Ok(self.finish(r, now, vec![report]))
+        out.push(self.event(r, ExecType::New, Expiry::None, now, false));
+        Ok(r)
     }
 
     /// Work off what a request set in motion: stop triggers and list transitions.
@@ -111,8 +112,8 @@ impl Engine {
                     };
                     self.forget_parked(id);
                     let o = self.order_mut(r);
-                    o.trail_ref = stop.trail_ref;
-                    o.trailing_time = stop.trailing_time;
+                    o.extra_mut().trail_ref = stop.trail_ref;
+                    o.extra_mut().trailing_time = stop.trailing_time;
                     self.firing.insert(id);
                     refs.push(r);
                 }
@@ -129,7 +130,7 @@ impl Engine {
 
     /// A stop order's trigger: it starts working as its MARKET or LIMIT order.
     fn activate(&mut self, ledger: &mut Ledger, r: OrderRef, now: i64, out: &mut Vec<Report>) {
-        let (account, list_id) = (self.order(r).account, self.order(r).list_id);
+        let (account, list_id) = (self.order(r).account, self.order(r).list_id());
         self.algo_done(ledger, account);
         if list_id >= 0 {
             self.oco_activated(ledger, r, now, out);
@@ -138,7 +139,7 @@ impl Engine {
         let o = self.order(r);
         if is_market_stop(o.otype) && o.side == Side::Buy {
             let (leaves, key, mode, locked, quote_bal) =
-                (o.leaves, o.stp_key, o.stp_mode, o.locked, o.quote_bal);
+                (o.leaves, o.stp_key(), o.stp_mode, o.locked(), o.quote_bal);
             // the cost of the whole book is far inside 128 bits for i64 levels; a cost that
             // is not is more than any balance holds
             let cost = self
@@ -306,17 +307,17 @@ impl Engine {
     fn as_request(&self, r: OrderRef, ledger: &Ledger) -> NewRequest {
         let o = self.order(r);
         NewRequest {
-            account: ledger.account_name(o.account).to_owned(),
+            account: ledger.account_name(o.account).into(),
             side: o.side,
             otype: o.otype,
             quantity: o.leaves,
             price: o.price,
             tif: o.tif,
             quote_order_qty: 0,
-            client_order_id: Some(o.client_order_id.to_string()),
+            client_order_id: Some(o.client_order_id.clone()),
             stp_mode: Some(o.stp_mode),
-            stop_price: o.stop_price,
-            trailing_delta: o.trailing_delta,
+            stop_price: o.stop_price(),
+            trailing_delta: o.trailing_delta(),
         }
     }
 
@@ -414,7 +415,7 @@ impl Engine {
             .iter()
             .map(|&r| {
                 let req = self.as_request(r, ledger);
-                let key = self.order(r).stp_key;
+                let key = self.order(r).stp_key();
                 // checked when the list was accepted (or released): a need exists and fits
                 self.leg_need(&req, key).ok().flatten().unwrap_or(0)
             })
@@ -611,7 +612,7 @@ impl Engine {
         out: &mut Vec<Report>,
         inherit: bool,
     ) {
-        let list_id = self.order(r).list_id;
+        let list_id = self.order(r).list_id();
         let Some(lst) = self.lists.get_mut(&list_id) else {
             return;
         };
@@ -668,10 +669,10 @@ impl Engine {
             self.unlink(side, price, leaves);
         }
         if let Some(heir) = heir {
-            let locked = self.order(r).locked;
+            let locked = self.order(r).locked();
             if super::checks::is_stop_type(self.order(heir).otype) && locked != 0 {
-                self.order_mut(heir).locked += locked;
-                self.order_mut(r).locked = 0;
+                self.order_mut(heir).add_locked(locked);
+                self.order_mut(r).set_locked(0);
             }
         }
         self.end(r, status);
@@ -689,7 +690,7 @@ impl Engine {
     /// After legs ended: release or expire OTO pending legs, end finished lists.
     fn settle_lists(&mut self, ledger: &mut Ledger, now: i64, out: &mut Vec<Report>) {
         while let Some(leg) = self.ended_legs.pop_front() {
-            let list_id = self.order(leg).list_id;
+            let list_id = self.order(leg).list_id();
             let Some(lst) = self.lists.get(&list_id) else {
                 continue;
             };
@@ -778,7 +779,7 @@ impl Engine {
             .iter()
             .map(|&p| {
                 let req = self.as_request(p, ledger);
-                self.leg_need(&req, self.order(p).stp_key)
+                self.leg_need(&req, self.order(p).stp_key())
             })
             .collect();
         let refused = needs.iter().any(|n| !matches!(n, Ok(Some(_))));

@@ -1,11 +1,9 @@
 //! The front (`bot4/venue/engine.py`): submit, cancel, cancel-all and amend keep-priority.
 
-use std::sync::Arc;
-
 use super::checks::{bad_client_id, client_id_ok};
 use super::{
-    Ack, Engine, ExecType, Expiry, Order, OrderType, Refusal, Report, Restriction, Side, Status,
-    Stp, Tif,
+    Ack, ClientId, CompactString, Engine, ExecType, Expiry, Extra, Order, OrderType, Refusal,
+    Report, Restriction, Side, Status, Stp, Tif,
 };
 use crate::book::OrderRef;
 use crate::ledger::{AccountId, Ledger};
@@ -14,14 +12,14 @@ use crate::ledger::{AccountId, Ledger};
 /// (`bot4.core.orders.NewOrder`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRequest {
-    pub account: String,
+    pub account: CompactString,
     pub side: Side,
     pub otype: OrderType,
     pub quantity: i64,
     pub price: i64,
     pub tif: Option<Tif>,
     pub quote_order_qty: i64,
-    pub client_order_id: Option<String>,
+    pub client_order_id: Option<ClientId>,
     pub stp_mode: Option<Stp>,
     pub stop_price: i64,
     pub trailing_delta: i64,
@@ -30,21 +28,21 @@ pub struct NewRequest {
 /// Cancel by order id, by the original client id, or both (`bot4.core.orders.CancelOrder`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelRequest {
-    pub account: String,
+    pub account: CompactString,
     pub order_id: Option<i64>,
-    pub orig_client_order_id: Option<String>,
-    pub new_client_order_id: Option<String>,
+    pub orig_client_order_id: Option<ClientId>,
+    pub new_client_order_id: Option<ClientId>,
     pub restriction: Option<Restriction>,
 }
 
 /// Amend keep-priority (`bot4.core.orders.AmendOrder`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmendRequest {
-    pub account: String,
+    pub account: CompactString,
     pub new_qty: i64,
     pub order_id: Option<i64>,
-    pub orig_client_order_id: Option<String>,
-    pub new_client_order_id: Option<String>,
+    pub orig_client_order_id: Option<ClientId>,
+    pub new_client_order_id: Option<ClientId>,
 }
 
 impl Engine {
@@ -56,6 +54,21 @@ impl Engine {
         req: &NewRequest,
         now: i64,
     ) -> Result<Ack, Refusal> {
+        let mut out = Vec::new();
+        let r = self.submit_into(ledger, req, now, &mut out)?;
+        Ok(self.finish(r, now, out))
+    }
+
+    /// `submit` with the reports appended to `out` (the batch reuses one buffer for every
+    /// request) and the order's ref as the answer; the caller ends the request
+    /// (`finish` or `end_request`).
+    pub fn submit_into(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &NewRequest,
+        now: i64,
+        out: &mut Vec<Report>,
+    ) -> Result<OrderRef, Refusal> {
         let account = self.check_filters(ledger, req, now)?;
         if self
             .rules
@@ -93,10 +106,10 @@ impl Engine {
             if need > free(bal) {
                 return Err(insufficient);
             }
-            return Ok(self.accept(ledger, req, account, req.quantity, need, now));
+            return Ok(self.accept(ledger, req, account, req.quantity, need, now, out));
         }
         if req.otype != OrderType::Market {
-            return self.submit_stop(ledger, req, account, now);
+            return self.submit_stop(ledger, req, account, now, out);
         }
         let key = Self::stp_key_of(ledger, account);
         let mode = req.stp_mode.unwrap_or(r.default_stp);
@@ -110,7 +123,7 @@ impl Engine {
         if need > free(if req.side == Side::Buy { quote } else { base }) {
             return Err(insufficient);
         }
-        Ok(self.accept(ledger, req, account, qty, need, now))
+        Ok(self.accept(ledger, req, account, qty, need, now, out))
     }
 
     /// A new order for an accepted request, with the next orderId (nothing locked yet).
@@ -129,50 +142,39 @@ impl Engine {
         }
         self.last_order_id += 1;
         let order_id = self.last_order_id;
-        let cid: Arc<str> = match req.client_order_id.as_deref() {
-            Some(c) => Arc::from(c),
+        let cid = match &req.client_order_id {
+            Some(c) => c.clone(),
             None => {
-                let mut c = format!("bot4-{order_id}");
+                let mut c = super::numbered("bot4-", order_id);
                 while self.client_id_taken(account, &c) {
                     c.insert(0, 'x');
                 }
-                Arc::from(c)
+                c
             }
         };
-        self.store(Order {
-            order_id,
-            client_order_id: cid,
-            account,
-            side: req.side,
-            otype: req.otype,
-            tif: req.tif,
-            price: req.price,
-            qty,
+        let stp_mode = req.stp_mode.unwrap_or(self.rules.default_stp);
+        let extra = Extra {
             quote_order_qty: req.quote_order_qty,
-            created: now,
-            working_time: now,
-            base_bal,
-            quote_bal,
-            stp_mode: req.stp_mode.unwrap_or(self.rules.default_stp),
-            stp_key: Self::stp_key_of(ledger, account),
-            leaves: qty,
-            cum_qty: 0,
-            cum_quote: 0,
-            locked: 0,
-            status: Status::New,
-            prevented: 0,
-            amends: 0,
             list_id,
             stop_price: req.stop_price,
             trailing_delta: req.trailing_delta,
-            trail_ref: None,
-            trailing_time: -1,
-            this: 0,
-        })
+            group: ledger.group(account),
+            ..Extra::PLAIN
+        };
+        self.store(Order::new(
+            order_id,
+            cid,
+            account,
+            (req.side, req.otype, req.tif, stp_mode),
+            (req.price, qty, now),
+            (base_bal, quote_bal),
+            extra,
+        ))
     }
 
     /// Place a plain order: lock `need`, match, rest or expire what is left, drain what the
-    /// fills set off (stop triggers), answer.
+    /// fills set off (stop triggers).
+    #[allow(clippy::too_many_arguments)]
     fn accept(
         &mut self,
         ledger: &mut Ledger,
@@ -181,21 +183,22 @@ impl Engine {
         qty: i64,
         need: i128,
         now: i64,
-    ) -> Ack {
+        out: &mut Vec<Report>,
+    ) -> OrderRef {
         let r = self.new_order(ledger, req, account, qty, now, -1);
         let (otype, side, tif, price) = (req.otype, req.side, req.tif, req.price);
         self.lock(ledger, r, need);
         let rests =
             otype == OrderType::LimitMaker || (otype == OrderType::Limit && tif == Some(Tif::Gtc));
         self.seq += 1;
-        let mut out = vec![self.event(r, ExecType::New, Expiry::None, now, rests)];
+        out.push(self.event(r, ExecType::New, Expiry::None, now, rests));
         if otype == OrderType::Market {
-            self.take(ledger, r, None, now, &mut out);
+            self.take(ledger, r, None, now, out);
         } else if otype == OrderType::Limit
             && (tif != Some(Tif::Fok) || self.fillable(r))
             && self.crosses(side, price)
         {
-            self.take(ledger, r, Some(price), now, &mut out);
+            self.take(ledger, r, Some(price), now, out);
         }
         if self.order(r).leaves == 0 {
             self.release(ledger, r);
@@ -220,9 +223,9 @@ impl Engine {
             self.remember(r);
         }
         if !self.trade_prices.is_empty() || !self.ended_legs.is_empty() {
-            self.drain(ledger, now, &mut out);
+            self.drain(ledger, now, out);
         }
-        self.finish(r, now, out)
+        r
     }
 
     /// The account's id if the ledger knows it.
@@ -240,6 +243,19 @@ impl Engine {
         req: &CancelRequest,
         now: i64,
     ) -> Result<Ack, Refusal> {
+        let mut out = Vec::new();
+        let r = self.cancel_into(ledger, req, now, &mut out)?;
+        Ok(self.finish(r, now, out))
+    }
+
+    /// `cancel` into the caller's report buffer (see `submit_into`).
+    pub fn cancel_into(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &CancelRequest,
+        now: i64,
+        out: &mut Vec<Report>,
+    ) -> Result<OrderRef, Refusal> {
         let account = Self::known(ledger, &req.account)?;
         let new_cid = req.new_client_order_id.as_deref();
         if let Some(c) = new_cid {
@@ -258,13 +274,18 @@ impl Engine {
             }
             _ => {}
         }
-        let (leaves, side, price, order_id, owner, list_id) =
-            (o.leaves, o.side, o.price, o.order_id, o.account, o.list_id);
+        let (leaves, side, price, order_id, owner, list_id) = (
+            o.leaves,
+            o.side,
+            o.price,
+            o.order_id,
+            o.account,
+            o.list_id(),
+        );
         if list_id >= 0 {
-            let mut out = Vec::new();
-            self.cancel_list_legs(ledger, list_id, new_cid, now, &mut out);
-            self.drain(ledger, now, &mut out);
-            return Ok(self.finish(r, now, out));
+            self.cancel_list_legs(ledger, list_id, new_cid, now, out);
+            self.drain(ledger, now, out);
+            return Ok(r);
         }
         self.end(r, Status::Canceled);
         if self.is_parked(order_id) {
@@ -277,8 +298,8 @@ impl Engine {
         self.retire(ledger, r);
         self.remember(r);
         self.seq += 1;
-        let report = self.canceled(r, new_cid, now);
-        Ok(self.finish(r, now, vec![report]))
+        out.push(self.canceled(r, new_cid, now));
+        Ok(r)
     }
 
     /// Take an ended order's `leaves` off its book level.
@@ -315,7 +336,7 @@ impl Engine {
                 continue; // a list leg, cancelled with an earlier leg's list
             }
             let req = CancelRequest {
-                account: account.to_owned(),
+                account: account.into(),
                 order_id: Some(order_id),
                 orig_client_order_id: None,
                 new_client_order_id: None,
@@ -334,6 +355,19 @@ impl Engine {
         req: &AmendRequest,
         now: i64,
     ) -> Result<Ack, Refusal> {
+        let mut out = Vec::new();
+        let r = self.amend_into(ledger, req, now, &mut out)?;
+        Ok(self.finish(r, now, out))
+    }
+
+    /// `amend` into the caller's report buffer (see `submit_into`).
+    pub fn amend_into(
+        &mut self,
+        ledger: &mut Ledger,
+        req: &AmendRequest,
+        now: i64,
+        out: &mut Vec<Report>,
+    ) -> Result<OrderRef, Refusal> {
         let account = Self::known(ledger, &req.account)?;
         let (new_qty, order_id) = (req.new_qty, req.order_id);
         let (orig_cid, new_cid) = (
@@ -368,21 +402,20 @@ impl Engine {
         if self
             .rules
             .max_num_amends
-            .is_some_and(|limit| o.amends >= limit)
+            .is_some_and(|limit| o.amends() >= limit)
         {
             return Err(Refusal::Error("AMEND_TOO_MANY"));
         }
         let old_cid = o.client_order_id.clone();
-        let cid: Arc<str> = match new_cid {
-            Some(c) => Arc::from(c),
-            None => Arc::from(format!("bot4-{}-a{}", o.order_id, o.amends + 1)),
+        let cid = match new_cid {
+            Some(c) => ClientId::from(c),
+            None => compact_str::format_compact!("bot4-{}-a{}", o.order_id, o.amends() + 1),
         };
         if cid != old_cid && self.client_id_taken(account, &cid) {
             return Err(Refusal::Error("AMEND_DUPLICATE"));
         }
-        let list_id = o.list_id;
-        let mut out = Vec::with_capacity(1);
-        self.amend_order(ledger, r, new_qty, cid.clone(), now, &mut out);
+        let list_id = o.list_id();
+        self.amend_order(ledger, r, new_qty, cid.clone(), now, out);
         if list_id >= 0 {
             if let Some(lst) = self.lists.get(&list_id) {
                 if lst.oco.contains(&r) && !lst.oco_done {
@@ -390,7 +423,7 @@ impl Engine {
                         let s = self.order(sibling);
                         if sibling != r && self.is_open(s.order_id) {
                             let same = s.client_order_id.clone();
-                            self.amend_order(ledger, sibling, new_qty, same, now, &mut out);
+                            self.amend_order(ledger, sibling, new_qty, same, now, out);
                         }
                     }
                 }
@@ -398,11 +431,11 @@ impl Engine {
                     self.list_event(list_id, now, Some(super::ListStatusType::Updated));
                 }
                 if !self.ended_legs.is_empty() {
-                    self.drain(ledger, now, &mut out);
+                    self.drain(ledger, now, out);
                 }
             }
         }
-        Ok(self.finish(r, now, out))
+        Ok(r)
     }
 
     /// Lower one order's quantity in place and report it REPLACED (the checks are done).
@@ -411,7 +444,7 @@ impl Engine {
         ledger: &mut Ledger,
         r: OrderRef,
         new_qty: i64,
-        cid: Arc<str>,
+        cid: ClientId,
         now: i64,
         out: &mut Vec<Report>,
     ) {
@@ -427,9 +460,9 @@ impl Engine {
             if parked {
                 // what a waiting stop locks is proportional to its quantity
                 let o = self.order_mut(r);
-                let keep = o.locked * i128::from(leaves - cut) / i128::from(leaves);
-                let freed = o.locked - keep;
-                o.locked = keep;
+                let keep = o.locked() * i128::from(leaves - cut) / i128::from(leaves);
+                let freed = o.locked() - keep;
+                o.set_locked(keep);
                 let bal = if side == Side::Buy {
                     o.quote_bal
                 } else {
@@ -458,7 +491,7 @@ impl Engine {
         self.retire_client_id(r, cid.clone());
         let o = self.order_mut(r);
         o.qty = new_qty;
-        o.amends += 1;
+        o.extra_mut().amends += 1;
         if !working {
             self.release(ledger, r);
             self.retire(ledger, r);

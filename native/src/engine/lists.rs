@@ -214,5 +214,5 @@ pub struct ListEvent {
     pub status: ListOrderStatus,
     pub client_id: Arc<str>,
     pub transact_time: i64,
-    pub orders: Vec<(i64, Arc<str>)>,
+    pub orders: Vec<(i64, super::ClientId)>,
 }

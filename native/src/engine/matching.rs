@@ -71,7 +71,7 @@ impl Engine {
         let o = self.order(r);
         let (mut need, mode) = (o.leaves, o.stp_mode);
         let mut ok = false;
-        self.liquidity(o.side, Some(o.price), o.stp_key, mode, |_, qty, own| {
+        self.liquidity(o.side, Some(o.price), o.stp_key(), mode, |_, qty, own| {
             if own {
                 return mode == Stp::ExpireMaker;
             }
@@ -120,7 +120,7 @@ impl Engine {
         };
         let lock_price = if buying { limit } else { None };
         let taker_rests = t.tif == Some(Tif::Gtc);
-        let t_key = (t.stp_mode != Stp::None).then_some(t.stp_key);
+        let t_key = (t.stp_mode != Stp::None).then_some(t.stp_key());
         let opposite = if buying { Side::Sell } else { Side::Buy };
         let (mut t_fees, mut m_fees, mut traded) = (0i128, 0i128, 0i128);
         while self.order(taker).leaves > 0 {
@@ -153,7 +153,7 @@ impl Engine {
                     }
                     continue;
                 }
-                if Some(self.order(maker).stp_key) == t_key {
+                if Some(self.order(maker).stp_key()) == t_key {
                     self.prevent(ledger, taker, maker, price, now, out);
                     continue;
                 }
@@ -165,11 +165,11 @@ impl Engine {
                 let t = self.order_mut(taker);
                 t.leaves -= fill;
                 t.cum_qty += fill;
-                t.cum_quote += notional;
+                t.add_cum_quote(notional);
                 let m = self.order_mut(maker);
                 m.leaves -= fill;
                 m.cum_qty += fill;
-                m.cum_quote += notional;
+                m.add_cum_quote(notional);
                 let (m_base, m_quote, m_account) = (m.base_bal, m.quote_bal, m.account);
                 let mut m_ref = 0;
                 if scheduled {
@@ -189,7 +189,7 @@ impl Engine {
                     let b = ledger.get_mut(t_quote);
                     b.locked -= release;
                     b.free += release - quote_units;
-                    self.order_mut(taker).locked -= release;
+                    self.order_mut(taker).add_locked(-release);
                     if t_simple {
                         t_fee = (fee(base_units, taker_rate), t_recv);
                         ledger.get_mut(t_base).free += base_units - t_fee.0;
@@ -199,7 +199,7 @@ impl Engine {
                             ledger.fee_charge(t_ref, false, true, base_units, quote_units, t_base);
                     }
                     ledger.get_mut(m_base).locked -= base_units;
-                    self.order_mut(maker).locked -= base_units;
+                    self.order_mut(maker).add_locked(-base_units);
                     if m_simple {
                         m_fee = (fee(quote_units, maker_rate), m_recv);
                         ledger.get_mut(m_quote).free += quote_units - m_fee.0;
@@ -210,7 +210,7 @@ impl Engine {
                     }
                 } else {
                     ledger.get_mut(t_base).locked -= base_units;
-                    self.order_mut(taker).locked -= base_units;
+                    self.order_mut(taker).add_locked(-base_units);
                     if t_simple {
                         t_fee = (fee(quote_units, taker_rate), t_recv);
                         ledger.get_mut(t_quote).free += quote_units - t_fee.0;
@@ -226,7 +226,7 @@ impl Engine {
                         );
                     }
                     ledger.get_mut(m_quote).locked -= quote_units;
-                    self.order_mut(maker).locked -= quote_units;
+                    self.order_mut(maker).add_locked(-quote_units);
                     if m_simple {
                         m_fee = (fee(base_units, maker_rate), m_recv);
                         ledger.get_mut(m_base).free += base_units - m_fee.0;
@@ -257,7 +257,7 @@ impl Engine {
                         level.count -= 1;
                         level.orders.pop_front();
                     }
-                    if self.order(maker).locked != 0 {
+                    if self.order(maker).locked() != 0 {
                         self.release(ledger, maker);
                     }
                     self.retire(ledger, maker);
@@ -281,7 +281,7 @@ impl Engine {
                 report.is_working = !maker_done;
                 out.push(report);
                 let m = self.order(maker);
-                if m.list_id >= 0 && m.cum_qty == fill {
+                if m.list_id() >= 0 && m.cum_qty == fill {
                     self.oco_activated(ledger, maker, now, out);
                 }
             }
@@ -388,7 +388,7 @@ impl Engine {
                 left > 0,
                 now,
             ));
-            if left == 0 && self.order(maker).list_id >= 0 {
+            if left == 0 && self.order(maker).list_id() >= 0 {
                 self.oco_ended(ledger, maker, now, out, false);
             }
         }
@@ -420,7 +420,7 @@ impl Engine {
     fn take_away(&mut self, ledger: &mut Ledger, r: OrderRef, qty: i64, unlock: bool) {
         let o = self.order_mut(r);
         o.leaves -= qty;
-        o.prevented += qty;
+        o.extra_mut().prevented += qty;
         if o.leaves == 0 {
             o.status = Status::ExpiredInMatch;
         }
@@ -446,7 +446,7 @@ impl Engine {
         } else {
             return; // a MARKET BUY's lock is an estimate: the rest goes back when it ends
         };
-        o.locked -= amount;
+        o.add_locked(-amount);
         let b = ledger.get_mut(bal);
         b.locked -= amount;
         b.free += amount;
@@ -470,7 +470,7 @@ impl Engine {
             (maker, taker)
         };
         let s = self.order_mut(seller);
-        s.locked -= base_units;
+        s.add_locked(-base_units);
         let (s_base, s_quote) = (s.base_bal, s.quote_bal);
         ledger.get_mut(s_base).locked -= base_units;
         ledger.get_mut(s_quote).free += quote_units;
@@ -480,7 +480,7 @@ impl Engine {
         } else {
             quote_units
         };
-        b.locked -= lock;
+        b.add_locked(-lock);
         let (b_base, b_quote) = (b.base_bal, b.quote_bal);
         let q = ledger.get_mut(b_quote);
         q.locked -= lock;

@@ -19,12 +19,15 @@ mod batch;
 mod checks;
 mod contingent;
 mod front;
+mod index;
 mod lists;
 mod matching;
 mod orderstate;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+pub use compact_str::CompactString;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -121,6 +124,19 @@ names!(ListStatusType {
 names!(ListOrderStatus { Executing = "EXECUTING", AllDone = "ALL_DONE", Reject = "REJECT" });
 names!(Restriction { OnlyNew = "ONLY_NEW", OnlyPartial = "ONLY_PARTIALLY_FILLED" });
 
+/// An order's client id: inline up to 24 bytes (the venue allows 36), so an order, its
+/// reports and the batch decoder need no heap string for the usual ids.
+pub type ClientId = CompactString;
+
+/// `prefix` and the decimal `n`, without the formatting machinery (`format!` costs more
+/// than the rest of a cancel).
+pub(crate) fn numbered(prefix: &'static str, n: i64) -> ClientId {
+    use compact_str::ToCompactString;
+    let mut id = ClientId::const_new(prefix);
+    id.push_str(&n.to_compact_string());
+    id
+}
+
 /// What self-trade prevention compares: the account, or its tradeGroupId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StpKey {
@@ -192,31 +208,59 @@ pub struct Rules {
     pub allow_trailing_stop: bool,
 }
 
-/// An accepted order as the engine tracks it.
+/// An accepted order as the engine tracks it. A million may rest, so it is kept small:
+/// what only some orders use is in `Extra`, boxed (absent for a plain order), and
+/// cum_quote and locked are split i128s so the struct aligns to 8 (144 bytes).
 #[derive(Debug, Clone)]
 pub struct Order {
     pub order_id: i64,
-    pub client_order_id: Arc<str>,
+    pub client_order_id: ClientId,
+    pub price: i64,
+    pub qty: i64,
+    pub created: i64,
+    pub working_time: i64,
+    pub leaves: i64,
+    pub cum_qty: i64,
+    cum_quote_w: Wide,
+    locked_w: Wide,
+    extra: Option<Box<Extra>>,
     pub account: AccountId,
+    pub base_bal: BalanceId,
+    pub quote_bal: BalanceId,
+    /// When the order was registered as open (open orders list by it, oldest first).
+    pub(crate) reg: u32,
     pub side: Side,
     pub otype: OrderType,
     pub tif: Option<Tif>,
-    pub price: i64,
-    pub qty: i64,
-    pub quote_order_qty: i64,
-    pub created: i64,
-    pub working_time: i64,
-    pub base_bal: BalanceId,
-    pub quote_bal: BalanceId,
     pub stp_mode: Stp,
-    pub stp_key: StpKey,
-    pub leaves: i64,
-    pub cum_qty: i64,
-    pub cum_quote: i128,
-    pub locked: i128,
     pub status: Status,
-    pub prevented: i64,
-    pub amends: i64,
+}
+
+/// An i128 stored as two halves, so that it aligns to 8 like the rest of `Order`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wide {
+    lo: u64,
+    hi: i64,
+}
+
+impl Wide {
+    fn new(v: i128) -> Self {
+        Self {
+            lo: v as u64,
+            hi: (v >> 64) as i64,
+        }
+    }
+
+    fn get(self) -> i128 {
+        (i128::from(self.hi) << 64) | i128::from(self.lo)
+    }
+}
+
+/// The fields of an order that plain orders leave at their defaults: stop, trailing and
+/// list fields, quoteOrderQty, amends, what STP prevented, the trade group STP compares.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    pub quote_order_qty: i64,
     pub list_id: i64,
     pub stop_price: i64,
     pub trailing_delta: i64,
@@ -224,8 +268,139 @@ pub struct Order {
     /// book (the book keeps it while the order waits).
     pub trail_ref: Option<i64>,
     pub trailing_time: i64,
-    /// A reference to the order's slot that the book holds (slot and generation).
-    pub this: OrderRef,
+    pub prevented: i64,
+    pub amends: i64,
+    /// The account's tradeGroupId when the order was placed (STP compares it).
+    pub group: Option<i64>,
+}
+
+impl Extra {
+    /// What a plain order has.
+    const PLAIN: Extra = Extra {
+        quote_order_qty: 0,
+        list_id: -1,
+        stop_price: 0,
+        trailing_delta: 0,
+        trail_ref: None,
+        trailing_time: -1,
+        prevented: 0,
+        amends: 0,
+        group: None,
+    };
+}
+
+impl Order {
+    /// A NEW order with nothing executed or locked; `extra` holds the rare fields.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        order_id: i64,
+        client_order_id: ClientId,
+        account: AccountId,
+        (side, otype, tif, stp_mode): (Side, OrderType, Option<Tif>, Stp),
+        (price, qty, now): (i64, i64, i64),
+        (base_bal, quote_bal): (BalanceId, BalanceId),
+        extra: Extra,
+    ) -> Self {
+        let plain = extra.quote_order_qty == 0
+            && extra.list_id == -1
+            && extra.stop_price == 0
+            && extra.trailing_delta == 0
+            && extra.group.is_none();
+        Self {
+            order_id,
+            client_order_id,
+            price,
+            qty,
+            created: now,
+            working_time: now,
+            leaves: qty,
+            cum_qty: 0,
+            cum_quote_w: Wide::default(),
+            locked_w: Wide::default(),
+            extra: (!plain).then(|| Box::new(extra)),
+            account,
+            base_bal,
+            quote_bal,
+            reg: 0,
+            side,
+            otype,
+            tif,
+            stp_mode,
+            status: Status::New,
+        }
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&Extra::PLAIN)
+    }
+
+    /// The rare fields, made present on first write.
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(|| Box::new(Extra::PLAIN))
+    }
+
+    pub fn cum_quote(&self) -> i128 {
+        self.cum_quote_w.get()
+    }
+
+    pub fn set_cum_quote(&mut self, v: i128) {
+        self.cum_quote_w = Wide::new(v);
+    }
+
+    pub fn add_cum_quote(&mut self, delta: i128) {
+        self.set_cum_quote(self.cum_quote() + delta);
+    }
+
+    pub fn add_locked(&mut self, delta: i128) {
+        self.set_locked(self.locked() + delta);
+    }
+
+    pub fn locked(&self) -> i128 {
+        self.locked_w.get()
+    }
+
+    pub fn set_locked(&mut self, v: i128) {
+        self.locked_w = Wide::new(v);
+    }
+
+    pub fn quote_order_qty(&self) -> i64 {
+        self.extra().quote_order_qty
+    }
+
+    pub fn list_id(&self) -> i64 {
+        self.extra().list_id
+    }
+
+    pub fn stop_price(&self) -> i64 {
+        self.extra().stop_price
+    }
+
+    pub fn trailing_delta(&self) -> i64 {
+        self.extra().trailing_delta
+    }
+
+    pub fn trail_ref(&self) -> Option<i64> {
+        self.extra().trail_ref
+    }
+
+    pub fn trailing_time(&self) -> i64 {
+        self.extra().trailing_time
+    }
+
+    pub fn prevented(&self) -> i64 {
+        self.extra().prevented
+    }
+
+    pub fn amends(&self) -> i64 {
+        self.extra().amends
+    }
+
+    /// What self-trade prevention compares for this order.
+    pub fn stp_key(&self) -> StpKey {
+        self.extra()
+            .group
+            .map_or(StpKey::Account(self.account), StpKey::Group)
+    }
 }
 
 /// One execution report: the order's fields as they were, and what the event did
@@ -236,7 +411,7 @@ pub struct Report {
     pub order: OrderRef,
     pub account: AccountId,
     pub order_id: i64,
-    pub client_order_id: Arc<str>,
+    pub client_order_id: ClientId,
     pub side: Side,
     pub otype: OrderType,
     pub tif: Option<Tif>,
@@ -250,7 +425,7 @@ pub struct Report {
     pub trailing_delta: i64,
     pub order_list_id: i64,
     pub seq: i64,
-    pub orig_client_order_id: Option<Arc<str>>,
+    pub orig_client_order_id: Option<ClientId>,
     pub exec_type: ExecType,
     pub status: Status,
     pub expiry: Expiry,
@@ -276,7 +451,7 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
     pub order_id: i64,
-    pub client_order_id: Arc<str>,
+    pub client_order_id: ClientId,
     pub status: Status,
     pub executed_qty: i64,
     pub cum_quote: i128,
@@ -302,7 +477,7 @@ pub struct ListAck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderView {
     pub order_id: i64,
-    pub client_order_id: Arc<str>,
+    pub client_order_id: ClientId,
     pub account: AccountId,
     pub side: Side,
     pub otype: OrderType,
@@ -351,15 +526,17 @@ pub struct Engine {
     pub last_prevented_match_id: i64,
     pub last_order_list_id: i64,
     pub(super) slab: Slab,
-    registered: u64,
-    open: BTreeMap<u64, OrderRef>,
-    open_ids: HashMap<i64, (u64, OrderRef)>,
-    by_client: HashMap<(AccountId, Arc<str>), OrderRef>,
+    /// The last registration number given (`Order::reg`).
+    registered: u32,
+    /// The open orders (registered and not retired) by id and by client id.
+    open_ids: index::IdIndex,
+    by_client: index::ClientIndex,
     open_count: HashMap<AccountId, i64>,
     key_open: HashMap<i64, i64>,
-    done: HashMap<i64, OrderRef>,
+    /// Ended orders still queryable, by id and client id, and their ids oldest first.
+    done: index::IdIndex,
     done_ids: VecDeque<i64>,
-    done_by_client: HashMap<(AccountId, Arc<str>), OrderRef>,
+    done_by_client: index::ClientIndex,
     balances: HashMap<AccountId, (BalanceId, BalanceId)>,
     stops: StopBook,
     /// Waiting stop orders in the order they were parked (the digest lists them so).
@@ -494,3 +671,24 @@ pub const REFUSALS: &[Refusal] = &[
     Refusal::Call("not_supported", "Quote order qty market orders"),
     Refusal::Call("not_supported", "Trailing stop orders"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A million resting orders are mostly their `Order`s: keep it at 144 bytes.
+    #[test]
+    fn an_order_is_small() {
+        assert!(std::mem::size_of::<Order>() <= 144);
+        assert_eq!(Wide::new(-5).get(), -5);
+        assert_eq!(Wide::new(i128::MIN).get(), i128::MIN);
+        assert_eq!(Wide::new(i128::MAX).get(), i128::MAX);
+    }
+
+    #[test]
+    fn numbered_ids_read_as_format_would() {
+        for n in [0, 7, 42, i64::MAX, i64::MIN] {
+            assert_eq!(numbered("cancel-", n), format!("cancel-{n}"));
+        }
+    }
+}

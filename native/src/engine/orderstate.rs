@@ -3,15 +3,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
 use sha2::{Digest, Sha256};
 
 use super::{
-    Ack, Engine, ExecType, Expiry, Order, OrderView, Refusal, Report, Rules, Side, Slab, Status,
-    StpKey,
+    Ack, ClientId, Engine, ExecType, Expiry, Order, OrderView, Refusal, Report, Rules, Side, Slab,
+    Status, StpKey,
 };
 use crate::avgprice::AveragePrice;
 use crate::book::{BookSide, OrderRef};
@@ -19,7 +18,7 @@ use crate::fees::Ratio;
 use crate::ledger::{AccountId, BalanceId, Ledger, hex};
 
 impl Slab {
-    fn get(&self, r: OrderRef) -> &Order {
+    pub(super) fn get(&self, r: OrderRef) -> &Order {
         &self.orders[(r & 0xffff_ffff) as usize]
     }
 
@@ -33,19 +32,17 @@ impl Slab {
         self.generations[slot] == (r >> 32) as u32 && self.orders[slot].leaves > 0
     }
 
-    fn insert(&mut self, mut order: Order) -> OrderRef {
+    fn insert(&mut self, order: Order) -> OrderRef {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                self.orders.push(order.clone());
+                self.orders.push(order);
                 self.generations.push(0);
-                (self.orders.len() - 1) as u32
+                return (self.orders.len() - 1) as u64;
             }
         };
-        let r = (u64::from(self.generations[slot as usize]) << 32) | u64::from(slot);
-        order.this = r;
         self.orders[slot as usize] = order;
-        r
+        (u64::from(self.generations[slot as usize]) << 32) | u64::from(slot)
     }
 
     fn remove(&mut self, r: OrderRef) {
@@ -84,14 +81,13 @@ impl Engine {
             last_order_list_id: -1,
             slab: Slab::default(),
             registered: 0,
-            open: BTreeMap::new(),
-            open_ids: HashMap::default(),
-            by_client: HashMap::default(),
+            open_ids: Default::default(),
+            by_client: Default::default(),
             open_count: HashMap::default(),
             key_open: HashMap::default(),
-            done: HashMap::default(),
+            done: Default::default(),
             done_ids: VecDeque::new(),
-            done_by_client: HashMap::default(),
+            done_by_client: Default::default(),
             balances: HashMap::default(),
             stops: crate::stops::StopBook::new(),
             parked: BTreeMap::new(),
@@ -219,32 +215,45 @@ impl Engine {
 
     /// Count an order as open (on the book).
     pub(super) fn register(&mut self, ledger: &mut Ledger, r: OrderRef) {
-        let o = self.slab.get(r);
-        let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
-        ledger.count_open(account, 1, 0, 0);
+        if self.registered == u32::MAX {
+            self.renumber();
+        }
         self.registered += 1;
-        self.open.insert(self.registered, r);
-        self.open_ids.insert(id, (self.registered, r));
-        self.by_client.insert((account, cid), r);
+        let reg = self.registered;
+        let o = self.slab.get_mut(r);
+        o.reg = reg;
+        let (account, key) = (o.account, o.stp_key());
+        ledger.count_open(account, 1, 0, 0);
+        self.open_ids.insert(&self.slab, r);
+        self.by_client.insert(&self.slab, r);
         *self.open_count.entry(account).or_insert(0) += 1;
         if let StpKey::Group(g) = key {
             *self.key_open.entry(g).or_insert(0) += 1;
         }
     }
 
+    /// Number the open orders 1, 2, ... in their order, when the numbers ran out.
+    fn renumber(&mut self) {
+        let refs = self.open_refs();
+        self.registered = 0;
+        for r in refs {
+            self.registered += 1;
+            self.slab.get_mut(r).reg = self.registered;
+        }
+    }
+
     /// Forget an order that has left the book.
     pub(super) fn retire(&mut self, ledger: &mut Ledger, r: OrderRef) {
         let o = self.slab.get(r);
-        if o.list_id >= 0 {
+        if o.list_id() >= 0 {
             self.ended_legs.push_back(r);
         }
         let o = self.slab.get(r);
-        let (id, account, key, cid) = (o.order_id, o.account, o.stp_key, o.client_order_id.clone());
+        let (id, account, key) = (o.order_id, o.account, o.stp_key());
         ledger.count_open(account, -1, 0, 0);
-        if let Some((reg, _)) = self.open_ids.remove(&id) {
-            self.open.remove(&reg);
-        }
-        self.by_client.remove(&(account, cid));
+        self.open_ids.remove(&self.slab, id);
+        self.by_client
+            .remove(&self.slab, account, &o.client_order_id);
         decrement(&mut self.open_count, account);
         if let StpKey::Group(g) = key {
             decrement(&mut self.key_open, g);
@@ -253,21 +262,18 @@ impl Engine {
 
     /// Keep an ended order queryable, evicting the oldest beyond `history`.
     pub(super) fn remember(&mut self, r: OrderRef) {
-        let o = self.slab.get(r);
-        let (id, key) = (o.order_id, (o.account, o.client_order_id.clone()));
-        self.done.insert(id, r);
-        self.done_by_client.insert(key, r);
+        let id = self.slab.get(r).order_id;
+        self.done.insert(&self.slab, r);
+        self.done_by_client.insert(&self.slab, r);
         self.done_ids.push_back(id);
         if self.done_ids.len() > self.history {
             let Some(old_id) = self.done_ids.pop_front() else {
                 return;
             };
-            if let Some(old) = self.done.remove(&old_id) {
-                let o = self.slab.get(old);
-                let (key, list_id) = ((o.account, o.client_order_id.clone()), o.list_id);
-                if self.done_by_client.get(&key) == Some(&old) {
-                    self.done_by_client.remove(&key);
-                }
+            if let Some(old) = self.done.remove(&self.slab, old_id) {
+                // unless a newer ended order took over its client id
+                self.done_by_client.remove_ref(&self.slab, old);
+                let list_id = self.slab.get(old).list_id();
                 let shown = list_id >= 0
                     && (self.lists.contains_key(&list_id)
                         || self.closed.iter().any(|l| l.list_id == list_id));
@@ -305,8 +311,8 @@ impl Engine {
         let stop = crate::stops::Stop {
             rise: super::contingent::fires_on_rise(o.otype, o.side),
             buy: o.side == Side::Buy,
-            stop_price: o.stop_price,
-            trailing_delta: o.trailing_delta,
+            stop_price: o.stop_price(),
+            trailing_delta: o.trailing_delta(),
             trail_ref: None,
             trailing_time: -1,
         };
@@ -322,8 +328,8 @@ impl Engine {
         let stop = self.stops.remove(order_id as u64);
         if let (Some(stop), Some(&(_, r))) = (stop, self.parked_ids.get(&order_id)) {
             let o = self.slab.get_mut(r);
-            o.trail_ref = stop.trail_ref;
-            o.trailing_time = stop.trailing_time;
+            o.extra_mut().trail_ref = stop.trail_ref;
+            o.extra_mut().trailing_time = stop.trailing_time;
         }
         self.forget_parked(order_id);
     }
@@ -336,18 +342,20 @@ impl Engine {
     }
 
     /// Give an open order a new client id (amend), keeping the lookup by client id.
-    pub(super) fn retire_client_id(&mut self, r: OrderRef, cid: Arc<str>) {
-        let o = self.slab.get_mut(r);
-        let old = std::mem::replace(&mut o.client_order_id, cid.clone());
-        let account = o.account;
-        self.by_client.remove(&(account, old));
-        self.by_client.insert((account, cid), r);
+    pub(super) fn retire_client_id(&mut self, r: OrderRef, cid: ClientId) {
+        // out of the index under the old id before the order changes it (the index hashes
+        // through the order)
+        let o = self.slab.get(r);
+        self.by_client
+            .remove(&self.slab, o.account, &o.client_order_id);
+        self.slab.get_mut(r).client_order_id = cid;
+        self.by_client.insert(&self.slab, r);
     }
 
     /// Return whatever is still locked for an order that has ended.
     pub(super) fn release(&mut self, ledger: &mut Ledger, r: OrderRef) {
         let o = self.slab.get_mut(r);
-        let left = o.locked;
+        let left = o.locked();
         if left != 0 {
             let bal = ledger.get_mut(if o.side == Side::Buy {
                 o.quote_bal
@@ -356,7 +364,7 @@ impl Engine {
             });
             bal.locked -= left;
             bal.free += left;
-            o.locked = 0;
+            o.set_locked(0);
         }
     }
 
@@ -369,7 +377,7 @@ impl Engine {
         });
         bal.free -= amount;
         bal.locked += amount;
-        o.locked += amount;
+        o.add_locked(amount);
     }
 
     /// An open order by id, or by the account's client id.
@@ -380,16 +388,13 @@ impl Engine {
         cid: Option<&str>,
     ) -> Option<OrderRef> {
         match order_id {
-            Some(id) => self.open_ids.get(&id).map(|&(_, r)| r),
-            None => self
-                .by_client
-                .get(&(account, Arc::from(cid.unwrap_or(""))))
-                .copied(),
+            Some(id) => self.open_ids.get(&self.slab, id),
+            None => self.by_client.get(&self.slab, account, cid.unwrap_or("")),
         }
     }
 
     pub(super) fn client_id_taken(&self, account: AccountId, cid: &str) -> bool {
-        self.by_client.contains_key(&(account, Arc::from(cid)))
+        self.by_client.get(&self.slab, account, cid).is_some()
     }
 
     pub(super) fn open_count(&self, account: AccountId) -> i64 {
@@ -405,7 +410,9 @@ impl Engine {
 
     /// The open orders' references, oldest first.
     pub(super) fn open_refs(&self) -> Vec<OrderRef> {
-        self.open.values().copied().collect()
+        let mut refs: Vec<OrderRef> = self.open_ids.refs().collect();
+        refs.sort_unstable_by_key(|&r| self.slab.get(r).reg);
+        refs
     }
 
     // ------------------------------------------------------------------ queries
@@ -428,9 +435,8 @@ impl Engine {
             (Some(id), _) => {
                 let r = self
                     .open_ids
-                    .get(&id)
-                    .map(|&(_, r)| r)
-                    .or_else(|| self.done.get(&id).copied());
+                    .get(&self.slab, id)
+                    .or_else(|| self.done.get(&self.slab, id));
                 if let (Some(r), Some(c)) = (r, cid) {
                     if &*self.slab.get(r).client_order_id != c {
                         return Err(Refusal::Error("CLIENT_ORDER_ID_MISMATCH"));
@@ -438,13 +444,10 @@ impl Engine {
                 }
                 r
             }
-            (None, Some(c)) => {
-                let key = (account, Arc::from(c));
-                self.by_client
-                    .get(&key)
-                    .or_else(|| self.done_by_client.get(&key))
-                    .copied()
-            }
+            (None, Some(c)) => self
+                .by_client
+                .get(&self.slab, account, c)
+                .or_else(|| self.done_by_client.get(&self.slab, account, c)),
         };
         match found {
             Some(r) if self.slab.get(r).account == account => Ok(self.view(r)),
@@ -477,25 +480,25 @@ impl Engine {
 
     /// What each open order holds locked, by order id (oldest first).
     pub fn open_locks(&self) -> Vec<(i64, i128)> {
-        self.open
-            .values()
-            .map(|&r| {
+        self.open_refs()
+            .into_iter()
+            .map(|r| {
                 let o = self.slab.get(r);
-                (o.order_id, o.locked)
+                (o.order_id, o.locked())
             })
             .collect()
     }
 
     pub fn is_open(&self, order_id: i64) -> bool {
-        self.open_ids.contains_key(&order_id)
+        self.open_ids.contains(&self.slab, order_id)
     }
 
     /// Open orders (of one account, or all), oldest first.
     pub fn open_orders(&self, account: Option<AccountId>) -> Vec<OrderView> {
-        self.open
-            .values()
-            .filter(|&&r| account.is_none_or(|a| self.slab.get(r).account == a))
-            .map(|&r| self.view(r))
+        self.open_refs()
+            .into_iter()
+            .filter(|&r| account.is_none_or(|a| self.slab.get(r).account == a))
+            .map(|r| self.view(r))
             .collect()
     }
 
@@ -511,20 +514,20 @@ impl Engine {
             price: o.price,
             orig_qty: o.qty,
             executed_qty: o.cum_qty,
-            cum_quote: o.cum_quote,
-            quote_order_qty: o.quote_order_qty,
+            cum_quote: o.cum_quote(),
+            quote_order_qty: o.quote_order_qty(),
             status: o.status,
             time: o.created,
             working_time: o.working_time,
             stp_mode: o.stp_mode,
-            prevented_qty: o.prevented,
-            list_id: o.list_id,
-            stop_price: o.stop_price,
-            trailing_delta: o.trailing_delta,
+            prevented_qty: o.prevented(),
+            list_id: o.list_id(),
+            stop_price: o.stop_price(),
+            trailing_delta: o.trailing_delta(),
             trailing_time: self
                 .stops
                 .get(o.order_id as u64)
-                .map_or(o.trailing_time, |s| s.trailing_time),
+                .map_or(o.trailing_time(), |s| s.trailing_time),
         }
     }
 
@@ -569,7 +572,7 @@ impl Engine {
             .chain(self.asks.orders(live))
         {
             let o = self.slab.get(r);
-            let key = match o.stp_key {
+            let key = match o.stp_key() {
                 StpKey::Account(a) => ledger.account_name(a).to_owned(),
                 StpKey::Group(g) => g.to_string(),
             };
@@ -583,13 +586,13 @@ impl Engine {
                 o.qty,
                 o.leaves,
                 o.cum_qty,
-                o.cum_quote,
-                o.locked,
+                o.cum_quote(),
+                o.locked(),
                 o.status.text(),
                 o.stp_mode.text(),
                 key,
-                o.prevented,
-                o.list_id
+                o.prevented(),
+                o.list_id()
             ));
         }
         for &r in self.parked.values() {
@@ -606,11 +609,11 @@ impl Engine {
                 ledger.account_name(o.account),
                 o.side.text(),
                 o.otype.text(),
-                o.stop_price,
-                o.trailing_delta,
+                o.stop_price(),
+                o.trailing_delta(),
                 trail,
                 o.leaves,
-                o.locked
+                o.locked()
             ));
         }
         for lst in self.lists.values() {
@@ -650,13 +653,13 @@ impl Engine {
             tif: o.tif,
             price: o.price,
             orig_qty: o.qty,
-            quote_order_qty: o.quote_order_qty,
+            quote_order_qty: o.quote_order_qty(),
             creation_time: o.created,
             working_time: o.working_time,
             stp_mode: o.stp_mode,
-            stop_price: o.stop_price,
-            trailing_delta: o.trailing_delta,
-            order_list_id: o.list_id,
+            stop_price: o.stop_price(),
+            trailing_delta: o.trailing_delta(),
+            order_list_id: o.list_id(),
             seq: self.seq,
             orig_client_order_id: None,
             exec_type,
@@ -665,7 +668,7 @@ impl Engine {
             last_qty: 0,
             last_price: 0,
             cum_qty: o.cum_qty,
-            cum_quote: o.cum_quote,
+            cum_quote: o.cum_quote(),
             commission: 0,
             commission_asset: None,
             trade_id: -1,
@@ -673,7 +676,7 @@ impl Engine {
             is_working: false,
             transact_time: now,
             prevented_match_id: -1,
-            prevented_qty: o.prevented,
+            prevented_qty: o.prevented(),
             last_prevented_qty: 0,
             prevented_price: 0,
             counter_order_id: -1,
@@ -701,8 +704,8 @@ impl Engine {
         let o = self.slab.get(r);
         report.orig_client_order_id = Some(o.client_order_id.clone());
         report.client_order_id = match cancel_id {
-            Some(c) => Arc::from(c),
-            None => Arc::from(format!("cancel-{}", o.order_id)),
+            Some(c) => ClientId::from(c),
+            None => super::numbered("cancel-", o.order_id),
         };
         report
     }
@@ -719,8 +722,7 @@ impl Engine {
 
     pub(super) fn finish(&mut self, r: OrderRef, now: i64, reports: Vec<Report>) -> Ack {
         let list_statuses = std::mem::take(&mut self.list_events);
-        let closed = std::mem::take(&mut self.closed);
-        self.drop_closed(closed);
+        self.end_request();
         let o = self.slab.get(r);
         Ack {
             list_statuses,
@@ -728,10 +730,18 @@ impl Engine {
             client_order_id: o.client_order_id.clone(),
             status: o.status,
             executed_qty: o.cum_qty,
-            cum_quote: o.cum_quote,
+            cum_quote: o.cum_quote(),
             transact_time: now,
             reports,
         }
+    }
+
+    /// Forget what only the answer of the request in progress shows (its list events and
+    /// closed lists) when nobody asks for them (the batch).
+    pub(super) fn end_request(&mut self) {
+        self.list_events.clear();
+        let closed = std::mem::take(&mut self.closed);
+        self.drop_closed(closed);
     }
 
     /// Mark an order ended with `status` and no quantity left.
