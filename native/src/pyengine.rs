@@ -35,6 +35,21 @@ fn ledger_error(err: LedgerError) -> PyErr {
 #[pyclass(name = "Ledger", module = "bot4._native")]
 pub struct PyLedger {
     pub(crate) inner: Ledger,
+    /// An engine on this ledger panicked mid-request: its balances are not trusted.
+    broken: bool,
+}
+
+/// What a stopped engine or ledger answers.
+const STOPPED: &str = "native engine: stopped after an internal error (a panic) in a request; \
+    its state, and its ledger's, may be half-applied and is not used again";
+
+impl PyLedger {
+    fn check(&self) -> PyResult<()> {
+        if self.broken {
+            return Err(PyRuntimeError::new_err(STOPPED));
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -43,6 +58,7 @@ impl PyLedger {
     fn new() -> Self {
         Self {
             inner: Ledger::new(),
+            broken: false,
         }
     }
 
@@ -67,12 +83,14 @@ impl PyLedger {
     }
 
     fn deposit(&mut self, account: &str, asset: &str, units: i128) -> PyResult<()> {
+        self.check()?;
         self.inner
             .deposit(account, asset, units)
             .map_err(ledger_error)
     }
 
     fn withdraw(&mut self, account: &str, asset: &str, units: i128) -> PyResult<()> {
+        self.check()?;
         self.inner
             .withdraw(account, asset, units)
             .map_err(ledger_error)
@@ -283,6 +301,8 @@ fn int_or(obj: &Bound<'_, PyAny>, outside: i64) -> PyResult<i64> {
 pub struct PyEngine {
     ledger: Py<PyLedger>,
     inner: Engine,
+    /// A request panicked: the engine answers nothing again (`guarded`).
+    broken: bool,
     t: Tables,
     on_events: Option<PyObject>,
     /// The leading fields of an order's reports as built last, while the order lives.
@@ -312,6 +332,33 @@ pub fn refusal_names() -> Vec<(&'static str, Option<&'static str>, Option<&'stat
 }
 
 impl PyEngine {
+    /// Run one request. No input should make the core panic; if a bug ever does, the panic
+    /// is caught here and the engine and its ledger stop for good (a RuntimeError now and on
+    /// every later request), so a half-applied request is never built on.
+    fn guarded<T>(
+        &mut self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Self) -> PyResult<T>,
+    ) -> PyResult<T> {
+        if self.broken {
+            return Err(PyRuntimeError::new_err(STOPPED));
+        }
+        self.ledger.borrow(py).check()?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.broken = true;
+                if let Ok(mut ledger) = self.ledger.try_borrow_mut(py) {
+                    ledger.broken = true;
+                }
+                Err(PyRuntimeError::new_err(
+                    "native engine: internal error (a panic) in this request; the engine \
+                     and its ledger are stopped",
+                ))
+            }
+        }
+    }
+
     fn refuse(&mut self, py: Python<'_>, refusal: Refusal) -> PyResult<PyObject> {
         if let Some(value) = self.t.refusals.get(&refusal) {
             return Ok(value.clone_ref(py));
@@ -933,10 +980,17 @@ impl PyEngine {
         Ok(Self {
             ledger,
             inner,
+            broken: false,
             t,
             on_events: None,
             heads: HashMap::default(),
         })
+    }
+
+    /// Panic inside a request on purpose (a drill of the guard that stops the engine after
+    /// an internal error; tests use it): a RuntimeError, and the engine and its ledger stop.
+    fn crash_drill(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.guarded(py, |_| -> PyResult<()> { panic!("crash drill") })
     }
 
     /// Run a batch of requests in the binary form of `bot4.venue.batch` in one call:
@@ -950,21 +1004,23 @@ impl PyEngine {
         data: &[u8],
         log: bool,
     ) -> PyResult<(Py<pyo3::types::PyBytes>, Option<Py<pyo3::types::PyBytes>>)> {
-        let batch = decode(data).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mut results = Vec::new();
-        let mut text = log.then(String::new);
-        let done = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner
-                .run_batch(&mut ledger.inner, &batch, &mut results, text.as_mut())
-        };
-        if let Err(refusal) = done {
-            self.refuse(py, refusal)?;
-        }
-        self.heads.clear();
-        let results = pyo3::types::PyBytes::new(py, &results).unbind();
-        let text = text.map(|t| pyo3::types::PyBytes::new(py, t.as_bytes()).unbind());
-        Ok((results, text))
+        self.guarded(py, |me| {
+            let batch = decode(data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let mut results = Vec::new();
+            let mut text = log.then(String::new);
+            let done = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner
+                    .run_batch(&mut ledger.inner, &batch, &mut results, text.as_mut())
+            };
+            if let Err(refusal) = done {
+                me.refuse(py, refusal)?;
+            }
+            me.heads.clear();
+            let results = pyo3::types::PyBytes::new(py, &results).unbind();
+            let text = text.map(|t| pyo3::types::PyBytes::new(py, t.as_bytes()).unbind());
+            Ok((results, text))
+        })
     }
 
     /// POST orderList/oco: a `NewOco`; a `ListAck` or a `VenueError`.
@@ -974,26 +1030,29 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        let item = |i| req.get_item(i);
-        let (account, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
-        let side_of = index_of(&self.t.side, &side).and_then(Side::from_index);
-        let (a, b) = (self.leg_type(&above)?, self.leg_type(&below)?);
-        if let Err(refusal) = gate_oco(&self.inner.rules, side_of, a, b) {
-            return self.refuse(py, refusal);
-        }
-        let stp = item(6)?;
-        let request = OcoRequest {
-            legs: [
-                self.new_request(&Self::leg_order(py, &account, &side, &qty, &above, &stp)?)?,
-                self.new_request(&Self::leg_order(py, &account, &side, &qty, &below, &stp)?)?,
-            ],
-            list_client_order_id: Self::list_cid(&item(5)?)?,
-        };
-        let result = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner.submit_oco(&mut ledger.inner, &request, now)
-        };
-        self.list_answer(py, result)
+        self.guarded(py, |me| {
+            let item = |i| req.get_item(i);
+            let (account, side, qty, above, below) =
+                (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+            let side_of = index_of(&me.t.side, &side).and_then(Side::from_index);
+            let (a, b) = (me.leg_type(&above)?, me.leg_type(&below)?);
+            if let Err(refusal) = gate_oco(&me.inner.rules, side_of, a, b) {
+                return me.refuse(py, refusal);
+            }
+            let stp = item(6)?;
+            let request = OcoRequest {
+                legs: [
+                    me.new_request(&Self::leg_order(py, &account, &side, &qty, &above, &stp)?)?,
+                    me.new_request(&Self::leg_order(py, &account, &side, &qty, &below, &stp)?)?,
+                ],
+                list_client_order_id: Self::list_cid(&item(5)?)?,
+            };
+            let result = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner.submit_oco(&mut ledger.inner, &request, now)
+            };
+            me.list_answer(py, result)
+        })
     }
 
     /// POST orderList/oto: a `NewOto`; a `ListAck` or a `VenueError`.
@@ -1003,14 +1062,16 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        let (working, pending) = (req.get_item(0)?, req.get_item(1)?);
-        let market =
-            index_of(&self.t.otype, &pending.get_item(2)?) == Some(OrderType::Market as u8);
-        let by_quote = market && pending.get_item(6)?.is_truthy()?;
-        if let Err(refusal) = gate_oto(&self.inner.rules, by_quote) {
-            return self.refuse(py, refusal);
-        }
-        self.triggering(py, &working, vec![pending], &req.get_item(2)?, now)
+        self.guarded(py, |me| {
+            let (working, pending) = (req.get_item(0)?, req.get_item(1)?);
+            let market =
+                index_of(&me.t.otype, &pending.get_item(2)?) == Some(OrderType::Market as u8);
+            let by_quote = market && pending.get_item(6)?.is_truthy()?;
+            if let Err(refusal) = gate_oto(&me.inner.rules, by_quote) {
+                return me.refuse(py, refusal);
+            }
+            me.triggering(py, &working, vec![pending], &req.get_item(2)?, now)
+        })
     }
 
     /// POST orderList/otoco: a `NewOtoco`; a `ListAck` or a `VenueError`.
@@ -1020,25 +1081,29 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        let item = |i| req.get_item(i);
-        let (working, side, qty, above, below) = (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
-        // the pair's prices are checked before their own checks (no last price: it waits)
-        let leg = |leg: &Bound<'_, PyAny>| -> PyResult<(Option<OrderType>, i64, i64)> {
-            let n =
-                |i: usize| -> PyResult<i64> { Ok(leg.get_item(i)?.extract::<i64>().unwrap_or(0)) };
-            Ok((self.leg_type(leg)?, n(1)?, n(2)?))
-        };
-        let side_of = index_of(&self.t.side, &side).and_then(Side::from_index);
-        if let Err(refusal) = gate_otoco(&self.inner.rules, side_of, leg(&above)?, leg(&below)?) {
-            return self.refuse(py, refusal);
-        }
-        let account = working.get_item(0)?;
-        let none = py.None().into_bound(py);
-        let pair = [&above, &below]
-            .iter()
-            .map(|leg| Ok(Self::leg_order(py, &account, &side, &qty, leg, &none)?.into_any()))
-            .collect::<PyResult<Vec<_>>>()?;
-        self.triggering(py, &working, pair, &item(5)?, now)
+        self.guarded(py, |me| {
+            let item = |i| req.get_item(i);
+            let (working, side, qty, above, below) =
+                (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+            // the pair's prices are checked before their own checks (no last price: it waits)
+            let leg = |leg: &Bound<'_, PyAny>| -> PyResult<(Option<OrderType>, i64, i64)> {
+                let n = |i: usize| -> PyResult<i64> {
+                    Ok(leg.get_item(i)?.extract::<i64>().unwrap_or(0))
+                };
+                Ok((me.leg_type(leg)?, n(1)?, n(2)?))
+            };
+            let side_of = index_of(&me.t.side, &side).and_then(Side::from_index);
+            if let Err(refusal) = gate_otoco(&me.inner.rules, side_of, leg(&above)?, leg(&below)?) {
+                return me.refuse(py, refusal);
+            }
+            let account = working.get_item(0)?;
+            let none = py.None().into_bound(py);
+            let pair = [&above, &below]
+                .iter()
+                .map(|leg| Ok(Self::leg_order(py, &account, &side, &qty, leg, &none)?.into_any()))
+                .collect::<PyResult<Vec<_>>>()?;
+            me.triggering(py, &working, pair, &item(5)?, now)
+        })
     }
 
     /// DELETE orderList: a `CancelOrderList`; a `ListAck` or a `VenueError`.
@@ -1048,41 +1113,43 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        let item = |i| req.get_item(i);
-        let (account, list_id, list_cid, new_cid) = (item(0)?, item(1)?, item(2)?, item(3)?);
-        let known = account.is_exact_instance_of::<PyString>()
-            && self
-                .ledger
-                .borrow(py)
-                .inner
-                .knows(&account.extract::<String>()?);
-        if let Err(refusal) = gate_cancel_list(known, !list_id.is_none(), !list_cid.is_none()) {
-            return self.refuse(py, refusal);
-        }
-        if !list_id.is_none() && !list_id.is_exact_instance_of::<PyInt>() {
-            return self.refuse(py, Refusal::Call("invalid_parameter", "orderListId"));
-        }
-        if !list_cid.is_none() && !list_cid.is_exact_instance_of::<PyString>() {
-            return self.refuse(py, Refusal::Call("invalid_parameter", "listClientOrderId"));
-        }
-        if !new_cid.is_none() && !new_cid.is_exact_instance_of::<PyString>() {
-            return self.refuse(py, Refusal::Call("invalid_parameter", "newClientOrderId"));
-        }
-        let request = CancelListRequest {
-            account: account.extract()?,
-            order_list_id: if list_id.is_none() {
-                None
-            } else {
-                Some(int_or(&list_id, -1)?)
-            },
-            list_client_order_id: opt_str(list_cid)?,
-            new_client_order_id: opt_str(new_cid)?,
-        };
-        let result = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner.cancel_list(&mut ledger.inner, &request, now)
-        };
-        self.list_answer(py, result)
+        self.guarded(py, |me| {
+            let item = |i| req.get_item(i);
+            let (account, list_id, list_cid, new_cid) = (item(0)?, item(1)?, item(2)?, item(3)?);
+            let known = account.is_exact_instance_of::<PyString>()
+                && me
+                    .ledger
+                    .borrow(py)
+                    .inner
+                    .knows(&account.extract::<String>()?);
+            if let Err(refusal) = gate_cancel_list(known, !list_id.is_none(), !list_cid.is_none()) {
+                return me.refuse(py, refusal);
+            }
+            if !list_id.is_none() && !list_id.is_exact_instance_of::<PyInt>() {
+                return me.refuse(py, Refusal::Call("invalid_parameter", "orderListId"));
+            }
+            if !list_cid.is_none() && !list_cid.is_exact_instance_of::<PyString>() {
+                return me.refuse(py, Refusal::Call("invalid_parameter", "listClientOrderId"));
+            }
+            if !new_cid.is_none() && !new_cid.is_exact_instance_of::<PyString>() {
+                return me.refuse(py, Refusal::Call("invalid_parameter", "newClientOrderId"));
+            }
+            let request = CancelListRequest {
+                account: account.extract()?,
+                order_list_id: if list_id.is_none() {
+                    None
+                } else {
+                    Some(int_or(&list_id, -1)?)
+                },
+                list_client_order_id: opt_str(list_cid)?,
+                new_client_order_id: opt_str(new_cid)?,
+            };
+            let result = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner.cancel_list(&mut ledger.inner, &request, now)
+            };
+            me.list_answer(py, result)
+        })
     }
 
     /// An open order list as it stands (a `ListStatus`), or None once it has ended.
@@ -1108,17 +1175,20 @@ impl PyEngine {
         base_unit: (i128, i128),
         quote_unit: (i128, i128),
     ) -> PyResult<()> {
-        let ratio = |(n, d): (i128, i128)| {
-            crate::fees::Ratio::new(n, d)
-                .ok()
-                .filter(|r| r.is_positive())
-                .ok_or_else(|| PyValueError::new_err("a size is a positive fraction"))
-        };
-        let (tick, base_unit, quote_unit) = (ratio(tick)?, ratio(base_unit)?, ratio(quote_unit)?);
-        let mut ledger = self.ledger.borrow_mut(py);
-        self.inner
-            .attach_fees(&mut ledger.inner, tick, base_unit, quote_unit);
-        Ok(())
+        self.guarded(py, |me| {
+            let ratio = |(n, d): (i128, i128)| {
+                crate::fees::Ratio::new(n, d)
+                    .ok()
+                    .filter(|r| r.is_positive())
+                    .ok_or_else(|| PyValueError::new_err("a size is a positive fraction"))
+            };
+            let (tick, base_unit, quote_unit) =
+                (ratio(tick)?, ratio(base_unit)?, ratio(quote_unit)?);
+            let mut ledger = me.ledger.borrow_mut(py);
+            me.inner
+                .attach_fees(&mut ledger.inner, tick, base_unit, quote_unit);
+            Ok(())
+        })
     }
 
     /// Called with each accepted request's reports, in order (the journal hook), or None.
@@ -1129,14 +1199,16 @@ impl PyEngine {
 
     /// Place a `NewOrder`: an `Ack` or a `VenueError`.
     fn submit(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
-        let result = match self.new_request(req)? {
-            Ok(request) => {
-                let mut ledger = self.ledger.borrow_mut(py);
-                self.inner.submit(&mut ledger.inner, &request, now)
-            }
-            Err(refusal) => Err(refusal),
-        };
-        self.answer(py, result)
+        self.guarded(py, |me| {
+            let result = match me.new_request(req)? {
+                Ok(request) => {
+                    let mut ledger = me.ledger.borrow_mut(py);
+                    me.inner.submit(&mut ledger.inner, &request, now)
+                }
+                Err(refusal) => Err(refusal),
+            };
+            me.answer(py, result)
+        })
     }
 
     /// The filters `submit` applies before it looks at the account's state: None or a
@@ -1147,116 +1219,124 @@ impl PyEngine {
         req: &Bound<'_, PyTuple>,
         now: i64,
     ) -> PyResult<PyObject> {
-        let result = match self.new_request(req)? {
-            Ok(request) => {
-                let ledger = self.ledger.borrow(py);
-                self.inner
-                    .check_filters(&ledger.inner, &request, now)
-                    .map(|_| ())
+        self.guarded(py, |me| {
+            let result = match me.new_request(req)? {
+                Ok(request) => {
+                    let ledger = me.ledger.borrow(py);
+                    me.inner
+                        .check_filters(&ledger.inner, &request, now)
+                        .map(|_| ())
+                }
+                Err(refusal) => Err(refusal),
+            };
+            match result {
+                Ok(()) => Ok(py.None()),
+                Err(refusal) => me.refuse(py, refusal),
             }
-            Err(refusal) => Err(refusal),
-        };
-        match result {
-            Ok(()) => Ok(py.None()),
-            Err(refusal) => self.refuse(py, refusal),
-        }
+        })
     }
 
     /// Cancel a `CancelOrder` (account, orderId, origClientOrderId, newClientOrderId,
     /// restriction), its references' types checked.
     fn cancel(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
-        let item = |i| req.get_item(i);
-        let (account, order_id, orig, new_cid, restriction) =
-            (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
-        // the references' types, the account, the new client id, the restriction's type:
-        // the order of the Python engine's checks
-        let str_or_none =
-            |o: &Bound<'_, PyAny>| o.is_none() || o.is_exact_instance_of::<PyString>();
-        let refused = if !account.is_exact_instance_of::<PyString>() {
-            Some(Refusal::Error("UNKNOWN_ACCOUNT"))
-        } else if !order_id.is_none() && !order_id.is_exact_instance_of::<PyInt>() {
-            Some(Refusal::Call("invalid_parameter", "orderId"))
-        } else if !str_or_none(&orig) {
-            Some(Refusal::Call("invalid_parameter", "origClientOrderId"))
-        } else if !self
-            .ledger
-            .borrow(py)
-            .inner
-            .knows(&account.extract::<String>()?)
-        {
-            Some(Refusal::Error("UNKNOWN_ACCOUNT"))
-        } else if !str_or_none(&new_cid) {
-            Some(Refusal::Call("invalid_parameter", "newClientOrderId"))
-        } else {
-            let bad_cid = opt_str(new_cid.clone())?
-                .filter(|c| !client_id_ok(c))
-                .map(|c| bad_client_id("newClientOrderId", &c));
-            bad_cid.or_else(|| {
-                let member =
-                    restriction.is_none() || index_of(&self.t.restriction, &restriction).is_some();
-                (!member).then_some(Refusal::Error("INVALID_CANCEL_RESTRICTIONS"))
-            })
-        };
-        if let Some(refusal) = refused {
-            return self.refuse(py, refusal);
-        }
-        let request = CancelRequest {
-            account: text(&account)?,
-            order_id: if order_id.is_none() {
-                None
+        self.guarded(py, |me| {
+            let item = |i| req.get_item(i);
+            let (account, order_id, orig, new_cid, restriction) =
+                (item(0)?, item(1)?, item(2)?, item(3)?, item(4)?);
+            // the references' types, the account, the new client id, the restriction's type:
+            // the order of the Python engine's checks
+            let str_or_none =
+                |o: &Bound<'_, PyAny>| o.is_none() || o.is_exact_instance_of::<PyString>();
+            let refused = if !account.is_exact_instance_of::<PyString>() {
+                Some(Refusal::Error("UNKNOWN_ACCOUNT"))
+            } else if !order_id.is_none() && !order_id.is_exact_instance_of::<PyInt>() {
+                Some(Refusal::Call("invalid_parameter", "orderId"))
+            } else if !str_or_none(&orig) {
+                Some(Refusal::Call("invalid_parameter", "origClientOrderId"))
+            } else if !me
+                .ledger
+                .borrow(py)
+                .inner
+                .knows(&account.extract::<String>()?)
+            {
+                Some(Refusal::Error("UNKNOWN_ACCOUNT"))
+            } else if !str_or_none(&new_cid) {
+                Some(Refusal::Call("invalid_parameter", "newClientOrderId"))
             } else {
-                Some(int_or(&order_id, -1)?)
-            },
-            orig_client_order_id: opt_text(orig)?,
-            new_client_order_id: opt_text(new_cid)?,
-            restriction: index_of(&self.t.restriction, &restriction)
-                .and_then(Restriction::from_index),
-        };
-        let result = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner.cancel(&mut ledger.inner, &request, now)
-        };
-        self.answer(py, result)
+                let bad_cid = opt_str(new_cid.clone())?
+                    .filter(|c| !client_id_ok(c))
+                    .map(|c| bad_client_id("newClientOrderId", &c));
+                bad_cid.or_else(|| {
+                    let member = restriction.is_none()
+                        || index_of(&me.t.restriction, &restriction).is_some();
+                    (!member).then_some(Refusal::Error("INVALID_CANCEL_RESTRICTIONS"))
+                })
+            };
+            if let Some(refusal) = refused {
+                return me.refuse(py, refusal);
+            }
+            let request = CancelRequest {
+                account: text(&account)?,
+                order_id: if order_id.is_none() {
+                    None
+                } else {
+                    Some(int_or(&order_id, -1)?)
+                },
+                orig_client_order_id: opt_text(orig)?,
+                new_client_order_id: opt_text(new_cid)?,
+                restriction: index_of(&me.t.restriction, &restriction)
+                    .and_then(Restriction::from_index),
+            };
+            let result = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner.cancel(&mut ledger.inner, &request, now)
+            };
+            me.answer(py, result)
+        })
     }
 
     /// DELETE openOrders for one account: a list of `Ack`s, or a `VenueError`.
     fn cancel_all(&mut self, py: Python<'_>, account: &str, now: i64) -> PyResult<PyObject> {
-        let result = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner.cancel_all(&mut ledger.inner, account, now)
-        };
-        match result {
-            Ok(acks) => {
-                let out = acks
-                    .into_iter()
-                    .map(|a| self.ack(py, a))
-                    .collect::<PyResult<Vec<_>>>()?;
-                Ok(PyList::new(py, out)?.into_any().unbind())
+        self.guarded(py, |me| {
+            let result = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner.cancel_all(&mut ledger.inner, account, now)
+            };
+            match result {
+                Ok(acks) => {
+                    let out = acks
+                        .into_iter()
+                        .map(|a| me.ack(py, a))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    Ok(PyList::new(py, out)?.into_any().unbind())
+                }
+                Err(refusal) => me.refuse(py, refusal),
             }
-            Err(refusal) => self.refuse(py, refusal),
-        }
+        })
     }
 
     /// Amend keep-priority of an `AmendOrder` whose field types are checked.
     fn amend(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
-        let order_id = req.get_item(2)?;
-        let request = AmendRequest {
-            account: text(&req.get_item(0)?)?,
-            // a quantity beyond 64 bits is above the order's: refused as an increase
-            new_qty: int_or(&req.get_item(1)?, i64::MAX)?,
-            order_id: if order_id.is_none() {
-                None
-            } else {
-                Some(int_or(&order_id, -1)?)
-            },
-            orig_client_order_id: opt_text(req.get_item(3)?)?,
-            new_client_order_id: opt_text(req.get_item(4)?)?,
-        };
-        let result = {
-            let mut ledger = self.ledger.borrow_mut(py);
-            self.inner.amend(&mut ledger.inner, &request, now)
-        };
-        self.answer(py, result)
+        self.guarded(py, |me| {
+            let order_id = req.get_item(2)?;
+            let request = AmendRequest {
+                account: text(&req.get_item(0)?)?,
+                // a quantity beyond 64 bits is above the order's: refused as an increase
+                new_qty: int_or(&req.get_item(1)?, i64::MAX)?,
+                order_id: if order_id.is_none() {
+                    None
+                } else {
+                    Some(int_or(&order_id, -1)?)
+                },
+                orig_client_order_id: opt_text(req.get_item(3)?)?,
+                new_client_order_id: opt_text(req.get_item(4)?)?,
+            };
+            let result = {
+                let mut ledger = me.ledger.borrow_mut(py);
+                me.inner.amend(&mut ledger.inner, &request, now)
+            };
+            me.answer(py, result)
+        })
     }
 
     /// An order's state as the fields of `OrderView`, or a `VenueError`.

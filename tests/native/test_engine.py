@@ -386,6 +386,25 @@ def test_a_venue_picks_its_backend() -> None:
         Venue({"BTCUSDT": BTC.instrument}, backend="rust")  # type: ignore[arg-type]
 
 
+def test_a_panic_in_a_request_stops_the_engine_and_its_ledger() -> None:
+    """No input should make the core panic; if one ever does, the request surfaces as an
+    internal error and nothing is built on its half-applied state again."""
+    native = build_engine(BTC, ("alice", "bob"), backend="native")
+    other = NativeEngine(BTC.instrument, native.ledger)  # a second symbol on the same ledger
+    order = NewOrder("alice", Side.SELL, OrderType.LIMIT, 100, 3_000_000, TimeInForce.GTC)
+    assert isinstance(native.submit(order, now_of(0)), Ack)
+    with pytest.raises(RuntimeError, match="internal error"):
+        native._core.crash_drill()
+    for call in (
+        lambda: native.submit(order, now_of(1)),
+        lambda: native.cancel(CancelOrder("alice", order_id=1), now_of(1)),
+        lambda: other.submit(order, now_of(1)),
+        lambda: native.ledger.deposit("alice", "USDT", 1),
+    ):
+        with pytest.raises(RuntimeError, match="stopped"):
+            call()
+
+
 def test_the_native_ledger_answers_as_the_python_one() -> None:
     ledger = NativeLedger()
     ledger.deposit("b", "USDT", 5)
