@@ -934,8 +934,8 @@ pub fn check_state(
     if time_minus_one {
         return;
     }
-    bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-    asks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    bids.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
+    asks.sort_unstable_by_key(|a| a.0);
     assert_eq!(
         engine.depth(Side::Buy, usize::MAX),
         bids,
@@ -1115,8 +1115,11 @@ fn refusal_in_list(index: u16, ctx: &dyn Fn() -> String) {
     );
 }
 
+/// Requests with their times, in order.
+pub type Batch = Vec<(i64, Request)>;
+
 /// Split an input into its configuration, structured requests and raw requests.
-pub fn parse(data: &[u8]) -> (Config, Vec<(i64, Request)>, Option<Vec<(i64, Request)>>) {
+pub fn parse(data: &[u8]) -> (Config, Batch, Option<Batch>) {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
     let split = u16::from_le_bytes([byte(3), byte(4)]);
     let remap = split & 0x8000 != 0;
