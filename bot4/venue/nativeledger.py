@@ -20,7 +20,6 @@ from bot4.core.accounts import Balance
 from bot4.core.fees import FeeSchedule
 from bot4.core.instruments import Instrument
 from bot4.venue.feebook import (
-    NEVER,
     check_level,
     commission_rates,
     fee_digest,
@@ -138,7 +137,8 @@ class NativeFeeBook:
     @property
     def next_roll(self) -> int:
         """When the next re-tiering is due (ms): the first fill at or after it runs `roll`."""
-        return self.core.next_roll if self.schedule is not None else NEVER
+        next_roll: int = self.core.next_roll
+        return next_roll
 
     def set_price(self, base: str, quote: str, price: Decimal) -> None:
         """A price of `base` in `quote` for a pair not traded here (e.g. pushed from elsewhere)."""
@@ -197,6 +197,7 @@ class NativeFeeBook:
 
 
 def _ratio(value: Decimal | Fraction) -> tuple[int, int]:
+    """An exact value as the native side takes it: (numerator, denominator)."""
     return value.as_integer_ratio()
 
 

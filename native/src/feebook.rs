@@ -619,11 +619,6 @@ impl Ledger {
         self.add_fee(asset, units);
         (units, asset)
     }
-
-    /// A book's price of `base` in `quote` by names, if known.
-    pub fn fee_price(&self, base: AssetId, quote: AssetId) -> Option<BigRational> {
-        self.feebook.price(base, quote)
-    }
 }
 
 #[cfg(test)]

@@ -147,7 +147,8 @@ impl PyFeeBook {
         let ledger = &mut self.ledger.borrow_mut(py).inner;
         let (base, quote) = (ledger.asset_id(base), ledger.asset_id(quote));
         ledger
-            .fee_price(base, quote)
+            .feebook
+            .price(base, quote)
             .map(|p| (p.numer().clone(), p.denom().clone()))
     }
 
