@@ -127,7 +127,7 @@ def run_platform(
     summary["journal_dir"] = scratch
     if own and not keep:
         _remove(client, scratch)
-    elif not own:
+    else:  # the deployment stays up: only this process's lanes and metrics thread end
         client.close()
         client.exporter.stop()
     _print_summary(summary, w)

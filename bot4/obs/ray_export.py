@@ -49,6 +49,7 @@ class RayExporter:
         self._last = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def _metric(self, name: str) -> Any:
         metric = self._metrics.get(name)
@@ -78,11 +79,16 @@ class RayExporter:
 
         thread = threading.Thread(target=loop, name="bot4-metrics", daemon=True)
         thread.start()
+        self._thread = thread
         return thread
 
-    def stop(self) -> None:
-        """End the `keep_alive` thread."""
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """End the `keep_alive` thread and wait (up to `timeout_s`) for a flush it is in, so
+        no Ray call of it races the process's exit (Ray's own shutdown at exit)."""
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
     def due(self) -> bool:
         """Whether `interval_s` has passed since the last `flush`."""
