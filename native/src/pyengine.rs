@@ -72,14 +72,16 @@ impl PyLedger {
             .map_err(ledger_error)
     }
 
-    fn trade_group(&self, account: &str) -> Option<i64> {
+    fn trade_group(&self, account: &Bound<'_, PyString>) -> Option<i64> {
+        let account = account.to_str().ok()?;
         self.inner
             .find_account(account)
             .and_then(|id| self.inner.group(id))
     }
 
-    fn knows(&self, account: &str) -> bool {
-        self.inner.knows(account)
+    /// Whether `account` has been seen (a name that is not Unicode never has).
+    fn knows(&self, account: &Bound<'_, PyString>) -> bool {
+        account.to_str().is_ok_and(|a| self.inner.knows(a))
     }
 
     fn deposit(&mut self, account: &str, asset: &str, units: i128) -> PyResult<()> {
@@ -97,9 +99,14 @@ impl PyLedger {
     }
 
     /// (free, locked) of one balance.
-    fn balance(&self, account: &str, asset: &str) -> (i128, i128) {
-        let b = self.inner.balance(account, asset);
-        (b.free, b.locked)
+    fn balance(&self, account: &Bound<'_, PyString>, asset: &Bound<'_, PyString>) -> (i128, i128) {
+        match (account.to_str(), asset.to_str()) {
+            (Ok(account), Ok(asset)) => {
+                let b = self.inner.balance(account, asset);
+                (b.free, b.locked)
+            }
+            _ => (0, 0), // a name that is not Unicode holds nothing
+        }
     }
 
     fn accounts(&self) -> Vec<String> {
@@ -269,14 +276,31 @@ fn opt_str(obj: Bound<'_, PyAny>) -> PyResult<Option<String>> {
     if obj.is_none() {
         Ok(None)
     } else {
-        Ok(Some(obj.extract()?))
+        Ok(Some(lossy(&obj)?.into_owned()))
     }
+}
+
+/// A client id's text: a str that is not valid Unicode (a lone surrogate) has U+FFFD in
+/// its place, which the client-id rule refuses as the Python engine refuses the surrogate
+/// (and which no kept id holds, so a lookup by it finds nothing, as in Python).
+fn lossy<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, str>> {
+    let s = obj.downcast::<PyString>()?;
+    Ok(match s.to_str() {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(s.to_string_lossy().into_owned()),
+    })
+}
+
+/// Whether `obj` is a str that is valid Unicode, as every account name of a native ledger
+/// is (an account that is not is unknown).
+fn is_text(obj: &Bound<'_, PyAny>) -> bool {
+    obj.downcast_exact::<PyString>()
+        .is_ok_and(|s| s.to_str().is_ok())
 }
 
 /// A Python str as an inline-when-short string (client ids, account names).
 fn text(obj: &Bound<'_, PyAny>) -> PyResult<CompactString> {
-    let s: pyo3::pybacked::PyBackedStr = obj.extract()?;
-    Ok(CompactString::from(&*s))
+    Ok(CompactString::from(lossy(obj)?))
 }
 
 fn opt_text(obj: Bound<'_, PyAny>) -> PyResult<Option<CompactString>> {
@@ -635,7 +659,7 @@ impl PyEngine {
         if obj.is_none() {
             Ok(Ok(None))
         } else if obj.is_exact_instance_of::<PyString>() {
-            Ok(Ok(Some(obj.extract()?)))
+            Ok(Ok(Some(lossy(obj)?.into_owned())))
         } else {
             Ok(Err(Refusal::Call("invalid_parameter", "listClientOrderId")))
         }
@@ -820,7 +844,7 @@ impl PyEngine {
         } else {
             return Ok(Err(Refusal::Call("invalid_parameter", "newClientOrderId")));
         };
-        if !account.is_exact_instance_of::<PyString>() {
+        if !is_text(&account) {
             return Ok(Err(Refusal::Error("UNKNOWN_ACCOUNT")));
         }
         request.account = text(&account)?;
@@ -1116,7 +1140,7 @@ impl PyEngine {
         self.guarded(py, |me| {
             let item = |i| req.get_item(i);
             let (account, list_id, list_cid, new_cid) = (item(0)?, item(1)?, item(2)?, item(3)?);
-            let known = account.is_exact_instance_of::<PyString>()
+            let known = is_text(&account)
                 && me
                     .ledger
                     .borrow(py)
@@ -1247,7 +1271,7 @@ impl PyEngine {
             // the order of the Python engine's checks
             let str_or_none =
                 |o: &Bound<'_, PyAny>| o.is_none() || o.is_exact_instance_of::<PyString>();
-            let refused = if !account.is_exact_instance_of::<PyString>() {
+            let refused = if !is_text(&account) {
                 Some(Refusal::Error("UNKNOWN_ACCOUNT"))
             } else if !order_id.is_none() && !order_id.is_exact_instance_of::<PyInt>() {
                 Some(Refusal::Call("invalid_parameter", "orderId"))
@@ -1296,11 +1320,19 @@ impl PyEngine {
     }
 
     /// DELETE openOrders for one account: a list of `Ack`s, or a `VenueError`.
-    fn cancel_all(&mut self, py: Python<'_>, account: &str, now: i64) -> PyResult<PyObject> {
+    fn cancel_all(
+        &mut self,
+        py: Python<'_>,
+        account: &Bound<'_, PyString>,
+        now: i64,
+    ) -> PyResult<PyObject> {
         self.guarded(py, |me| {
-            let result = {
+            let result = if is_text(account) {
                 let mut ledger = me.ledger.borrow_mut(py);
-                me.inner.cancel_all(&mut ledger.inner, account, now)
+                me.inner
+                    .cancel_all(&mut ledger.inner, account.to_str()?, now)
+            } else {
+                Err(Refusal::Error("UNKNOWN_ACCOUNT"))
             };
             match result {
                 Ok(acks) => {
@@ -1319,8 +1351,12 @@ impl PyEngine {
     fn amend(&mut self, py: Python<'_>, req: &Bound<'_, PyTuple>, now: i64) -> PyResult<PyObject> {
         self.guarded(py, |me| {
             let order_id = req.get_item(2)?;
+            let account = req.get_item(0)?;
+            if !is_text(&account) {
+                return me.refuse(py, Refusal::Error("UNKNOWN_ACCOUNT"));
+            }
             let request = AmendRequest {
-                account: text(&req.get_item(0)?)?,
+                account: text(&account)?,
                 // a quantity beyond 64 bits is above the order's: refused as an increase
                 new_qty: int_or(&req.get_item(1)?, i64::MAX)?,
                 order_id: if order_id.is_none() {

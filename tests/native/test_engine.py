@@ -348,6 +348,11 @@ def _pair() -> Pair:
         NewOrder("alice", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC, client_order_id=5),  # type: ignore[arg-type]
         NewOrder("alice", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC, client_order_id="a\n"),
         NewOrder("alice", Side.BUY, OrderType.LIMIT, 1.0, 1, TimeInForce.GTC),  # type: ignore[arg-type]
+        # text that is not Unicode (a lone surrogate): answered, never raised
+        NewOrder(
+            "alice", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC, client_order_id="a\ud800"
+        ),
+        NewOrder("al\udc00", Side.BUY, OrderType.LIMIT, 1, 1, TimeInForce.GTC),
     ],
 )
 def test_out_of_range_and_mistyped_requests_get_the_same_typed_error(req: NewOrder) -> None:
@@ -368,6 +373,16 @@ def test_out_of_range_and_mistyped_requests_get_the_same_typed_error(req: NewOrd
         ("amend", AmendOrder("alice", 5, 2**70)),
         ("amend", AmendOrder("alice", 5)),
         ("cancel_all", 5),
+        ("cancel", CancelOrder("alice", None, "x\ud800")),
+        ("cancel", CancelOrder("alice", 1, None, "\ud800")),
+        ("cancel", CancelOrder("a\ud800", 1)),
+        ("amend", AmendOrder("a\ud800", 5, 1)),
+        ("amend", AmendOrder("alice", 5, None, "o\udfff")),
+        ("amend", AmendOrder("alice", 5, 1, None, "n\ud800")),
+        ("cancel_all", "a\ud800"),
+        ("cancel_list", CancelOrderList("a\ud800", 1)),
+        ("cancel_list", CancelOrderList("alice", None, "l\ud800")),
+        ("cancel_list", CancelOrderList("alice", 1, None, "\ud800")),
     ],
 )
 def test_bad_cancels_and_amends_are_refused_alike(op: str, req: object) -> None:
