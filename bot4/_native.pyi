@@ -1,6 +1,6 @@
 """Types of the native core's extension module (built from native/ by maturin)."""
 
-from typing import Any
+from typing import Any, Self
 
 __version__: str
 
@@ -174,3 +174,33 @@ class Engine:
 
 def refusal_names() -> list[tuple[str, str | None, str | None]]:
     """Every refusal the native engine gives: a `bot4.core.errors` name and its arguments."""
+
+class IdempotencyStore:
+    """The bounded LRU + TTL idempotency store, natively (subclassed by
+    `bot4.service.nativeidempotency.NativeIdempotencyStore`)."""
+
+    capacity: int
+    ttl_ms: int
+    evicted: int
+    expired: int
+    footprint: int
+
+    def __new__(
+        cls,
+        capacity: int,
+        ttl_ms: int,
+        statuses: tuple[Any, Any, Any, Any],
+        *,
+        tick_ms: int = 1_000,
+        start_ms: int = 0,
+    ) -> Self: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object) -> bool: ...
+    def begin(self, key: str, fingerprint: bytes, now_ms: int) -> tuple[Any, bytes | None]: ...
+    def complete(self, key: str, response: bytes, now_ms: int = 0) -> None: ...
+    def response(self, key: str) -> bytes | None: ...
+    def release(self, key: str, now_ms: int = 0) -> None: ...
+    def begin_many(
+        self, keys: list[str], fingerprints: list[bytes], now_ms: list[int]
+    ) -> list[tuple[Any, bytes | None]]: ...
+    def complete_many(self, keys: list[str], responses: list[bytes]) -> None: ...

@@ -8,9 +8,10 @@ client (every API process, every node) asks: this named actor, ``idempotency`` i
 The actor is a thin adapter over an `IdempotencyStore` (see `bot4.service.idempotency` for the
 NEW / REPLAY / IN_FLIGHT / CONFLICT protocol). It picks the store once, at construction:
 
-* memory (no ``redis_url``): a `MemoryIdempotencyStore` bounded by ``capacity`` and
-  ``ttl_ms``. It is lost when the actor's process dies: Ray restarts the actor empty, so a
-  retry of a request begun before the crash is answered NEW again.
+* memory (no ``redis_url``): a `NativeIdempotencyStore` (the Rust port of
+  `MemoryIdempotencyStore`) bounded by ``capacity`` and ``ttl_ms``. It is lost when the
+  actor's process dies: Ray restarts the actor empty, so a retry of a request begun before
+  the crash is answered NEW again.
 * Redis (``redis_url``): a `RedisIdempotencyStore`; the keys live in Redis, so every process
   sees them and they survive a restart of the actor.
 
@@ -37,7 +38,14 @@ from bot4.actors.names import IDEMPOTENCY, NAMESPACE
 from bot4.core import errors
 from bot4.core.errors import VenueError
 from bot4.infra.redis_store import RedisIdempotencyStore, StoreUnavailable
-from bot4.service.idempotency import NEW, IdempotencyStore, MemoryIdempotencyStore, Status
+from bot4.service.idempotency import (
+    NEW,
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    Status,
+    valid_key,
+)
+from bot4.service.nativeidempotency import NativeIdempotencyStore, new_idempotency_store
 
 BeginResult = tuple[Status, bytes | None]
 
@@ -49,7 +57,7 @@ def _bad_items(items: object, second: str) -> VenueError | None:
     for item in items:
         if not isinstance(item, list | tuple) or len(item) != 2:
             return errors.invalid_parameter("items")
-        if not isinstance(item[0], str):
+        if not valid_key(item[0]):
             return errors.invalid_parameter("key")
         if not isinstance(item[1], bytes):
             return errors.invalid_parameter(second)
@@ -57,14 +65,14 @@ def _bad_items(items: object, second: str) -> VenueError | None:
 
 
 def _bad_now(now_ms: object) -> VenueError | None:
-    if isinstance(now_ms, bool) or not isinstance(now_ms, int):
+    if isinstance(now_ms, bool) or not isinstance(now_ms, int) or not -(2**63) <= now_ms < 2**63:
         return errors.invalid_parameter("now_ms")
     return None
 
 
 def _bad_args(key: object, now_ms: object, blob: object = b"", name: str = "") -> VenueError | None:
-    """`invalid_parameter` unless `key` is a str, `blob` bytes and `now_ms` an int."""
-    if not isinstance(key, str):
+    """`invalid_parameter` unless `key` is a valid str, `blob` bytes and `now_ms` an int."""
+    if not valid_key(key):
         return errors.invalid_parameter("key")
     if not isinstance(blob, bytes):
         return errors.invalid_parameter(name)
@@ -83,9 +91,9 @@ class IdempotencyActor:
         prefix: str = "bot4:idem:",
     ) -> None:
         self.store: IdempotencyStore
-        self.memory: MemoryIdempotencyStore | None = None
+        self.memory: MemoryIdempotencyStore | NativeIdempotencyStore | None = None
         if redis_url is None:
-            self.memory = MemoryIdempotencyStore(capacity, ttl_ms)
+            self.memory = new_idempotency_store(capacity, ttl_ms)
             self.store = self.memory
         else:  # connects lazily: a Redis that is down fails the calls, not the constructor
             self.store = RedisIdempotencyStore.from_url(redis_url, ttl_ms, prefix=prefix)

@@ -32,8 +32,8 @@ from bot4.risk.pretrade import RiskEngine
 from bot4.service import wire
 from bot4.service.auth import TimestampGuard
 from bot4.service.commands import Command
-from bot4.service.idempotency import MemoryIdempotencyStore
 from bot4.service.journal import FileJournal
+from bot4.service.nativeidempotency import new_idempotency_store
 from bot4.service.symbol import SymbolService
 
 ATTACH_TIMEOUT_S = 10.0  # one attach call
@@ -72,7 +72,7 @@ class SymbolActor:
         """
         instrument = load_symbols(symbols_file)[symbol]
         store = (
-            MemoryIdempotencyStore(idempotency_capacity, idempotency_ttl_ms)
+            new_idempotency_store(idempotency_capacity, idempotency_ttl_ms)
             if idempotency_capacity
             else None
         )

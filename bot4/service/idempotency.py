@@ -284,6 +284,20 @@ class RecentRequests:
             del self._entries[key]
 
 
+def valid_key(key: object) -> bool:
+    """Whether `key` can be a key of every store: a str that is valid Unicode (no lone
+    surrogates, which neither UTF-8 for Redis nor the native store can hold)."""
+    if type(key) is not str:
+        return False
+    if key.isascii():
+        return True
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def order_key(account: str, client_order_id: str) -> str:
     """The idempotency key of an order: its account and client order id."""
     return f"order:{account}:{client_order_id}"

@@ -58,8 +58,10 @@ from bot4.service.idempotency import (
     MemoryIdempotencyStore,
     RecentRequests,
     order_key,
+    valid_key,
 )
 from bot4.service.journal import Journal
+from bot4.service.nativeidempotency import NativeIdempotencyStore
 from bot4.venue.backends import DEFAULT_BACKEND, Backend, new_engine
 
 _KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method, request)
@@ -104,7 +106,7 @@ class SymbolService:
         *,
         reference_price: int | None = None,
         keep_events: int = 100_000,
-        idempotency: MemoryIdempotencyStore | None = None,
+        idempotency: MemoryIdempotencyStore | NativeIdempotencyStore | None = None,
         guard: TimestampGuard | None = None,
         require_timestamp: bool = False,
         risk: RiskEngine | None = None,
@@ -379,8 +381,11 @@ class SymbolService:
         req = command.request
         if not isinstance(req, NewOrder) or not isinstance(req.client_order_id, str):
             return None
+        key = order_key(req.account, req.client_order_id)
+        if not valid_key(key):  # not Unicode: no store holds it (and the venue refuses it)
+            return None
         fingerprint = encode(Command("submit", req, 0))  # the order, whatever its time
-        return order_key(req.account, req.client_order_id), fingerprint
+        return key, fingerprint
 
     def _once(self, key: tuple[str, bytes], command: Command, line: bytes) -> Any:
         """Run a keyed order once: a repeat gets the first answer, another order -9203."""
@@ -432,7 +437,8 @@ class SymbolService:
             return None
         if kind == "risk_state":
             return self._set_state(req, now)
-        if not isinstance(req, Deposit) or req.units < 0:
+        if (not isinstance(req, Deposit) or type(req.units) is not int or req.units < 0
+                or not valid_key(req.account) or not valid_key(req.asset)):  # fmt: skip
             return errors.invalid_parameter("deposit")
         self.engine.ledger.deposit(req.account, req.asset, req.units)
         return None

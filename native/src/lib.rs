@@ -1,6 +1,7 @@
 //! bot4's native venue core: exact integer money, the order book, the stop book, the
-//! reference price and commission,
-//! ported from the Python venue (`bot4/venue`), which stays the executable specification.
+//! reference price and commission, the matching engine and its ledger and fee book, and the
+//! bounded idempotency store, ported from the Python package (`bot4`), which stays the
+//! executable specification.
 //! With the `python` feature, `python` exposes it as the `bot4._native` extension module.
 
 pub mod avgprice;
@@ -8,6 +9,7 @@ pub mod book;
 pub mod engine;
 pub mod feebook;
 pub mod fees;
+pub mod idempotency;
 pub mod ledger;
 pub mod money;
 pub mod stops;
@@ -16,5 +18,7 @@ pub mod stops;
 mod pyengine;
 #[cfg(feature = "python")]
 mod pyfees;
+#[cfg(feature = "python")]
+mod pyidempotency;
 #[cfg(feature = "python")]
 mod python;

@@ -166,6 +166,8 @@ def test_two_handles_share_the_keys(
 def test_bad_input_is_an_invalid_parameter_and_the_actor_answers(actor: Any, tier: str) -> None:
     assert_invalid(call(actor.begin.remote(42, b"fp", 1)), "key")
     assert_invalid(call(actor.begin.remote(None, b"fp", 1)), "key")
+    assert_invalid(call(actor.begin.remote("lone \ud800 surrogate", b"fp", 1)), "key")
+    assert_invalid(call(actor.begin.remote("k", b"fp", 2**64)), "now_ms")
     assert_invalid(call(actor.begin.remote("k", "fp", 1)), "fingerprint")
     # (a bytearray argument would not do: Ray delivers a top-level bytearray as bytes)
     assert_invalid(call(actor.begin.remote("k", b"fp", "1")), "now_ms")
@@ -176,6 +178,7 @@ def test_bad_input_is_an_invalid_parameter_and_the_actor_answers(actor: Any, tie
     assert_invalid(call(actor.begin_many.remote("not a list", 1)), "items")
     assert_invalid(call(actor.begin_many.remote([("k",)], 1)), "items")
     assert_invalid(call(actor.begin_many.remote([("a", b"f"), (1, b"f")], 1)), "key")
+    assert_invalid(call(actor.begin_many.remote([("a", b"f"), ("\udfff", b"f")], 1)), "key")
     assert_invalid(call(actor.begin_many.remote([("a", b"f"), ("b", "f")], 1)), "fingerprint")
     assert_invalid(call(actor.begin_many.remote([("a", b"f")], 1.5)), "now_ms")
     assert_invalid(call(actor.complete_many.remote([("a", 7)], 1)), "response")

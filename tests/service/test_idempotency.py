@@ -1,5 +1,5 @@
-"""Idempotent submission: one suite for both stores (in memory and Redis), then the memory
-store's bounds (capacity, TTL, timing wheel) as properties under any key stream."""
+"""Idempotent submission: one suite for the stores (in memory, native and Redis), then the
+memory store's bounds (capacity, TTL, timing wheel) as properties under any key stream."""
 
 from __future__ import annotations
 
@@ -21,16 +21,19 @@ from bot4.service.idempotency import (
     TimingWheel,
     order_key,
 )
+from bot4.service.nativeidempotency import NativeIdempotencyStore
 from tests.support.redis_server import redis_store_factory
 
 MakeStore = Callable[[int], IdempotencyStore]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "native", "redis"])
 def make_store(request: pytest.FixtureRequest) -> MakeStore:
-    """`make(ttl_ms)`: a fresh store of either kind (the same suite runs on both)."""
+    """`make(ttl_ms)`: a fresh store of each kind (the same suite runs on all three)."""
     if request.param == "redis":
         return redis_store_factory(request.getfixturevalue("redis_url"))  # type: ignore[return-value]
+    if request.param == "native":
+        return lambda ttl_ms: NativeIdempotencyStore(1_000, ttl_ms, tick_ms=10)
     return lambda ttl_ms: MemoryIdempotencyStore(1_000, ttl_ms, tick_ms=10)
 
 

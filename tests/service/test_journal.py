@@ -36,7 +36,9 @@ from bot4.core.orders import (
 from bot4.service import commands
 from bot4.service.commands import Command, Deposit, decode, encode
 from bot4.service.journal import FileJournal, MemoryJournal
+from bot4.service.nativeidempotency import new_idempotency_store
 from bot4.service.symbol import SymbolService
+from bot4.venue.backends import Backend
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -164,14 +166,15 @@ def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
     assert service.events_since(last) == [] and len(service.events_since(0, limit=7)) == 7
 
 
-def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrument) -> None:
-    from bot4.service.idempotency import MemoryIdempotencyStore
-
+@pytest.mark.parametrize("store", ["python", "native"])
+def test_a_retried_order_gets_its_first_answer_even_after_a_restart(
+    btc: Instrument, store: Backend
+) -> None:
     journal = MemoryJournal()
 
     def service() -> SymbolService:
-        return SymbolService(btc, journal, reference_price=3_000_000,
-                             idempotency=MemoryIdempotencyStore(1_000, 60_000))  # fmt: skip
+        keys = new_idempotency_store(1_000, 60_000, backend=store)
+        return SymbolService(btc, journal, reference_price=3_000_000, idempotency=keys)
 
     first = service()
     first.handle_batch(order_stream(0, seed=1))  # deposits
@@ -193,6 +196,14 @@ def test_a_retried_order_gets_its_first_answer_even_after_a_restart(btc: Instrum
     assert second.handle(Command("submit", plain, 60)) != second.handle(
         Command("submit", plain, 61)
     )
+    # a deposit to an account that is not Unicode is refused, and replays the same
+    bad = second.handle(Command("deposit", Deposit("x\ud800", "USDT", 5), 65))
+    assert isinstance(bad, VenueError) and bad.code == -1130
+    assert service().state_digest() == second.state_digest()
+    # a client id no store can hold (a lone surrogate) is not keyed: the venue refuses it
+    odd = order._replace(client_order_id="bad\ud800")
+    refused = second.handle(Command("submit", odd, 70))
+    assert isinstance(refused, VenueError) and refused == second.handle(Command("submit", odd, 71))
 
 
 # ------------------------------------------------- encode's fast path against the generic one
