@@ -9,15 +9,15 @@ is completed with a small response, as after the venue answered.
 One operation is what a gateway does per request: `begin` (check-and-record), then
 `complete` when the key was new. Three passes run the same stream, each on a fresh store:
 the native store (`NativeIdempotencyStore`) through its batch calls, one `begin_many` and
-one `complete_many` per chunk of 200,000 keys, as the native order path and a batching
-gateway use it (`ops_per_s`); the native store one call at a time
+one `complete_many` per `--batch` keys (1,000), as a batching gateway or actor uses it
+(`ops_per_s`); the native store one call at a time
 (`native_call_ops_per_s`); and the Python specification (`python_ops_per_s`). Keys are made
 in chunks outside the timed sections. Each pass samples the process RSS after each chunk,
 so a flat RSS once the store is full shows; the native pass runs first, in a fresh process.
 The baseline, in the same process, is an unbounded plain `dict` doing get-then-set on the
 first `--capacity` keys (`baseline_ops_per_s`).
 
-    python benchmarks/idempotency.py [--keys N] [--capacity C] [--json]
+    python benchmarks/idempotency.py [--keys N] [--capacity C] [--batch B] [--json]
 """
 
 from __future__ import annotations
@@ -71,14 +71,17 @@ def run_pass(store: Any, how: str, args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     for done, keys in chunks(args.keys, args.seed):
         if how == "batch":
-            times = list(range(done, done + len(keys)))
-            prints = [FINGERPRINT] * len(keys)
+            b = args.batch
+            parts = [(keys[i : i + b], list(range(done + i, done + i + len(keys[i : i + b]))))
+                     for i in range(0, len(keys), b)]  # fmt: skip
+            prints, responses = [FINGERPRINT] * b, [RESPONSE] * b
             t0 = time.perf_counter()
-            answers = store.begin_many(keys, prints, times)
-            news = [k for k, (status, _) in zip(keys, answers, strict=True) if status is NEW]
-            store.complete_many(news, [RESPONSE] * len(news))
+            for part, times in parts:
+                answers = store.begin_many(part, prints[: len(part)], times)
+                news = [k for k, (status, _) in zip(part, answers, strict=True) if status is NEW]
+                store.complete_many(news, responses[: len(news)])
+                replays += len(part) - len(news)
             total_s += time.perf_counter() - t0
-            replays += len(keys) - len(news)
         else:
             begin, complete = store.begin, store.complete
             t0 = time.perf_counter()
@@ -119,6 +122,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=10_000_000)
     parser.add_argument("--capacity", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1_000, help="keys per batch call (1,000)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     native = run_pass(NativeIdempotencyStore(args.capacity, TTL_MS), "batch", args)
