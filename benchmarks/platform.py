@@ -46,7 +46,7 @@ from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
 from bot4.core.stats import nearest_rank  # noqa: E402
-from bot4.service import wire  # noqa: E402
+from bot4.service import nativewire, wire  # noqa: E402
 from bot4.service.commands import Command, Deposit  # noqa: E402
 from bot4.service.journal import MemoryJournal  # noqa: E402
 from bot4.service.symbol import SymbolService  # noqa: E402
@@ -176,7 +176,7 @@ def main() -> int:
         local_samples = []
         for command in mine:
             t0 = time.perf_counter()
-            wire.decode_results(ray.get(btc.handle_wire.remote(wire.encode_commands([command])),
+            nativewire.decode_results(ray.get(btc.handle_wire.remote(wire.encode_commands([command])),
                                         timeout=60))  # fmt: skip
             local_samples.append(time.perf_counter() - t0)
         with lock:

@@ -6,7 +6,8 @@ One taker order of a symbol lane, built with a real `SymbolService` on BTCUSDT
 `[Ack]` it gets back (the taker's NEW and TRADE reports plus the maker's TRADE report). Each
 is timed, in µs per call (best of `--repeat` runs of `--number` calls):
 
-* codec: `bot4.service.wire` encode and decode (and the lean form of the Ack);
+* codec: `bot4.service.wire` encode and decode (and the lean form of the Ack); for the Ack,
+  also `bot4.service.nativewire`, the binary form the symbol actor answers with;
 * pickle: C `pickle.dumps` / `loads` (protocol 5) of the objects;
 * journal: `commands.encode` of the command (its fast path) against the generic encoder;
 * ray: the serializer a Ray call or compiled graph uses (`SerializationContext.serialize`:
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from bot4.core.enums import OrderType, Side, TimeInForce  # noqa: E402
 from bot4.core.instruments import load_symbols  # noqa: E402
 from bot4.core.orders import NewOrder  # noqa: E402
-from bot4.service import commands, wire  # noqa: E402
+from bot4.service import commands, nativewire, wire  # noqa: E402
 from bot4.service.commands import Command, Deposit  # noqa: E402
 from bot4.service.journal import MemoryJournal  # noqa: E402
 from bot4.service.symbol import SymbolService  # noqa: E402
@@ -100,6 +101,11 @@ def main() -> int:
     rows["[Ack]"]["lean_encode"] = us(lambda: wire.lean_results(acks))
     rows["[Ack]"]["lean_decode"] = us(lambda: wire.decode_lean(lean))
     rows["[Ack]"]["lean_bytes"] = len(lean)
+    binary = nativewire.encode_results(acks)
+    assert nativewire.decode_results(binary) == acks
+    rows["[Ack]"]["native_encode"] = us(lambda: nativewire.encode_results(acks))
+    rows["[Ack]"]["native_decode"] = us(lambda: nativewire.decode_results(binary))
+    rows["[Ack]"]["native_bytes"] = len(binary)
     command = taker[0]
     assert commands.encode(command) == commands._generic_encode(command)
     journal = {"fast": us(partial(commands.encode, command)),
@@ -117,6 +123,8 @@ def main() -> int:
         if "lean_encode" in row:
             print(f"  lean    encode {row['lean_encode']:6.2f} µs   "
                   f"decode {row['lean_decode']:6.2f} µs   ({row['lean_bytes']:.0f} B)")  # fmt: skip
+            enc, dec, size = row["native_encode"], row["native_decode"], row["native_bytes"]
+            print(f"  native  encode {enc:6.2f} µs   decode {dec:6.2f} µs   ({size:.0f} B)")
         print(f"  pickle  dumps  {row['pickle_dumps']:6.2f} µs   "
               f"loads  {row['pickle_loads']:6.2f} µs")  # fmt: skip
         if "ray_serialize" in row:

@@ -204,3 +204,16 @@ class IdempotencyStore:
         self, keys: list[str], fingerprints: list[bytes], now_ms: list[int]
     ) -> list[tuple[Any, bytes | None]]: ...
     def complete_many(self, keys: list[str], responses: list[bytes]) -> None: ...
+
+class ResultCodec:
+    """A symbol's results as compact bytes and back (`bot4.service.nativewire`)."""
+
+    def __init__(
+        self,
+        classes: tuple[type, type, type],
+        tables: list[list[Any]],
+        dumps: Any,
+        loads: Any,
+    ) -> None: ...
+    def encode(self, results: list[Any]) -> bytes: ...
+    def decode(self, data: bytes) -> list[Any]: ...

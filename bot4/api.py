@@ -46,7 +46,7 @@ from bot4.core.results import Ack
 from bot4.obs.logs import event
 from bot4.obs.ray_export import RayExporter
 from bot4.obs.recorder import Recorder
-from bot4.service import wire
+from bot4.service import nativewire, wire
 from bot4.service.commands import Command, Deposit, encode
 from bot4.service.idempotency import CONFLICT, IN_FLIGHT, REPLAY
 
@@ -161,7 +161,7 @@ class Client:
         """One command over the wire form; its result, or `Bot4Error`."""
         blob = ray.get(self.send(symbol, "handle_wire", wire.encode_commands([command])),
                        timeout=timeout)  # fmt: skip
-        return self._result(_single(wire.decode_results(blob)))
+        return self._result(_single(nativewire.decode_results(blob)))
 
     def run_batches(self, batches: Mapping[str, list[Command]], *, lean: bool = False,
                     timeout: float = 60.0,
@@ -172,7 +172,7 @@ class Client:
 
         With `part_of` (a request id), each symbol applies its part at most once however
         often this is called, and answers a repeat with its first answers."""
-        decode = wire.decode_lean if lean else wire.decode_results
+        decode = wire.decode_lean if lean else nativewire.decode_results
         if part_of is None:
             method = "handle_wire_lean" if lean else "handle_wire"
             refs = {s: self.send(s, method, wire.encode_commands(list(batch)))
@@ -200,7 +200,7 @@ class Client:
         blob = await self.send(
             symbol, "handle_wire", wire.encode_commands([Command("submit", order, now_ms)])
         )
-        ack: Ack = self._result(_single(wire.decode_results(blob)))
+        ack: Ack = self._result(_single(nativewire.decode_results(blob)))
         return ack
 
     def cancel(self, symbol: str, request: CancelOrder, now_ms: int) -> Ack:
@@ -407,11 +407,13 @@ class Lane:
         graph = self._compiled()
         if graph is not None:
             try:
-                return wire.decode_results(ray.get(graph.execute(blob), timeout=timeout))
+                return nativewire.decode_results(ray.get(graph.execute(blob), timeout=timeout))
             except Exception:  # a broken graph: plain call, recompile later
                 self.close()
                 self.fallbacks += 1
-        return wire.decode_results(ray.get(self.actor.handle_wire.remote(blob), timeout=timeout))
+        return nativewire.decode_results(
+            ray.get(self.actor.handle_wire.remote(blob), timeout=timeout)
+        )
 
     def submit(self, order: NewOrder, now_ms: int) -> Ack:
         start = time.perf_counter()

@@ -29,7 +29,7 @@ from bot4.obs.recorder import Recorder
 from bot4.risk.breakers import BreakerState, CircuitBreaker
 from bot4.risk.config import load_risk
 from bot4.risk.pretrade import RiskEngine
-from bot4.service import wire
+from bot4.service import nativewire, wire
 from bot4.service.auth import TimestampGuard
 from bot4.service.commands import Command
 from bot4.service.journal import FileJournal
@@ -219,12 +219,12 @@ class SymbolActor:
                 self._attach(0.0)
             results = self.service.handle_part(request_id, commands, self._timed)
             self._after()
-        return wire.lean_results(results) if lean else wire.encode_results(results)
+        return wire.lean_results(results) if lean else nativewire.encode_results(results)
 
     def handle_wire(self, blob: bytes) -> bytes:
         """`handle_batch` in the compact wire form (`bot4.service.wire`): bytes in, bytes out,
         which Ray ships without pickling each order and report."""
-        return wire.encode_results(self._wire_batch(blob))
+        return nativewire.encode_results(self._wire_batch(blob))
 
     def handle_wire_lean(self, blob: bytes) -> bytes:
         """`handle_wire` answering each order with a `wire.LeanAck` (Binance's

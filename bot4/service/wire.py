@@ -109,15 +109,23 @@ _RESIDUE = zlib.crc32(zlib.crc32(b"", _SEED).to_bytes(4, "little"), _SEED)
 _make = tuple.__new__  # a NamedTuple from its fields, without its __new__'s argument handling
 
 
-def _frame(marker: bytes, payload: bytes) -> bytes:
+def frame(marker: bytes, payload: bytes) -> bytes:
+    """`payload` framed: a marker byte of one kind of frame, and the CRC of both."""
     body = payload + marker
     return body + zlib.crc32(body, _SEED).to_bytes(4, "little")
 
 
+def unframe(marker: bytes, blob: bytes) -> bytes:
+    """A frame's payload; ValueError if it is not an intact frame of this kind."""
+    if type(blob) is not bytes or zlib.crc32(blob, _SEED) != _RESIDUE or blob[-5:-4] != marker:
+        size = len(blob) if isinstance(blob, bytes | bytearray) else "no"
+        raise ValueError(f"not a {marker!r} frame of this bot4 wire codec ({size} bytes)")
+    return blob[:-5]
+
+
 def _items(marker: bytes, blob: bytes) -> list[Any]:
     """The item tuples of a frame; ValueError if it is not an intact frame of this kind."""
-    if zlib.crc32(blob, _SEED) != _RESIDUE or blob[-5:-4] != marker:
-        raise ValueError(f"not a {marker!r} frame of this bot4 wire codec ({len(blob)} bytes)")
+    unframe(marker, blob)
     try:
         items = pickle.loads(blob)  # it stops at the pickle's end, before marker and CRC
     except Exception as exc:  # a pickle can fail in any way; the caller gets ValueError
@@ -200,7 +208,7 @@ _COMMAND_DECODERS: dict[int, _Decoder] = {
 
 def encode_commands(commands: list[Command]) -> bytes:
     """The commands as one frame (their `timestamp` and `recv_window` included)."""
-    return _frame(_COMMANDS, pickle.dumps([_command_item(c) for c in commands], 5))
+    return frame(_COMMANDS, pickle.dumps([_command_item(c) for c in commands], 5))
 
 
 def decode_commands(blob: bytes) -> list[Command]:
@@ -274,7 +282,7 @@ _RESULT_DECODERS: dict[int, _Decoder] = {_ACK: _ack, _ERROR: _error, _OBJECT: _o
 
 def encode_results(results: list[Any]) -> bytes:
     """What `SymbolService.handle` returned, for a batch of commands, as one frame."""
-    return _frame(_RESULTS, pickle.dumps([_result_item(r) for r in results], 5))
+    return frame(_RESULTS, pickle.dumps([_result_item(r) for r in results], 5))
 
 
 def decode_results(blob: bytes) -> list[Any]:
@@ -308,7 +316,7 @@ _LEAN_DECODERS: dict[int, _Decoder] = {_LEAN: _lean, _ERROR: _error, _OBJECT: _o
 
 def lean_results(results: list[Any]) -> bytes:
     """Results as one frame with each `Ack` cut to a `LeanAck` (the rest as `encode_results`)."""
-    return _frame(_LEAN_RESULTS, pickle.dumps([_lean_item(r) for r in results], 5))
+    return frame(_LEAN_RESULTS, pickle.dumps([_lean_item(r) for r in results], 5))
 
 
 def decode_lean(blob: bytes) -> list[Any]:

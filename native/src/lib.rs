@@ -22,3 +22,5 @@ mod pyfees;
 mod pyidempotency;
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod pywire;

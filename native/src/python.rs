@@ -239,6 +239,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crate::pyengine::PyEngine>()?;
     m.add_class::<crate::pyfees::PyFeeBook>()?;
     m.add_class::<crate::pyidempotency::PyIdempotencyStore>()?;
+    m.add_class::<crate::pywire::PyResultCodec>()?;
     m.add_function(wrap_pyfunction!(crate::pyengine::refusal_names, m)?)?;
     Ok(())
 }

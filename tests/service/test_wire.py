@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from bot4.core import enums
 from bot4.core.enums import (
-    CancelReplaceMode,
     CancelRestriction,
     OrderStatus,
     OrderType,
@@ -26,7 +25,6 @@ from bot4.core.enums import (
 )
 from bot4.core.errors import Category, VenueError
 from bot4.core.events import ExecutionReport
-from bot4.core.instruments import Instrument
 from bot4.core.orders import (
     AmendOrder,
     CancelOrder,
@@ -39,7 +37,7 @@ from bot4.core.results import Ack
 from bot4.service import wire
 from bot4.service.commands import Command, Deposit, Grant, RiskState
 from bot4.service.wire import LeanAck
-from tests.conftest import ROOT, funded_engine
+from tests.conftest import ROOT
 
 BUY, SELL, GTC, IOC = Side.BUY, Side.SELL, TimeInForce.GTC, TimeInForce.IOC
 LIMIT = OrderType.LIMIT
@@ -117,37 +115,6 @@ def test_odd_values_and_other_commands_round_trip_exactly(
     assert [type(c.request) for c in back] == [type(c.request) for c in commands]
     assert type(back[0].request[field % len(request)]) is type(odd)  # np.int64 stays np.int64
     assert_same_enums(back, commands)
-
-
-@pytest.fixture()
-def results(btc: Instrument) -> list[Any]:
-    """What an engine answers: resting, filled (taker with the maker's report), rejected,
-    cancelled, self-trade-prevented, an OCO list, a fill of an OCO leg, a cancel-replace,
-    a cancel-all and a deposit's None."""
-    spec = btc.spec.model_copy(update={"orderTypes": list(OrderType)})
-    engine = funded_engine(Instrument.compile(spec), reference_price=PRICE)
-    oco = NewOco("alice", SELL, 100, ListLeg(OrderType.LIMIT_MAKER, PRICE + 1_000),
-                 ListLeg(OrderType.STOP_LOSS_LIMIT, PRICE - 2_000, PRICE - 1_000,
-                         time_in_force=GTC))  # fmt: skip
-    replace = CancelReplace(CancelOrder("alice", orig_client_order_id="r2"),
-                            NewOrder("alice", SELL, LIMIT, 500, PRICE + 10, GTC),
-                            CancelReplaceMode.ALLOW_FAILURE)  # fmt: skip
-    return [
-        engine.submit(NewOrder("alice", SELL, LIMIT, 1_000, PRICE, GTC, client_order_id="r"), 1),
-        engine.submit(NewOrder("bob", BUY, LIMIT, 400, PRICE, IOC), 2),
-        engine.submit(NewOrder("bob", BUY, OrderType.MARKET, 10**9), 3),
-        engine.submit(NewOrder("bob", BUY, LIMIT, 1, 1, GTC), 3),
-        engine.cancel(CancelOrder("alice", orig_client_order_id="r"), 4),
-        engine.submit_oco(oco, 5),
-        engine.submit(NewOrder("bob", BUY, LIMIT, 100, PRICE + 1_000, IOC), 6),
-        engine.submit(NewOrder("alice", SELL, LIMIT, 500, PRICE, GTC, client_order_id="r2"), 7),
-        engine.cancel_replace(replace, 8),
-        engine.submit(
-            NewOrder("alice", BUY, LIMIT, 500, PRICE + 10, GTC, stp_mode=StpMode.EXPIRE_MAKER), 9
-        ),
-        engine.cancel_all("alice", 10),
-        None,
-    ]
 
 
 def test_engine_results_decode_equal_with_the_same_enum_members(results: list[Any]) -> None:
@@ -247,7 +214,7 @@ MARKERS = [wire._COMMANDS, wire._RESULTS, wire._LEAN_RESULTS]
 def test_intact_frames_of_odd_items_decode_or_raise_value_error(payload: Any) -> None:
     for marker, decode in zip(MARKERS, DECODERS, strict=True):
         try:
-            decoded = decode(wire._frame(marker, pickle.dumps(payload, 5)))
+            decoded = decode(wire.frame(marker, pickle.dumps(payload, 5)))
         except ValueError:
             continue
         assert type(decoded) is list
@@ -267,7 +234,7 @@ class Unloadable:
 def test_intact_frames_of_bad_pickles_raise_value_error(payload: bytes) -> None:
     for marker, decode in zip(MARKERS, DECODERS, strict=True):
         with pytest.raises(ValueError, match="malformed"):
-            decode(wire._frame(marker, payload))
+            decode(wire.frame(marker, payload))
 
 
 def test_enum_codes_are_the_same_in_another_process(results: list[Any]) -> None:
