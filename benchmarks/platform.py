@@ -6,8 +6,11 @@
 (c)  batched, acknowledged orders per second into one symbol actor (batches of 1,000, through
      `Client.run_batches`: the wire form, full acks decoded by the client); also with lean
      acks (Binance's RESULT response: the order's state, its reports left in `events`);
-(d)  the same into two symbol actors at once;
-(e)  the in-process engine (`SymbolService`, journal in memory) on the same orders;
+(d)  the same into two symbol actors at once (with lean acks: `aggregate_orders_per_s`, every
+     symbol actor this run deploys);
+(e)  the in-process engine (`SymbolService`, journal in memory) on the same orders, on the
+     native engine (the default; `native_in_process_orders_per_s`, also
+     `in_process_orders_per_s`) and on the Python one;
 (f)  order round trips under contention: 8 client threads on one symbol actor, plain calls.
 
 Orders come in pairs that trade: a maker rests a SELL, a taker's IOC BUY takes it, so the book
@@ -160,13 +163,17 @@ def main() -> int:
     )
 
     instrument = load_symbols(ROOT / "configs" / "symbols.toml")["BTCUSDT"]
-    local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"])
-    local.handle_batch(funding("BTCUSDT"))
-    stream = pairs("BTCUSDT", n)
-    t = time.perf_counter()
-    for i in range(0, n, 1_000):
-        local.handle_batch(stream[i : i + 1_000])
-    out["in_process_orders_per_s"] = round(n / (time.perf_counter() - t))
+    for backend in ("native", "python"):
+        local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"],
+                              backend=backend)  # fmt: skip
+        local.handle_batch(funding("BTCUSDT"))
+        stream = pairs("BTCUSDT", n)
+        t = time.perf_counter()
+        for i in range(0, n, 1_000):
+            local.handle_batch(stream[i : i + 1_000])
+        out[f"{backend}_in_process_orders_per_s"] = round(n / (time.perf_counter() - t))
+    out["in_process_orders_per_s"] = out["native_in_process_orders_per_s"]  # the default
+    out["aggregate_orders_per_s"] = out["two_actor_lean_orders_per_s"]  # every actor deployed
 
     contention: list[float] = []
     lock = threading.Lock()

@@ -112,13 +112,14 @@ def test_wire_benchmark_round_trips_and_times_ray() -> None:
 @pytest.mark.ray  # the script starts a Ray of its own
 def test_platform_benchmark_runs_on_its_own_ray() -> None:
     """platform.py with 1,000 orders and 200 round trips of each kind, on a Ray of its own:
-    every section ran (bare, compiled, lane, batched full and lean, two actors, in process,
-    contention) and every figure is there."""
+    every section ran (bare, compiled, lane, batched full and lean, two actors, in process on
+    both engines, contention) and every figure is there."""
     doc = run_script("platform.py", "--orders", "1000", "--round-trips", "200")
     keys = {"bare_call_us", "bare_compiled_us", "order_rtt_us", "order_rtt_p99_us",
             "batched_orders_per_s", "batched_lean_orders_per_s", "two_actor_orders_per_s",
             "two_actor_lean_orders_per_s", "in_process_orders_per_s", "contention_p50_us",
-            "contention_p99_us", "contention_p999_us"}  # fmt: skip
+            "contention_p99_us", "contention_p999_us", "native_in_process_orders_per_s",
+            "python_in_process_orders_per_s", "aggregate_orders_per_s"}  # fmt: skip
     assert keys <= set(doc)
     assert positive(*(doc[k] for k in keys))
     assert doc["contention_p50_us"] <= doc["contention_p99_us"] <= doc["contention_p999_us"]
