@@ -10,7 +10,8 @@
      symbol actor this run deploys);
 (e)  the in-process engine (`SymbolService`, journal in memory) on the same orders, on the
      native engine (the default; `native_in_process_orders_per_s`, also
-     `in_process_orders_per_s`) and on the Python one;
+     `in_process_orders_per_s`) and on the Python one; and on the native engine with a client
+     order id on every order, through the idempotency store (`keyed_in_process_orders_per_s`);
 (f)  order round trips under contention: 8 client threads on one symbol actor, plain calls.
 
 Orders come in pairs that trade: a maker rests a SELL, a taker's IOC BUY takes it, so the book
@@ -52,6 +53,7 @@ from bot4.core.stats import nearest_rank  # noqa: E402
 from bot4.service import nativewire, wire  # noqa: E402
 from bot4.service.commands import Command, Deposit  # noqa: E402
 from bot4.service.journal import MemoryJournal  # noqa: E402
+from bot4.service.nativeidempotency import new_idempotency_store  # noqa: E402
 from bot4.service.symbol import SymbolService  # noqa: E402
 
 PRICES = {"BTCUSDT": 3_000_000, "ETHUSDT": 200_000}
@@ -173,6 +175,17 @@ def main() -> int:
             local.handle_batch(stream[i : i + 1_000])
         out[f"{backend}_in_process_orders_per_s"] = round(n / (time.perf_counter() - t))
     out["in_process_orders_per_s"] = out["native_in_process_orders_per_s"]  # the default
+    # the same with a client order id on every order, through the idempotency store, as a
+    # symbol actor runs them: each key checked, and its first answer remembered
+    local = SymbolService(instrument, MemoryJournal(), reference_price=PRICES["BTCUSDT"],
+                          idempotency=new_idempotency_store(100_000, 3_600_000))  # fmt: skip
+    local.handle_batch(funding("BTCUSDT"))
+    keyed = [c._replace(request=c.request._replace(client_order_id=f"c{i}"))
+             for i, c in enumerate(pairs("BTCUSDT", n))]  # fmt: skip
+    t = time.perf_counter()
+    for i in range(0, n, 1_000):
+        local.handle_batch(keyed[i : i + 1_000])
+    out["keyed_in_process_orders_per_s"] = round(n / (time.perf_counter() - t))
     out["aggregate_orders_per_s"] = out["two_actor_lean_orders_per_s"]  # every actor deployed
 
     contention: list[float] = []

@@ -119,7 +119,8 @@ def test_platform_benchmark_runs_on_its_own_ray() -> None:
             "batched_orders_per_s", "batched_lean_orders_per_s", "two_actor_orders_per_s",
             "two_actor_lean_orders_per_s", "in_process_orders_per_s", "contention_p50_us",
             "contention_p99_us", "contention_p999_us", "native_in_process_orders_per_s",
-            "python_in_process_orders_per_s", "aggregate_orders_per_s"}  # fmt: skip
+            "python_in_process_orders_per_s", "aggregate_orders_per_s",
+            "keyed_in_process_orders_per_s"}  # fmt: skip
     assert keys <= set(doc)
     assert positive(*(doc[k] for k in keys))
     assert doc["contention_p50_us"] <= doc["contention_p99_us"] <= doc["contention_p999_us"]

@@ -183,6 +183,7 @@ def test_a_retried_order_gets_its_first_answer_even_after_a_restart(
     ack = first.handle(Command("submit", order, 10))
     again = first.handle(Command("submit", order, 20))  # the client timed out and retried
     assert again == ack and len(journal.data) == 7  # answered, not journaled, not placed
+    assert again.status is ack.status and again.reports[0].side is ack.reports[0].side
     conflict = first.handle(Command("submit", order._replace(price=3_000_100), 30))
     assert isinstance(conflict, VenueError) and conflict.code == -9203
     # the actor restarts: the journal refills the store
