@@ -188,6 +188,13 @@ _KIND_JSON = {kind: _json(kind) for kind in KINDS if kind != "part"}
 _ENUM_JSON = {id(m): _json(_plain(m)) for cls in _ENUMS.values() for m in cls} | {id(None): "null"}
 
 
+def fast_tables() -> tuple[dict[str, str], list[tuple[Any, str]]]:
+    """What the fast path writes for a kind and for an enum member (or None), for an encoder
+    of the same lines elsewhere (`bot4.service.nativecommands`)."""
+    members: list[tuple[Any, str]] = [(m, _json(_plain(m))) for c in _ENUMS.values() for m in c]
+    return dict(_KIND_JSON), [*members, (None, "null")]
+
+
 def _str(value: Any) -> str:
     """A str or None as JSON (ASCII, as `json.dumps` writes it); TypeError for anything else."""
     if type(value) is str:

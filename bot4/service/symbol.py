@@ -46,7 +46,6 @@ from bot4.service.commands import (
     Part,
     RiskState,
     decode,
-    encode,
     encode_part,
     fingerprint,
 )
@@ -60,6 +59,7 @@ from bot4.service.idempotency import (
     valid_key,
 )
 from bot4.service.journal import Journal
+from bot4.service.nativecommands import encode
 from bot4.service.nativeidempotency import NativeIdempotencyStore
 from bot4.service.nativewire import decode_results, encode_results
 from bot4.venue.backends import DEFAULT_BACKEND, Backend, new_engine

@@ -21,6 +21,8 @@ mod pyfees;
 #[cfg(feature = "python")]
 mod pyidempotency;
 #[cfg(feature = "python")]
+mod pyjournal;
+#[cfg(feature = "python")]
 mod python;
 #[cfg(feature = "python")]
 mod pywire;

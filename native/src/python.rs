@@ -240,6 +240,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crate::pyfees::PyFeeBook>()?;
     m.add_class::<crate::pyidempotency::PyIdempotencyStore>()?;
     m.add_class::<crate::pywire::PyResultCodec>()?;
+    m.add_class::<crate::pyjournal::PyJournalCodec>()?;
     m.add_function(wrap_pyfunction!(crate::pyengine::refusal_names, m)?)?;
     Ok(())
 }
