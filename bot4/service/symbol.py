@@ -63,6 +63,7 @@ from bot4.service.nativecommands import encode
 from bot4.service.nativeidempotency import NativeIdempotencyStore
 from bot4.service.nativewire import decode_results, encode_results
 from bot4.venue.backends import DEFAULT_BACKEND, Backend, new_engine
+from bot4.venue.native import NativeEngine
 
 _KINDS: dict[str, tuple[str | None, type]] = {  # command kind -> (engine method, request)
     "submit": ("submit", NewOrder),
@@ -155,11 +156,19 @@ class SymbolService:
         self._collect = risk is not None or breaker is not None  # keep `_fresh` reports
         self.symbol = instrument.symbol
         self.now = 0  # the latest command time seen
-        self._recent: deque[ExecutionReport] = deque(maxlen=keep_events)
         self._fresh: list[ExecutionReport] = []  # reports of the command being applied
-        self.engine = new_engine(
-            instrument, backend=backend, reference_price=reference_price, on_events=self._keep
-        )
+        self.engine = new_engine(instrument, backend=backend, reference_price=reference_price)
+        # the reports kept for subscribers: the native engine keeps its own compact records
+        # (no Python object held per report); over the Python engine, a deque of them
+        self._recent: deque[ExecutionReport] | None = None
+        self._native = self.engine if isinstance(self.engine, NativeEngine) else None
+        if self._native is not None:
+            self._native.keep_reports(keep_events)
+            if self._collect:
+                self._native.on_events = self._add_fresh
+        else:
+            self._recent = deque(maxlen=keep_events)
+            self.engine.on_events = self._keep
         if risk is not None and reference_price is not None:
             risk.reference.setdefault(self.symbol, reference_price)
         self.journal = journal
@@ -511,14 +520,24 @@ class SymbolService:
         return self.engine.state_digest()
 
     def events_since(self, seq: int, limit: int = 10_000) -> list[ExecutionReport]:
-        """Execution reports with `seq` above the given one, oldest first (for subscribers)."""
+        """Up to `limit` of the `keep_events` newest execution reports with `seq` above the
+        given one, oldest first (for subscribers)."""
+        if type(seq) is not int or type(limit) is not int or limit <= 0 or seq >= 2**63:
+            return []
+        if self._native is not None:
+            return self._native.events_since(max(seq, -1), limit)
         recent = self._recent
+        assert recent is not None
         if not recent or recent[-1].seq <= seq:
             return []
         start = max(0, seq + 1 - recent[0].seq)  # sequence numbers have no gaps
         return list(itertools.islice(recent, start, start + limit))
 
+    def _add_fresh(self, reports: list[ExecutionReport]) -> None:
+        self._fresh.extend(reports)
+
     def _keep(self, reports: list[ExecutionReport]) -> None:
+        assert self._recent is not None  # the Python engine's sink
         self._recent.extend(reports)
         if self._collect:
             self._fresh.extend(reports)

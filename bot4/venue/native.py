@@ -147,6 +147,20 @@ class NativeEngine:
         self._on_events = sink
         self._core.on_events = sink
 
+    def keep_reports(self, count: int) -> None:
+        """Keep the newest `count` execution reports in the engine, for `events_since`: as
+        its own compact records, so no Python object is held per report (0: keep none)."""
+        self._core.keep_reports(count)
+
+    def kept_reports(self) -> tuple[int, int]:
+        """(reports kept now, the most it keeps)."""
+        return self._core.kept_reports()
+
+    def events_since(self, seq: int, limit: int = 10_000) -> list[ExecutionReport]:
+        """Up to `limit` kept reports with `seq` above the given one, oldest first, from every
+        request, per call or in a batch (see `keep_reports`)."""
+        return self._core.events_since(seq, limit)
+
     # ------------------------------------------------------------------ requests
 
     def submit_batch(self, data: bytes, log: bool = False) -> tuple[np.ndarray, bytes | None]:

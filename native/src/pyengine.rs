@@ -435,6 +435,21 @@ impl PyEngine {
                 return Ok(h.fields.clone_ref(py));
             }
         }
+        let fields = self.build_head(py, r)?;
+        self.heads.insert(
+            r.order,
+            Head {
+                cid: r.client_order_id.clone(),
+                qty: r.orig_qty,
+                working_time: r.working_time,
+                fields: fields.clone_ref(py),
+            },
+        );
+        Ok(fields)
+    }
+
+    /// A report's 16 leading fields, built afresh.
+    fn build_head(&mut self, py: Python<'_>, r: &Report) -> PyResult<Py<PyTuple>> {
         let account = self.account_name(py, r.account);
         let t = &self.t;
         let tif = r
@@ -458,17 +473,7 @@ impl PyEngine {
             int(py, r.trailing_delta),
             int(py, r.order_list_id),
         ];
-        let fields = PyTuple::new(py, fields)?.unbind();
-        self.heads.insert(
-            r.order,
-            Head {
-                cid: r.client_order_id.clone(),
-                qty: r.orig_qty,
-                working_time: r.working_time,
-                fields: fields.clone_ref(py),
-            },
-        );
-        Ok(fields)
+        Ok(PyTuple::new(py, fields)?.unbind())
     }
 
     fn report(&mut self, py: Python<'_>, r: &Report, now: &PyObject) -> PyResult<PyObject> {
@@ -483,6 +488,17 @@ impl PyEngine {
         ) {
             self.heads.remove(&r.order);
         }
+        self.report_with(py, r, now, head)
+    }
+
+    /// The `ExecutionReport` of `r`, its leading fields given.
+    fn report_with(
+        &mut self,
+        py: Python<'_>,
+        r: &Report,
+        now: &PyObject,
+        head: Py<PyTuple>,
+    ) -> PyResult<PyObject> {
         let asset = self.asset_name(py, r.commission_asset);
         let t = &self.t;
         let orig: PyObject = match &r.orig_client_order_id {
@@ -527,6 +543,7 @@ impl PyEngine {
     }
 
     fn ack(&mut self, py: Python<'_>, ack: Ack) -> PyResult<PyObject> {
+        self.inner.recent.keep(&ack.reports);
         let now = int(py, ack.transact_time);
         let reports = ack
             .reports
@@ -583,6 +600,7 @@ impl PyEngine {
     }
 
     fn list_ack(&mut self, py: Python<'_>, ack: ListAck) -> PyResult<PyObject> {
+        self.inner.recent.keep(&ack.reports);
         let now = int(py, ack.transact_time);
         let reports = ack
             .reports
@@ -1045,6 +1063,28 @@ impl PyEngine {
             let text = text.map(|t| pyo3::types::PyBytes::new(py, t.as_bytes()).unbind());
             Ok((results, text))
         })
+    }
+
+    /// Keep the newest `count` execution reports for `events_since` (0: none, the start).
+    fn keep_reports(&mut self, count: usize) {
+        self.inner.recent.set_cap(count);
+    }
+
+    /// How many reports are kept, and the most that will be.
+    fn kept_reports(&self) -> (usize, usize) {
+        (self.inner.recent.len(), self.inner.recent.cap())
+    }
+
+    /// Up to `limit` kept `ExecutionReport`s with `seq` above the given one, oldest first.
+    fn events_since(&mut self, py: Python<'_>, seq: i64, limit: usize) -> PyResult<Vec<PyObject>> {
+        let found: Vec<Report> = self.inner.recent.since(seq, limit).cloned().collect();
+        let mut out = Vec::with_capacity(found.len());
+        for r in &found {
+            let head = self.build_head(py, r)?;
+            let now = int(py, r.transact_time);
+            out.push(self.report_with(py, r, &now, head)?);
+        }
+        Ok(out)
     }
 
     /// POST orderList/oco: a `NewOco`; a `ListAck` or a `VenueError`.

@@ -156,6 +156,50 @@ def test_file_journal_lines_are_durable_at_commit(tmp_path: Path) -> None:
     journal.close()
 
 
+@pytest.mark.parametrize("keep", [0, 1, 50, 100_000])
+def test_events_since_is_the_same_from_either_engine(btc: Instrument, keep: int) -> None:
+    """The native engine keeps its reports itself (no Python object held per report); what
+    `events_since` answers is what the Python engine's deque answers, window and all."""
+    spec, native = (
+        SymbolService(btc, MemoryJournal(), reference_price=3_000_000, keep_events=keep, backend=b)
+        for b in ("python", "native")
+    )
+    for i in range(4):
+        stream = [c._replace(now=c.now + 1_000 * i) for c in order_stream(150, seed=10 + i)]
+        assert spec.handle_batch(stream) == native.handle_batch(stream)
+        last = spec.engine.seq
+        for seq, limit in [(0, 10_000), (-5, 7), (last - 3, 10), (last - 60, 20), (last, 5),
+                           (last + 9, 5), (3, 0), (2**64, 5), (-(2**70), 3)]:  # fmt: skip
+            assert native.events_since(seq, limit) == spec.events_since(seq, limit), (seq, limit)
+    assert native.events_since("0", 5) == spec.events_since("0", 5) == []  # type: ignore[arg-type]
+    assert native._native is not None and native._native.kept_reports() == (min(keep, last), keep)
+
+
+def test_a_batch_keeps_its_reports_for_events_since_too(btc: Instrument) -> None:
+    from bot4.venue.batch import encode_requests
+    from bot4.venue.native import NativeEngine
+
+    per_call = funded_native(btc)
+    batched = funded_native(btc)
+    requests = [(c.now, c.request) for c in order_stream(120, seed=7) if c.kind == "submit"]
+    for now, request in requests:
+        per_call.submit(request, now)
+    batched.submit_batch(encode_requests(requests))
+    assert isinstance(batched, NativeEngine) and batched.kept_reports()[0] > 0
+    assert batched.events_since(-1, 10**6) == per_call.events_since(-1, 10**6)
+
+
+def funded_native(btc: Instrument) -> Any:
+    from bot4.venue.backends import new_engine
+
+    engine = new_engine(btc, backend="native", reference_price=3_000_000)
+    engine.keep_reports(1_000)
+    for account in ("a", "b", "c"):
+        for asset in ("BTC", "USDT"):
+            engine.ledger.deposit(account, asset, 10**15)
+    return engine
+
+
 def test_events_since_reads_the_kept_window(btc: Instrument) -> None:
     service = SymbolService(btc, MemoryJournal(), reference_price=3_000_000, keep_events=50)
     service.handle_batch(order_stream(200, seed=2))

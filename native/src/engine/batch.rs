@@ -367,6 +367,9 @@ impl Engine {
                 Request::Amend(amend) => self.amend_into(ledger, amend, *now, &mut reports),
                 list => {
                     let answer = self.run_list(ledger, list, *now);
+                    if let Ok(ack) = &answer {
+                        self.recent.keep(&ack.reports);
+                    }
                     self.list_result(ledger, answer, results, log.as_deref_mut());
                     continue;
                 }
@@ -377,6 +380,7 @@ impl Engine {
                     let o = self.order(r);
                     let row = (o.status as u8, o.order_id, o.cum_qty, o.cum_quote());
                     accepted_row(results, row, reports.len());
+                    self.recent.keep(&reports);
                     if let Some(out) = log.as_deref_mut() {
                         for report in &reports {
                             self.encode_report(ledger, report, out);

@@ -23,6 +23,7 @@ mod index;
 mod lists;
 mod matching;
 mod orderstate;
+mod recent;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use crate::book::{BookSide, OrderRef};
 use crate::ledger::{AccountId, AssetId, BalanceId};
 use crate::money::MoneyError;
 use crate::stops::StopBook;
+pub use recent::Recent;
 
 pub use batch::{
     BatchError, Leg, OcoBatch, OtoBatch, OtocoBatch, RESULT_SIZE, Request, decode, refusal_index,
@@ -559,6 +561,8 @@ pub struct Engine {
     /// Legs of lists still shown (open, or closed in this request) that left the history:
     /// their slots are freed once the list is gone, never while a list can read them.
     held: HashMap<i64, Vec<OrderRef>>,
+    /// The newest reports, for subscribers (none kept unless a bound is set).
+    pub recent: Recent,
     band_ref: Option<(i128, i128)>,
     bid_band: (i128, i128),
     ask_band: (i128, i128),

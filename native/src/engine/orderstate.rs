@@ -9,8 +9,8 @@ use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Ack, ClientId, Engine, ExecType, Expiry, Order, OrderView, Refusal, Report, Rules, Side, Slab,
-    Status, StpKey,
+    Ack, ClientId, Engine, ExecType, Expiry, Order, OrderView, Recent, Refusal, Report, Rules,
+    Side, Slab, Status, StpKey,
 };
 use crate::avgprice::AveragePrice;
 use crate::book::{BookSide, OrderRef};
@@ -101,6 +101,7 @@ impl Engine {
             list_events: Vec::new(),
             closed: Vec::new(),
             held: HashMap::default(),
+            recent: Recent::default(),
             firing: rustc_hash::FxHashSet::default(),
             band_ref: None,
             bid_band: (0, 0),
